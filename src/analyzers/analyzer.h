@@ -1,0 +1,50 @@
+// The app-layer analyzer interface. One analyzer = one folder below this one (dns/, http/,
+// tls/, ...) with its parser, record, registration, tests, fuzz target and seeds.
+//
+// An analyzer registers an AnalyzerApi; the flow stage probes the first bytes of each
+// direction with every registered probe (content, not port, decides) and attaches a session
+// to the flow. The session then receives in-order stream data (TCP, after reassembly) or
+// datagrams (UDP), and gaps, and publishes records to the EventSink.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/event.h"
+#include "core/registry.h"
+#include "core/time.h"
+
+namespace komainu {
+
+enum class Direction : uint8_t { kToServer = 0, kToClient = 1 };
+
+enum class ProbeResult : uint8_t { kNo, kMaybe /* need more bytes */, kYes };
+
+// What a session can reach: where records go and its flow's identity.
+struct SessionContext {
+  EventSink* sink = nullptr;
+  const FlowContext* flow = nullptr;
+};
+
+class AppSession {
+ public:
+  virtual ~AppSession() = default;
+  // In-order bytes of one direction (TCP) or one datagram (UDP).
+  virtual void on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) = 0;
+  // `len` bytes of one direction are missing (capture loss); parsers resynchronise or stop.
+  virtual void on_gap(Direction dir, uint64_t len, TimeNs ts) = 0;
+  // The flow ends (FIN/RST, timeout, eviction, end of input): flush open transactions.
+  virtual void on_close(TimeNs ts) = 0;
+};
+
+struct AnalyzerApi {
+  std::string_view name;       // app_proto / Zeek service name: "dns", "http", "ssl", ...
+  bool tcp = true;
+  bool udp = false;
+  // Decides from the first bytes seen in `dir` (and the server port as a hint only).
+  ProbeResult (*probe)(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
+  std::unique_ptr<AppSession> (*create)(const SessionContext& ctx);
+};
+
+}  // namespace komainu

@@ -1,0 +1,85 @@
+#include "core/addr.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace komainu {
+
+size_t IpAddr::format(char* buf) const {
+  if (is_v4()) {
+    inet_ntop(AF_INET, &b[12], buf, INET6_ADDRSTRLEN);
+  } else {
+    inet_ntop(AF_INET6, b.data(), buf, INET6_ADDRSTRLEN);
+  }
+  return strlen(buf);
+}
+
+std::string IpAddr::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  size_t n = format(buf);
+  return std::string(buf, n);
+}
+
+std::optional<IpAddr> IpAddr::parse(std::string_view s) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  uint8_t raw[16];
+  if (inet_pton(AF_INET, buf, raw) == 1) return IpAddr::v4_bytes(raw);
+  if (inet_pton(AF_INET6, buf, raw) == 1) return IpAddr::v6_bytes(raw);
+  return std::nullopt;
+}
+
+bool Cidr::contains(const IpAddr& a) const {
+  int full = bits / 8;
+  if (memcmp(a.b.data(), net.b.data(), full) != 0) return false;
+  int rest = bits % 8;
+  if (rest == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (a.b[full] & mask) == (net.b[full] & mask);
+}
+
+std::optional<Cidr> Cidr::parse(std::string_view s) {
+  auto slash = s.find('/');
+  auto addr = IpAddr::parse(s.substr(0, slash));
+  if (!addr) return std::nullopt;
+  Cidr c;
+  c.net = *addr;
+  int max = addr->is_v4() ? 32 : 128;
+  int bits = max;
+  if (slash != std::string_view::npos) {
+    auto num = s.substr(slash + 1);
+    auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), bits);
+    if (ec != std::errc() || p != num.data() + num.size() || bits < 0 || bits > max)
+      return std::nullopt;
+  }
+  c.bits = addr->is_v4() ? bits + 96 : bits;
+  // Canonicalise: clear host bits.
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(c.bits - i * 8, 0, 8);
+    c.net.b[i] &= static_cast<uint8_t>(keep == 0 ? 0 : 0xff << (8 - keep));
+  }
+  return c;
+}
+
+std::string Cidr::str() const {
+  int shown = net.is_v4() && bits >= 96 ? bits - 96 : bits;
+  return net.str() + "/" + std::to_string(shown);
+}
+
+void PrefixTable::add(const Cidr& c, int label) {
+  entries_.push_back({c, label});
+  std::stable_sort(entries_.begin(), entries_.end(),
+                   [](const Entry& a, const Entry& b) { return a.cidr.bits > b.cidr.bits; });
+}
+
+int PrefixTable::lookup(const IpAddr& a) const {
+  for (const auto& e : entries_)
+    if (e.cidr.contains(a)) return e.label;
+  return -1;
+}
+
+}  // namespace komainu

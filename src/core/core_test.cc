@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include "core/addr.h"
+#include "core/cursor.h"
+#include "core/json.h"
+#include "core/time.h"
+
+using namespace komainu;
+
+TEST(Cursor, ReadsAreBoundsChecked) {
+  const uint8_t d[] = {0x12, 0x34, 0x56};
+  Cursor c(d, sizeof d);
+  uint16_t v16;
+  uint32_t v32;
+  ASSERT_TRUE(c.be16(v16));
+  EXPECT_EQ(v16, 0x1234);
+  EXPECT_FALSE(c.be32(v32));
+  EXPECT_EQ(c.remaining(), 1u);  // a failed read does not move
+  EXPECT_FALSE(c.skip(2));
+  EXPECT_TRUE(c.skip(1));
+  EXPECT_TRUE(c.empty());
+}
+
+TEST(Addr, ParsesFormatsAndMatchesPrefixes) {
+  auto a = IpAddr::parse("10.1.2.3");
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->is_v4());
+  EXPECT_EQ(a->str(), "10.1.2.3");
+  auto v6 = IpAddr::parse("2001:db8::1");
+  ASSERT_TRUE(v6);
+  EXPECT_FALSE(v6->is_v4());
+  EXPECT_EQ(v6->str(), "2001:db8::1");
+  auto c = Cidr::parse("10.0.0.0/8");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->contains(*a));
+  EXPECT_FALSE(c->contains(*v6));
+  EXPECT_EQ(c->str(), "10.0.0.0/8");
+  EXPECT_FALSE(Cidr::parse("10.0.0.0/33"));
+  EXPECT_FALSE(Cidr::parse("bogus"));
+  PrefixTable t;
+  t.add(*Cidr::parse("10.0.0.0/8"), 1);
+  t.add(*Cidr::parse("10.1.0.0/16"), 2);
+  EXPECT_EQ(t.lookup(*a), 2);
+  EXPECT_EQ(t.lookup(*IpAddr::parse("10.2.0.1")), 1);
+  EXPECT_EQ(t.lookup(*IpAddr::parse("192.0.2.1")), -1);
+}
+
+TEST(Json, EscapesHostileBytes) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().kv("a", std::string_view("x\"\n\x01\xff\xc3\xa9", 7)).kv("n", 5).end_object();
+  EXPECT_EQ(out, "{\"a\":\"x\\\"\\n\\u0001\\u00ff\xc3\xa9\",\"n\":5}");
+}
+
+TEST(Time, FormatsAndParses) {
+  TimeNs t;
+  ASSERT_TRUE(parse_iso8601("2024-01-01T00:00:01.5Z", t));
+  EXPECT_EQ(t, 1704067201500000000LL);
+  EXPECT_EQ(format_eve_time(t), "2024-01-01T00:00:01.500000+0000");
+  EXPECT_EQ(format_zeek_time(t), "1704067201.500000");
+  ASSERT_TRUE(parse_iso8601("2024-01-01T02:00:01.5+02:00", t));
+  EXPECT_EQ(t, 1704067201500000000LL);
+  EXPECT_FALSE(parse_iso8601("2024-13-01T00:00:00Z", t));
+  EXPECT_FALSE(parse_iso8601("garbage", t));
+}

@@ -1,0 +1,150 @@
+#include "core/json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace komainu {
+
+void JsonWriter::sep() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (need_comma_) out_.push_back(',');
+}
+
+JsonWriter& JsonWriter::open(char c) {
+  sep();
+  out_.push_back(c);
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::close(char c) {
+  out_.push_back(c);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  sep();
+  out_.push_back('"');
+  escape(out_, k);
+  out_.append("\":");
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view v) {
+  sep();
+  out_.push_back('"');
+  escape(out_, v);
+  out_.push_back('"');
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(int64_t v) {
+  sep();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(uint64_t v) {
+  sep();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(double v) {
+  sep();
+  if (!std::isfinite(v)) {
+    out_.append("null");
+  } else {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%.6g", v);
+    out_.append(buf, n);
+  }
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool v) {
+  sep();
+  out_.append(v ? "true" : "false");
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  sep();
+  out_.append("null");
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  sep();
+  out_.append(json);
+  need_comma_ = true;
+  return *this;
+}
+
+void JsonWriter::escape(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        default:
+          out.append("\\u00");
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+      }
+      ++i;
+      continue;
+    }
+    // Validate one UTF-8 sequence; copy it whole if valid, else escape the byte.
+    size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    bool ok = len != 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xc0) == 0x80;
+    if (ok && len == 3) {
+      unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6;
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    }
+    if (ok && len == 4) {
+      unsigned cp = (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12;
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p + i), len);
+      i += len;
+    } else {
+      out.append("\\u00");
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+      ++i;
+    }
+  }
+}
+
+}  // namespace komainu

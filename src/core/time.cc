@@ -1,0 +1,113 @@
+#include "core/time.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace komainu {
+namespace {
+void split(TimeNs t, int64_t& sec, int64_t& us) {
+  sec = t / kNsPerSec;
+  int64_t rem = t % kNsPerSec;
+  if (rem < 0) {
+    rem += kNsPerSec;
+    --sec;
+  }
+  us = rem / kNsPerUs;
+}
+}  // namespace
+
+std::string format_eve_time(TimeNs t) {
+  int64_t sec, us;
+  split(t, sec, us);
+  time_t tt = static_cast<time_t>(sec);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+0000", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           static_cast<long long>(us));
+  return buf;
+}
+
+std::string format_zeek_time(TimeNs t) {
+  int64_t sec, us;
+  split(t, sec, us);
+  char buf[40];
+  snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec),
+           static_cast<long long>(us));
+  return buf;
+}
+
+std::string format_zeek_interval(TimeNs d) {
+  char buf[40];
+  snprintf(buf, sizeof buf, "%.6f", static_cast<double>(d) / 1e9);
+  return buf;
+}
+
+bool parse_iso8601(std::string_view s, TimeNs& out) {
+  auto digits = [&](size_t pos, size_t n, int& v) {
+    if (pos + n > s.size()) return false;
+    v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int Y, M, D, h = 0, m = 0, sec = 0;
+  if (!digits(0, 4, Y) || s.size() < 10 || s[4] != '-' || !digits(5, 2, M) || s[7] != '-' ||
+      !digits(8, 2, D))
+    return false;
+  size_t p = 10;
+  int64_t frac_ns = 0;
+  int offset_min = 0;
+  if (p < s.size() && (s[p] == 'T' || s[p] == ' ')) {
+    if (!digits(p + 1, 2, h) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(p + 4, 2, m))
+      return false;
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!digits(p + 1, 2, sec)) return false;
+      p += 3;
+    }
+    if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+      ++p;
+      int64_t scale = 100000000;
+      while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+        frac_ns += (s[p] - '0') * scale;
+        scale /= 10;
+        ++p;
+      }
+    }
+    if (p < s.size()) {
+      if (s[p] == 'Z' || s[p] == 'z') {
+        ++p;
+      } else if (s[p] == '+' || s[p] == '-') {
+        int oh = 0, om = 0;
+        int sign = s[p] == '-' ? -1 : 1;
+        if (!digits(p + 1, 2, oh)) return false;
+        size_t q = p + 3;
+        if (q < s.size() && s[q] == ':') ++q;
+        if (q < s.size()) {
+          if (!digits(q, 2, om)) return false;
+          q += 2;
+        }
+        offset_min = sign * (oh * 60 + om);
+        p = q;
+      }
+    }
+  }
+  if (p != s.size()) return false;
+  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
+  // days_from_civil (Howard Hinnant's algorithm)
+  int y = Y - (M <= 2);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = static_cast<unsigned>(y - era * 400);
+  unsigned doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+  int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
+  out = secs * kNsPerSec + frac_ns;
+  return true;
+}
+
+}  // namespace komainu

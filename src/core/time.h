@@ -1,0 +1,42 @@
+// Data time. Every window, timeout and timestamp in komainu is derived from packet or log
+// timestamps, never from the wall clock, so a replayed capture behaves exactly as live.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace komainu {
+
+// Nanoseconds since the Unix epoch, as carried by the data.
+using TimeNs = int64_t;
+
+inline constexpr TimeNs kNsPerUs = 1000;
+inline constexpr TimeNs kNsPerMs = 1000 * 1000;
+inline constexpr TimeNs kNsPerSec = 1000 * 1000 * 1000;
+
+inline double to_seconds(TimeNs t) { return static_cast<double>(t) / 1e9; }
+
+// Suricata's EVE form: 2024-01-01T00:00:00.123456+0000 (UTC).
+std::string format_eve_time(TimeNs t);
+// Zeek's ts form: 1704067200.123456
+std::string format_zeek_time(TimeNs t);
+// Zeek's interval form: seconds with 6 decimals.
+std::string format_zeek_interval(TimeNs d);
+// Parses ISO 8601 / RFC 3339 ("2024-01-01T00:00:00Z", ".123", "+02:00"); false on error.
+bool parse_iso8601(std::string_view s, TimeNs& out);
+
+// The one clock of a pipeline: advanced by the data, never backwards.
+class DataClock {
+ public:
+  // Returns true when time moved forward.
+  bool advance(TimeNs t) {
+    if (t <= now_) return false;
+    now_ = t;
+    return true;
+  }
+  TimeNs now() const { return now_; }
+
+ private:
+  TimeNs now_ = 0;
+};
+
+}  // namespace komainu
