@@ -7,21 +7,36 @@ namespace komainu {
 
 const char* zeek_type_name(ZeekType t) {
   switch (t) {
-    case ZeekType::kTime: return "time";
-    case ZeekType::kString: return "string";
-    case ZeekType::kAddr: return "addr";
-    case ZeekType::kPort: return "port";
-    case ZeekType::kCount: return "count";
-    case ZeekType::kInt: return "int";
-    case ZeekType::kDouble: return "double";
-    case ZeekType::kInterval: return "interval";
-    case ZeekType::kBool: return "bool";
-    case ZeekType::kEnum: return "enum";
-    case ZeekType::kSetString: return "set[string]";
-    case ZeekType::kVectorString: return "vector[string]";
-    case ZeekType::kSetEnum: return "set[enum]";
-    case ZeekType::kVectorInterval: return "vector[interval]";
-    case ZeekType::kVectorCount: return "vector[count]";
+    case ZeekType::kTime:
+      return "time";
+    case ZeekType::kString:
+      return "string";
+    case ZeekType::kAddr:
+      return "addr";
+    case ZeekType::kPort:
+      return "port";
+    case ZeekType::kCount:
+      return "count";
+    case ZeekType::kInt:
+      return "int";
+    case ZeekType::kDouble:
+      return "double";
+    case ZeekType::kInterval:
+      return "interval";
+    case ZeekType::kBool:
+      return "bool";
+    case ZeekType::kEnum:
+      return "enum";
+    case ZeekType::kSetString:
+      return "set[string]";
+    case ZeekType::kVectorString:
+      return "vector[string]";
+    case ZeekType::kSetEnum:
+      return "set[enum]";
+    case ZeekType::kVectorInterval:
+      return "vector[interval]";
+    case ZeekType::kVectorCount:
+      return "vector[count]";
   }
   return "string";
 }

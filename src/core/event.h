@@ -25,9 +25,9 @@ struct FlowTuple {
 
 // What network records carry about their flow, for EVE's common header and Zeek's id.*.
 struct FlowContext {
-  uint64_t flow_id = 0;   // EVE flow_id
-  std::string uid;        // Zeek uid ("C" + base62)
-  FlowTuple tuple;        // originator -> responder
+  uint64_t flow_id = 0;  // EVE flow_id
+  std::string uid;       // Zeek uid ("C" + base62)
+  FlowTuple tuple;       // originator -> responder
   std::string community_id;
   std::string app_proto;  // "" until an analyzer claims the flow
   uint16_t vlan[2] = {0, 0};
@@ -37,8 +37,21 @@ struct FlowContext {
 // --- Zeek logs -------------------------------------------------------------------------
 
 enum class ZeekType : uint8_t {
-  kTime, kString, kAddr, kPort, kCount, kInt, kDouble, kInterval, kBool, kEnum,
-  kSetString, kVectorString, kSetEnum, kVectorInterval, kVectorCount
+  kTime,
+  kString,
+  kAddr,
+  kPort,
+  kCount,
+  kInt,
+  kDouble,
+  kInterval,
+  kBool,
+  kEnum,
+  kSetString,
+  kVectorString,
+  kSetEnum,
+  kVectorInterval,
+  kVectorCount
 };
 const char* zeek_type_name(ZeekType t);
 
@@ -59,8 +72,8 @@ class ZeekRow {
  public:
   struct Value {
     bool set = false;
-    bool is_string = false;     // string-like: escaped in TSV, quoted in JSON
-    std::string text;           // rendered scalar, or elements joined by '\x1f' for containers
+    bool is_string = false;  // string-like: escaped in TSV, quoted in JSON
+    std::string text;        // rendered scalar, or elements joined by '\x1f' for containers
     std::vector<std::string> items;
     bool container = false;
   };
@@ -73,7 +86,7 @@ class ZeekRow {
   ZeekRow& unset();
   ZeekRow& time(TimeNs t);
   ZeekRow& interval(TimeNs d);
-  ZeekRow& str(std::string_view s);    // string or enum
+  ZeekRow& str(std::string_view s);  // string or enum
   ZeekRow& addr(const IpAddr& a);
   ZeekRow& count(uint64_t v);
   ZeekRow& integer(int64_t v);
@@ -103,9 +116,9 @@ class Record {
   virtual const ZeekSchema* zeek_schema() const { return nullptr; }
   virtual void write_zeek(ZeekRow&) const {}
 
-  TimeNs ts = 0;                         // data time of the event
-  const FlowContext* flow = nullptr;     // network records: the flow, else nullptr
-  bool to_client = false;                // EVE src/dest follow the packet: swap if true
+  TimeNs ts = 0;                      // data time of the event
+  const FlowContext* flow = nullptr;  // network records: the flow, else nullptr
+  bool to_client = false;             // EVE src/dest follow the packet: swap if true
 };
 
 // Where records go. Outputs implement it; stages only publish.

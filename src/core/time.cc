@@ -24,8 +24,7 @@ std::string format_eve_time(TimeNs t) {
   gmtime_r(&tt, &tm);
   char buf[64];
   snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+0000", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           static_cast<long long>(us));
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us));
   return buf;
 }
 
@@ -33,8 +32,7 @@ std::string format_zeek_time(TimeNs t) {
   int64_t sec, us;
   split(t, sec, us);
   char buf[40];
-  snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec),
-           static_cast<long long>(us));
+  snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec), static_cast<long long>(us));
   return buf;
 }
 

@@ -13,7 +13,9 @@ inline constexpr TimeNs kNsPerUs = 1000;
 inline constexpr TimeNs kNsPerMs = 1000 * 1000;
 inline constexpr TimeNs kNsPerSec = 1000 * 1000 * 1000;
 
-inline double to_seconds(TimeNs t) { return static_cast<double>(t) / 1e9; }
+inline double to_seconds(TimeNs t) {
+  return static_cast<double>(t) / 1e9;
+}
 
 // Suricata's EVE form: 2024-01-01T00:00:00.123456+0000 (UTC).
 std::string format_eve_time(TimeNs t);
