@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "output/eve_writer.h"
+#include "output/zeek_writer.h"
+
+using namespace komainu;
+
+namespace {
+const ZeekSchema kTestSchema{"test",
+                             {{"ts", ZeekType::kTime},
+                              {"name", ZeekType::kString},
+                              {"n", ZeekType::kCount},
+                              {"ok", ZeekType::kBool},
+                              {"tags", ZeekType::kSetString},
+                              {"missing", ZeekType::kString}}};
+
+class TestRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "test"; }
+  void write_eve(JsonWriter& w) const override {
+    w.key("test").begin_object().kv("n", 1).end_object();
+  }
+  const ZeekSchema* zeek_schema() const override { return &kTestSchema; }
+  void write_zeek(ZeekRow& row) const override {
+    row.time(ts).str(name).count(7).boolean(true).strings(tags).unset();
+  }
+  std::string name;
+  std::vector<std::string> tags;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST(EveWriter, CommonHeaderFollowsSuricata) {
+  FlowContext fc;
+  fc.flow_id = 42;
+  fc.tuple = {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("10.0.0.2"), 1234, 80, 6};
+  fc.community_id = "1:abc";
+  TestRecord r;
+  r.ts = 1704067200000000000LL;
+  r.flow = &fc;
+  std::string line;
+  EveWriter::render(r, line);
+  EXPECT_EQ(line,
+            "{\"timestamp\":\"2024-01-01T00:00:00.000000+0000\",\"flow_id\":42,\"event_type\":"
+            "\"test\",\"src_ip\":\"10.0.0.1\",\"src_port\":1234,\"dest_ip\":\"10.0.0.2\","
+            "\"dest_port\":80,\"proto\":\"TCP\",\"community_id\":\"1:abc\",\"test\":{\"n\":1}}");
+  r.to_client = true;
+  line.clear();
+  EveWriter::render(r, line);
+  EXPECT_NE(line.find("\"src_ip\":\"10.0.0.2\",\"src_port\":80"), std::string::npos);
+}
+
+TEST(ZeekLogWriter, WritesZeekTsvLayoutAndEscapes) {
+  auto dir = std::filesystem::temp_directory_path() / ("komainu-zeek-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    ZeekLogWriter w(dir.string(), false);
+    TestRecord r;
+    r.ts = 1704067200500000000LL;
+    r.name = "a\tb\\c";
+    r.tags = {"x,y", "z"};
+    w.publish(r);
+    r.name = "";
+    r.tags = {};
+    w.publish(r);
+    r.name = "-";
+    w.publish(r);
+    w.close(1704067300000000000LL);
+  }
+  std::string log = slurp((dir / "test.log").string());
+  EXPECT_EQ(log,
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+            "#path\ttest\n#open\t2024-01-01-00-00-00\n"
+            "#fields\tts\tname\tn\tok\ttags\tmissing\n"
+            "#types\ttime\tstring\tcount\tbool\tset[string]\tstring\n"
+            "1704067200.500000\ta\\x09b\\\\c\t7\tT\tx\\x2cy,z\t-\n"
+            "1704067200.500000\t(empty)\t7\tT\t(empty)\t-\n"
+            "1704067200.500000\t\\x2d\t7\tT\t(empty)\t-\n"
+            "#close\t2024-01-01-00-01-40\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ZeekLogWriter, JsonFormOmitsUnsetFields) {
+  TestRecord r;
+  r.ts = 1704067200500000000LL;
+  r.name = "n";
+  r.tags = {"a"};
+  ZeekRow row;
+  row.reset(&kTestSchema);
+  r.write_zeek(row);
+  std::string line;
+  ZeekLogWriter::render_json(row, line);
+  EXPECT_EQ(line, "{\"ts\":1704067200.500000,\"name\":\"n\",\"n\":7,\"ok\":true,\"tags\":[\"a\"]}");
+}

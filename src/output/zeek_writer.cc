@@ -1,0 +1,153 @@
+#include "output/zeek_writer.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace komainu {
+
+std::string format_zeek_log_time(TimeNs t) {
+  time_t tt = static_cast<time_t>(t / kNsPerSec);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d-%H-%M-%S", &tm);
+  return buf;
+}
+
+ZeekLogWriter::~ZeekLogWriter() {
+  for (auto& [path, log] : logs_)
+    if (log.f) fclose(log.f);
+}
+
+void ZeekLogWriter::escape_tsv(std::string& out, std::string_view s, bool in_set) {
+  static const char* hex = "0123456789abcdef";
+  if (s == "-") {  // would read as unset
+    out.append("\\x2d");
+    return;
+  }
+  for (unsigned char c : s) {
+    bool esc = c < 0x20 || c >= 0x7f || c == '\\' || (in_set && c == ',');
+    if (c == '\\') {
+      out.append("\\\\");
+    } else if (esc) {
+      out.append("\\x");
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+}
+
+void ZeekLogWriter::render_tsv(const ZeekRow& row, std::string& out) {
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out.push_back('\t');
+    const auto& v = row.at(i);
+    if (!v.set) {
+      out.push_back('-');
+    } else if (v.container) {
+      if (v.items.empty()) {
+        out.append("(empty)");
+      } else {
+        for (size_t k = 0; k < v.items.size(); ++k) {
+          if (k) out.push_back(',');
+          escape_tsv(out, v.items[k], true);
+        }
+      }
+    } else if (v.is_string && v.text.empty()) {
+      out.append("(empty)");
+    } else if (v.is_string) {
+      escape_tsv(out, v.text, false);
+    } else {
+      out.append(v.text);
+    }
+  }
+}
+
+void ZeekLogWriter::render_json(const ZeekRow& row, std::string& out) {
+  JsonWriter w(out);
+  w.begin_object();
+  const auto& fields = row.schema()->fields;
+  for (size_t i = 0; i < row.size() && i < fields.size(); ++i) {
+    const auto& v = row.at(i);
+    if (!v.set) continue;  // Zeek's JSON omits unset fields
+    w.key(fields[i].name);
+    if (v.container) {
+      w.begin_array();
+      for (const auto& item : v.items) {
+        if (v.is_string) {
+          w.value(item);
+        } else {
+          w.raw(item);
+        }
+      }
+      w.end_array();
+    } else if (fields[i].type == ZeekType::kBool) {
+      w.value(v.text == "T");
+    } else if (v.is_string) {
+      w.value(v.text);
+    } else {
+      w.raw(v.text);
+    }
+  }
+  w.end_object();
+}
+
+ZeekLogWriter::Log* ZeekLogWriter::log_for(const ZeekSchema& s, TimeNs ts) {
+  auto it = logs_.find(s.path);
+  if (it != logs_.end()) return &it->second;
+  Log& log = logs_[s.path];
+  std::string path = dir_ + "/" + s.path + ".log";
+  log.f = fopen(path.c_str(), "w");
+  if (!log.f) {
+    error_ = path + ": " + strerror(errno);
+    return &log;
+  }
+  setvbuf(log.f, nullptr, _IOFBF, 1 << 20);
+  if (json_) return &log;
+  std::string h = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n";
+  h += "#path\t" + std::string(s.path) + "\n#open\t" + format_zeek_log_time(ts) + "\n#fields";
+  for (const auto& f : s.fields) h += std::string("\t") + f.name;
+  h += "\n#types";
+  for (const auto& f : s.fields) h += std::string("\t") + zeek_type_name(f.type);
+  h += "\n";
+  fwrite(h.data(), 1, h.size(), log.f);
+  return &log;
+}
+
+void ZeekLogWriter::publish(const Record& r) {
+  const ZeekSchema* schema = r.zeek_schema();
+  if (!schema) return;
+  std::lock_guard lock(mu_);
+  Log* log = log_for(*schema, r.ts);
+  if (!log->f) return;
+  row_.reset(schema);
+  r.write_zeek(row_);
+  line_.clear();
+  if (json_) {
+    render_json(row_, line_);
+  } else {
+    render_tsv(row_, line_);
+  }
+  line_.push_back('\n');
+  fwrite(line_.data(), 1, line_.size(), log->f);
+}
+
+void ZeekLogWriter::flush() {
+  std::lock_guard lock(mu_);
+  for (auto& [path, log] : logs_)
+    if (log.f) fflush(log.f);
+}
+
+void ZeekLogWriter::close(TimeNs now) {
+  std::lock_guard lock(mu_);
+  for (auto& [path, log] : logs_) {
+    if (!log.f) continue;
+    if (!json_) fprintf(log.f, "#close\t%s\n", format_zeek_log_time(now).c_str());
+    fclose(log.f);
+    log.f = nullptr;
+  }
+}
+
+}  // namespace komainu

@@ -1,0 +1,47 @@
+#pragma once
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/event.h"
+
+namespace komainu {
+
+// Writes Zeek logs (conn.log, dns.log, ...), one file per schema path, opened on the first
+// record. TSV with Zeek's header and footer, or Zeek's JSON lines (`json = true`).
+class ZeekLogWriter : public EventSink {
+ public:
+  ZeekLogWriter(std::string dir, bool json) : dir_(std::move(dir)), json_(json) {}
+  ~ZeekLogWriter() override;
+  void publish(const Record& r) override;
+  void flush() override;
+  // Writes #close lines and closes every file. Called once at the end.
+  void close(TimeNs now);
+  const std::string& error() const { return error_; }
+
+  // Escapes a string value the way Zeek's ASCII writer does.
+  static void escape_tsv(std::string& out, std::string_view s, bool in_set);
+  // Renders a filled row as one TSV or JSON line (without newline).
+  static void render_tsv(const ZeekRow& row, std::string& out);
+  static void render_json(const ZeekRow& row, std::string& out);
+
+ private:
+  struct Log {
+    FILE* f = nullptr;
+  };
+  Log* log_for(const ZeekSchema& s, TimeNs ts);
+
+  std::mutex mu_;
+  std::string dir_;
+  bool json_;
+  std::map<std::string, Log> logs_;
+  ZeekRow row_;
+  std::string line_;
+  std::string error_;
+};
+
+// Zeek's #open/#close form: 2024-01-01-00-00-00 (UTC).
+std::string format_zeek_log_time(TimeNs t);
+
+}  // namespace komainu
