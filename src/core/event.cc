@@ -129,6 +129,13 @@ ZeekRow& ZeekRow::counts(const std::vector<uint64_t>& items) {
   return *this;
 }
 
+ZeekRow& ZeekRow::intervals(const std::vector<TimeNs>& items) {
+  Value& v = next();
+  v.container = true;
+  for (auto d : items) v.items.push_back(format_zeek_interval(d));
+  return *this;
+}
+
 void AlertRecord::write_eve(JsonWriter& w) const {
   if (!flow) {
     if (!src_ip.empty()) w.kv("src_ip", src_ip);

@@ -94,6 +94,7 @@ class ZeekRow {
   ZeekRow& boolean(bool v);
   ZeekRow& strings(const std::vector<std::string>& v);  // set/vector of strings; empty ok
   ZeekRow& counts(const std::vector<uint64_t>& v);
+  ZeekRow& intervals(const std::vector<TimeNs>& v);  // vector[interval]; empty ok
 
  private:
   Value& next();
@@ -115,6 +116,10 @@ class Record {
   // The Zeek log this record also goes to, or nullptr.
   virtual const ZeekSchema* zeek_schema() const { return nullptr; }
   virtual void write_zeek(ZeekRow&) const {}
+  // False for records that only feed their Zeek log: when a protocol's EVE events and Zeek
+  // rows have different granularity (DNS: EVE per message, dns.log per transaction), the
+  // analyzer publishes them as separate records.
+  virtual bool has_eve() const { return true; }
 
   TimeNs ts = 0;                      // data time of the event
   const FlowContext* flow = nullptr;  // network records: the flow, else nullptr
