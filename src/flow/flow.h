@@ -1,0 +1,299 @@
+// The flow stage: a per-worker bidirectional flow table with Zeek's connection semantics
+// (originator choice, TCP endpoint states, history, sizes, timers) and per-direction TCP
+// stream reassembly feeding the app-layer analyzers. One FlowTable per worker (shard);
+// FlowTable::shard_of sends both directions of a flow to the same worker.
+#pragma once
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analyzers/analyzer.h"
+#include "core/counters.h"
+#include "core/event.h"
+#include "decode/packet.h"
+
+namespace komainu {
+
+// Parse-time settings; immutable once a FlowTable is built. Defaults follow Zeek's.
+struct FlowConfig {
+  // Flow memory (flow objects, hash slots, buffered stream bytes); over it the least
+  // recently active flows are evicted and logged.
+  uint64_t memcap = 256ull << 20;
+  TimeNs tcp_inactivity_timeout = 300 * kNsPerSec;
+  // Zeek keeps a TCP connection on the UDP inactivity timeout until it leaves the handshake.
+  TimeNs tcp_handshake_timeout = 60 * kNsPerSec;
+  TimeNs udp_inactivity_timeout = 60 * kNsPerSec;
+  TimeNs icmp_inactivity_timeout = 60 * kNsPerSec;
+  TimeNs other_inactivity_timeout = 60 * kNsPerSec;
+  TimeNs tcp_attempt_delay = 5 * kNsPerSec;  // unanswered SYN: removed (S0)
+  TimeNs tcp_close_delay = 5 * kNsPerSec;    // after a complete close
+  TimeNs tcp_reset_delay = 5 * kNsPerSec;    // RST after FIN
+  // Key context: VLAN ids and the enclosing tunnel flow. Zeek's default key is the plain
+  // 5-tuple (a flow seen through two tunnels is one connection with two tunnel_parents).
+  bool key_vlan = true;
+  bool key_tunnel = true;
+  // Out-of-order bytes buffered for analyzers, per direction and for the whole table.
+  uint64_t reassembly_flow_limit = 1ull << 20;
+  uint64_t reassembly_global_limit = 64ull << 20;
+  uint64_t uid_seed = 0;  // uids are a keyed hash of a counter: runs are reproducible
+  uint16_t community_id_seed = 0;
+  // Attach AppSessions from the AnalyzerApi registry.
+  bool analyzers = true;
+  // Zeek's likely_server_ports, used to choose the originator of a flow seen mid-way.
+  std::vector<uint16_t> tcp_server_ports = default_tcp_server_ports();
+  std::vector<uint16_t> udp_server_ports = default_udp_server_ports();
+
+  static std::vector<uint16_t> default_tcp_server_ports();
+  static std::vector<uint16_t> default_udp_server_ports();
+};
+
+enum class TcpState : uint8_t {
+  kInactive,
+  kSynSent,
+  kSynAckSent,
+  kPartial,
+  kEstablished,
+  kClosed,
+  kReset
+};
+
+enum class EndReason : uint8_t { kTimeout, kForced /* memcap eviction */, kShutdown };
+
+// A block of one direction's stream that arrived above the delivery point.
+struct PendingBlock {
+  uint64_t seq = 0;    // relative sequence number
+  uint64_t upper = 0;  // one past the last byte
+  std::string data;    // empty when no analyzer wants the bytes
+};
+
+// One side of a TCP connection, as Zeek's TCP_Endpoint tracks it.
+struct TcpEndpoint {
+  TcpState state = TcpState::kInactive;
+  TcpState prev_state = TcpState::kInactive;
+  bool did_close = false;
+  bool seen = false;  // any packet from this side
+  uint32_t start_seq = 0, last_seq = 0, ack_seq = 0;
+  uint32_t seq_wraps = 0, ack_wraps = 0;
+  uint32_t fin_cnt = 0, rst_cnt = 0;
+  uint64_t fin_seq = 0;
+  uint64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+  // Scaled history letters (T, W, G): the n-th letter stands for 10^(n-1) events.
+  uint32_t rxmt_cnt = 0, rxmt_thresh = 1, win0_cnt = 0, win0_thresh = 1, gap_cnt = 0,
+           gap_thresh = 1;
+  // Reassembly (relative sequence space; data starts at 1).
+  uint64_t last_reassem = 1;
+  uint64_t trim_seq = 1;
+  std::unique_ptr<std::vector<PendingBlock>> pending;
+  uint64_t pending_bytes = 0;
+
+  uint64_t full(uint32_t seq, uint32_t wraps) const { return uint64_t(wraps) << 32 | seq; }
+  uint64_t rel(uint32_t seq, uint32_t wraps) const { return full(seq, wraps) - start_seq; }
+  bool no_data_acked() const {
+    uint64_t a = full(ack_seq, ack_wraps);
+    return a == start_seq || a == uint64_t(start_seq) + 1;
+  }
+  void set_state(TcpState s) {
+    if (s == state) return;
+    prev_state = state;
+    state = s;
+  }
+  // Zeek's TCP_Endpoint::Size(): payload bytes from sequence numbers.
+  uint64_t size(const TcpEndpoint& peer) const;
+};
+
+// A flow. Lives in the FlowTable's pool; analyzers' records point at `ctx`.
+struct Flow {
+  FlowContext ctx;  // tuple = originator -> responder
+  uint32_t hash = 0;
+  uint32_t prev = 0, next = 0;  // timer list links (pool index + 1; 0 = none)
+  uint8_t list = 0;
+  bool in_use = false;
+  uint8_t proto = 0;
+  bool flipped = false;
+  uint64_t tunnel = 0;  // key context: enclosing flow (0 = none)
+  uint64_t uid_num = 0;
+  TimeNs start = 0, last = 0;  // Zeek's start_time / last_time
+  TimeNs seen_last = 0;        // last packet of any kind (EVE end)
+  TimeNs timer_key = 0;        // list ordering key (see FlowTable::place)
+  uint64_t pkts[2] = {0, 0};   // [0] originator, [1] responder
+  uint64_t ip_bytes[2] = {0, 0};
+  uint64_t wire_bytes[2] = {0, 0};  // EVE bytes_toserver/toclient (whole frames)
+  uint64_t size[2] = {0, 0};        // UDP/ICMP payload bytes
+  bool active[2] = {false, false};
+  uint64_t missed_bytes = 0;
+  uint32_t hist_seen = 0;
+  uint8_t hist_len = 0;
+  char history[31] = {};
+  uint8_t n_parents = 0;
+  uint64_t parents[3] = {0, 0, 0};  // tunnel parent uids
+  // TCP
+  TcpEndpoint ep[2];
+  bool is_partial = false;
+  uint8_t first_packet_seen = 0;
+  bool close_deferred[2] = {false, false};
+  bool attempt_pending = false;
+  bool delete_pending = false;
+  TimeNs attempt_at = 0, delete_at = 0;
+  // App layer
+  std::unique_ptr<AppSession> session;
+  uint8_t probe_rounds[2] = {0, 0};
+  bool probe_done = false;
+  bool context_ready = false;  // uid/community_id rendered
+
+  void add_history(char c) {
+    if (hist_len < sizeof history - 1) history[hist_len++] = c;
+  }
+  // Zeek's Connection::CheckHistory: a letter recorded once per mask bit.
+  bool check_history(uint32_t mask, char code) {
+    if (hist_seen & mask) return true;
+    hist_seen |= mask;
+    add_history(code);
+    return false;
+  }
+  bool scaled_history(char code, uint32_t& counter, uint32_t& threshold) {
+    if (++counter != threshold) return false;
+    add_history(code);
+    uint64_t t = uint64_t(threshold) * 10;
+    threshold = t > 0xffffffffu ? 0xffffffffu : uint32_t(t);
+    return true;
+  }
+};
+
+// A finished flow: EVE "flow" event and a Zeek conn.log row.
+class ConnRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "flow"; }
+  void write_eve(JsonWriter& w) const override;
+  const ZeekSchema* zeek_schema() const override;
+  void write_zeek(ZeekRow& row) const override;
+
+  static const ZeekSchema& schema();
+  // Zeek's conn_state for the flow as it is now.
+  static const char* conn_state(const Flow& f);
+  static const char* eve_proto(uint8_t proto);
+
+  const Flow* f = nullptr;
+  EndReason reason = EndReason::kTimeout;
+  uint64_t orig_bytes = 0, resp_bytes = 0;  // payload bytes (Zeek's orig/resp size)
+};
+
+// Counters of the flow stage, one set per worker.
+enum FlowCounter : size_t {
+  kFlowsCreated,
+  kFlowsTimedOut,
+  kFlowsEvicted,
+  kFlowsClosed,  // removed after a TCP close/reset delay
+  kFlowsShutdown,
+  kFlowsReused,  // a new SYN on a closed 5-tuple started a new connection
+  kPacketsNoL4,
+  kReassemblyGaps,
+  kReassemblyGapBytes,
+  kReassemblyOverlaps,
+  kReassemblyOverflows,
+  kSessionsAttached,
+  kFlowCounterCount
+};
+
+class FlowTable : public PacketSink {
+ public:
+  FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard = 0);
+  ~FlowTable() override;
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  void on_packet(const Packet& p) override;
+  // Expires flows whose timers ran out by data time `now`.
+  void advance(TimeNs now);
+  // End of input: every flow is logged (reason "shutdown").
+  void finish(TimeNs now);
+
+  // Worker for a packet: symmetric over the two directions; tunnelled layers go with their
+  // outermost layer so that the enclosing flow is in the same shard.
+  static uint32_t shard_of(const Packet& p, unsigned n);
+
+  const CounterSet& counters() const { return counters_; }
+  size_t active_flows() const { return live_; }
+  uint64_t memory_used() const { return mem_used_; }
+
+ private:
+  enum List : uint8_t {
+    kNone,
+    kAttempt,
+    kClosing,
+    kTcpHandshake,
+    kTcpActive,
+    kUdp,
+    kIcmp,
+    kOther,
+    kListCount
+  };
+
+  Flow& at(uint32_t idx) { return chunks_[idx >> kChunkBits][idx & (kChunkSize - 1)]; }
+  uint32_t lookup(const Packet& p, uint64_t tunnel, uint32_t h, bool& is_orig);
+  uint32_t create(const Packet& p, uint64_t tunnel, uint32_t h);
+  void remove(uint32_t idx, EndReason why);
+  void table_insert(uint32_t idx, uint32_t h);
+  void table_erase(uint32_t idx);
+  void grow_table();
+  void link_front(uint32_t idx, List l, TimeNs key);
+  void unlink(uint32_t idx);
+  void place(uint32_t idx);
+  TimeNs delay_of(List l) const;
+  bool make_room(size_t bytes);
+  void prepare_context(Flow& f);
+  uint64_t tunnel_context(const Packet& p);
+
+  void process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig);
+  void process_udp(Flow& f, const Packet& p, bool is_orig);
+  void process_icmp(Flow& f, const Packet& p, bool is_orig);
+  bool tcp_is_reuse(const Flow& f, const Packet& p) const;
+  void flip(Flow& f);
+  void tcp_state_machine(Flow& f, TcpEndpoint& ep, TcpEndpoint& peer, const Packet& p, int len,
+                         int32_t delta_last, bool is_orig, bool& do_close, bool& gen_event);
+  void tcp_connection_closed(Flow& f, int side, bool gen_event);
+  bool data_pending(const Flow& f, int side) const;
+  void check_eof(Flow& f, int side);
+
+  // Reassembly.
+  void stream_data(Flow& f, int side, uint64_t seq, const uint8_t* data, uint32_t len, TimeNs ts);
+  void stream_ack(Flow& f, int side, uint64_t seq, TimeNs ts);
+  void stream_gap(Flow& f, int side, uint64_t seq, uint64_t len, TimeNs ts);
+  void deliver(Flow& f, int side, const uint8_t* data, size_t len, TimeNs ts);
+  void drain_pending(Flow& f, int side, TimeNs ts);
+  void free_pending(Flow& f, int side);
+  void probe(Flow& f, Direction dir, std::span<const uint8_t> data);
+
+  static constexpr uint32_t kChunkBits = 10;
+  static constexpr uint32_t kChunkSize = 1u << kChunkBits;
+
+  const FlowConfig cfg_;
+  EventSink* sink_;
+  std::bitset<65536> tcp_server_ports_, udp_server_ports_;
+  std::vector<std::unique_ptr<Flow[]>> chunks_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> slots_;  // open addressing: pool index + 1, 0 = empty
+  size_t live_ = 0;
+  uint64_t mem_used_ = 0;
+  uint64_t reassembly_bytes_ = 0;
+  uint64_t uid_counter_ = 0;
+  uint32_t head_[kListCount] = {}, tail_[kListCount] = {};
+  TimeNs now_ = 0;
+  CounterSet counters_;
+  ConnRecord record_;
+  std::vector<const AnalyzerApi*> apis_;
+  // Flows of the current frame's outer layers, for tunnel context.
+  const RawFrame* frame_ = nullptr;
+  const Packet* layer_pkt_[8] = {};
+  uint32_t layer_flow_[8] = {};
+  uint8_t n_layers_ = 0;
+  bool in_remove_ = false;
+};
+
+// "1:" + base64(SHA-1(...)) per the Community ID v1 specification.
+std::string community_id_v1(const FlowTuple& t, uint16_t seed);
+// "C" + base62 of a 64-bit value.
+std::string zeek_uid(uint64_t v);
+
+}  // namespace komainu
