@@ -1,0 +1,767 @@
+#include "analyzers/http/http_parser.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace komainu::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool is_token_char(unsigned char c) {
+  return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
+}
+
+const std::string* find_header(const std::vector<HttpHeader>& hs, std::string_view name) {
+  for (const auto& h : hs)
+    if (iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+// Content-Length: digits only, bounded; false on anything else.
+bool parse_length(std::string_view v, uint64_t& out) {
+  v = trim(v);
+  if (v.empty() || v.size() > 18) return false;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + uint64_t(c - '0');
+  }
+  out = n;
+  return true;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = trim(list.substr(0, comma));
+    if (size_t semi = item.find(';'); semi != std::string_view::npos)
+      item = trim(item.substr(0, semi));
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// filename="x" or filename=x from Content-Disposition.
+std::string disposition_filename(std::string_view v) {
+  size_t i = 0;
+  while (true) {
+    size_t f = v.find("filename", i);
+    if (f == std::string_view::npos) return {};
+    size_t p = f + 8;
+    if (p < v.size() && v[p] == '*') return {};  // RFC 5987 form: not decoded here
+    while (p < v.size() && v[p] == ' ') ++p;
+    if (p < v.size() && v[p] == '=') {
+      ++p;
+      while (p < v.size() && v[p] == ' ') ++p;
+      if (p < v.size() && v[p] == '"') {
+        size_t q = v.find('"', p + 1);
+        return std::string(v.substr(p + 1, q == std::string_view::npos ? v.npos : q - p - 1));
+      }
+      size_t e = v.find(';', p);
+      return std::string(trim(v.substr(p, e == std::string_view::npos ? v.npos : e - p)));
+    }
+    i = f + 8;
+  }
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string base64_decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      continue;
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+constexpr std::string_view kProxyHeaders[] = {
+    "FORWARDED", "X-FORWARDED-FOR",  "X-FORWARDED-FROM", "CLIENT-IP",
+    "VIA",       "XROXY-CONNECTION", "PROXY-CONNECTION"};
+
+}  // namespace
+
+std::string unescape_uri(std::string_view uri) {
+  std::string out;
+  out.reserve(uri.size());
+  for (size_t i = 0; i < uri.size(); ++i) {
+    if (uri[i] == '%' && i + 2 < uri.size()) {
+      int hi = hexval(uri[i + 1]), lo = hexval(uri[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi << 4 | lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(uri[i]);
+  }
+  return out;
+}
+
+std::string normalize_uri(std::string_view uri) {
+  std::string u = unescape_uri(uri);
+  size_t q = u.find('?');
+  std::string path = u.substr(0, q), rest = q == std::string::npos ? "" : u.substr(q);
+  std::vector<std::string_view> segs;
+  std::string_view p = path;
+  bool lead = !p.empty() && p.front() == '/';
+  bool trail = false;
+  while (!p.empty()) {
+    size_t s = p.find('/');
+    std::string_view seg = p.substr(0, s);
+    trail = s != std::string_view::npos && s + 1 == p.size();
+    if (seg == "..") {
+      if (!segs.empty()) segs.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segs.push_back(seg);
+    }
+    if (s == std::string_view::npos) break;
+    p.remove_prefix(s + 1);
+  }
+  std::string out = lead ? "/" : "";
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (i) out += '/';
+    out += segs[i];
+  }
+  if (trail && !segs.empty()) out += '/';
+  return out + rest;
+}
+
+const std::string* HttpTransaction::request_header(std::string_view name) const {
+  return find_header(request_headers, name);
+}
+const std::string* HttpTransaction::response_header(std::string_view name) const {
+  return find_header(response_headers, name);
+}
+
+HttpParser::HttpParser(HttpEvents& events, HttpLimits limits, std::string_view flow_uid)
+    : events_(events), limits_(limits), flow_uid_(flow_uid) {}
+
+HttpParser::~HttpParser() {
+  for (auto& s : sides_)
+    if (s.z_init) inflateEnd(&s.z);
+}
+
+HttpTransaction* HttpParser::new_tx(TimeNs ts) {
+  HttpTransaction& tx = txs_.emplace_back();
+  tx.tx_id = next_tx_id_++;
+  tx.ts = ts;
+  return &tx;
+}
+
+void HttpParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
+  feed(dir, bytes.data(), bytes.size(), ts);
+}
+
+bool HttpParser::take_line(Side& s, Direction dir, const uint8_t*& p, const uint8_t* end,
+                           TimeNs ts) {
+  const uint8_t* lf = static_cast<const uint8_t*>(memchr(p, '\n', size_t(end - p)));
+  const uint8_t* stop = lf ? lf : end;
+  size_t n = size_t(stop - p);
+  size_t room = limits_.max_line > s.line.size() ? limits_.max_line - s.line.size() : 0;
+  if (n > room) {
+    if (!s.line_overflow) anomaly("http_line_too_long", dir, ts);
+    s.line_overflow = true;
+  }
+  s.line.append(reinterpret_cast<const char*>(p), std::min(n, room));
+  p = lf ? lf + 1 : end;
+  if (!lf) return false;
+  if (!s.line.empty() && s.line.back() == '\r') s.line.pop_back();
+  return true;
+}
+
+void HttpParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
+  Side& s = side(dir);
+  const uint8_t* end = p + n;
+  while (p < end && !tunnel_) {
+    switch (s.state) {
+      case State::kDead:
+        return;
+      case State::kLine: {
+        if (dir == Direction::kToClient) {
+          // A response to an HTTP/0.9 request has no status line: all of it is the body.
+          for (auto& tx : txs_) {
+            if (tx.has_response || tx.response_done) continue;
+            if (tx.http09) {
+              s.tx = &tx;
+              tx.has_response = true;
+              tx.has_status = true;
+              tx.status = 0;
+              tx.buf.status_msg = "<empty>";
+              s.mode = BodyMode::kClose;
+              s.state = State::kBody;
+              s.coding = Coding::kIdentity;
+              s.filename.clear();
+            }
+            break;
+          }
+          if (s.state == State::kBody) break;
+        }
+        if (!take_line(s, dir, p, end, ts)) return;
+        std::string line = std::move(s.line);
+        s.line.clear();
+        s.line_overflow = false;
+        if (trim(line).empty()) break;  // stray CRLF between messages
+        s.line = std::move(line);
+        if (dir == Direction::kToServer)
+          on_request_line(s, ts);
+        else
+          on_status_line(s, ts);
+        s.line.clear();
+        break;
+      }
+      case State::kHeaders:
+      case State::kTrailers: {
+        if (!take_line(s, dir, p, end, ts)) return;
+        bool empty = s.line.empty();
+        if (!empty && s.state == State::kHeaders) on_header_line(s, dir, ts);
+        s.line.clear();
+        s.line_overflow = false;
+        if (!empty) break;
+        if (s.state == State::kTrailers)
+          end_message(s, dir, ts, true);
+        else
+          on_headers_done(s, dir, ts);
+        break;
+      }
+      case State::kBody: {
+        size_t take = size_t(end - p);
+        if (s.mode == BodyMode::kLength) take = size_t(std::min<uint64_t>(take, s.remaining));
+        body_bytes(s, dir, p, take, ts);
+        p += take;
+        if (s.mode == BodyMode::kLength) {
+          s.remaining -= take;
+          if (s.remaining == 0) end_message(s, dir, ts, true);
+        }
+        break;
+      }
+      case State::kChunkSize: {
+        if (!take_line(s, dir, p, end, ts)) return;
+        if (s.tx)
+          (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) +=
+              s.line.size() + 2;
+        std::string_view v = trim(s.line);
+        if (size_t semi = v.find(';'); semi != std::string_view::npos) v = trim(v.substr(0, semi));
+        uint64_t size = 0;
+        bool ok = !v.empty() && v.size() <= 15;
+        for (char c : v) {
+          int h = hexval(c);
+          if (h < 0) {
+            ok = false;
+            break;
+          }
+          size = size << 4 | uint64_t(h);
+        }
+        s.line.clear();
+        s.line_overflow = false;
+        if (!ok) {
+          anomaly("http_bad_chunk_size", dir, ts);
+          end_message(s, dir, ts, false);
+          s.state = State::kDead;
+          return;
+        }
+        if (size == 0) {
+          s.state = State::kTrailers;
+        } else {
+          s.remaining = size;
+          s.state = State::kChunkData;
+        }
+        break;
+      }
+      case State::kChunkData: {
+        size_t take = size_t(std::min<uint64_t>(size_t(end - p), s.remaining));
+        body_bytes(s, dir, p, take, ts);
+        p += take;
+        s.remaining -= take;
+        if (s.remaining == 0) s.state = State::kChunkEnd;
+        break;
+      }
+      case State::kChunkEnd: {
+        if (!take_line(s, dir, p, end, ts)) return;
+        if (s.tx)
+          (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) +=
+              s.line.size() + 2;
+        bool extra = !s.line.empty();
+        s.line.clear();
+        s.line_overflow = false;
+        s.state = State::kChunkSize;
+        if (extra) {
+          anomaly("http_chunk_missing_crlf", dir, ts);
+          end_message(s, dir, ts, false);
+          s.state = State::kDead;
+          return;
+        }
+        break;
+      }
+    }
+  }
+}
+
+void HttpParser::on_request_line(Side& s, TimeNs ts) {
+  const Direction dir = Direction::kToServer;
+  size_t pending = 0;
+  for (const auto& tx : txs_)
+    if (!tx.response_done) ++pending;
+  if (pending >= limits_.max_pending) {
+    anomaly("http_too_many_pending_requests", dir, ts);
+    s.state = State::kDead;
+    return;
+  }
+  HttpTransaction* tx = nullptr;
+  // A response seen before its request (capture started mid-way) is not joined: new tx.
+  tx = new_tx(ts);
+  s.tx = tx;
+  std::string_view line = s.line;
+  tx->buf.request_line.assign(line);
+  size_t sp = line.find_first_of(" \t");
+  std::string_view method = line.substr(0, sp);
+  bool valid = !method.empty();
+  for (unsigned char c : method) valid = valid && is_token_char(c);
+  if (!valid) {
+    anomaly("bad_HTTP_request", dir, ts);
+    tx->request_done = true;
+    s.tx = nullptr;
+    s.state = State::kDead;
+    return;
+  }
+  tx->has_request = true;
+  tx->buf.method.assign(method);
+  std::string_view rest = sp == std::string_view::npos ? std::string_view{} : trim(line.substr(sp));
+  std::string_view uri = rest, version;
+  size_t last = rest.find_last_of(" \t");
+  if (last != std::string_view::npos && istarts_with(trim(rest.substr(last)), "HTTP/")) {
+    version = trim(rest.substr(last));
+    uri = trim(rest.substr(0, last));
+  } else if (istarts_with(rest, "HTTP/")) {
+    version = rest;
+    uri = {};
+    anomaly("missing_HTTP_uri", dir, ts);
+  }
+  tx->buf.uri_raw.assign(uri);
+  tx->buf.uri_normalized = normalize_uri(uri);
+  if (iequals(method, "HEAD")) tx->head = true;
+  if (iequals(method, "CONNECT")) tx->connect = true;
+  s.header_count = s.header_bytes = 0;
+  s.headers_overflow = false;
+  if (version.empty()) {
+    // HTTP/0.9: a request line alone; the response is raw data until the close.
+    tx->http09 = true;
+    tx->request_version = "0.9";
+    tx->request_done = true;
+    s.tx = nullptr;
+    s.state = State::kLine;
+    return;
+  }
+  tx->buf.protocol.assign(version);
+  tx->request_version.assign(version.substr(5));
+  s.state = State::kHeaders;
+}
+
+void HttpParser::on_status_line(Side& s, TimeNs ts) {
+  const Direction dir = Direction::kToClient;
+  std::string_view line = s.line;
+  if (!istarts_with(line, "HTTP/")) {
+    anomaly("bad_HTTP_reply", dir, ts);
+    s.state = State::kDead;
+    return;
+  }
+  HttpTransaction* tx = nullptr;
+  for (auto& t : txs_)
+    if (!t.has_response && !t.response_done) {
+      tx = &t;
+      break;
+    }
+  if (!tx) {
+    if (txs_.size() >= limits_.max_pending) {
+      anomaly("http_too_many_pending_requests", dir, ts);
+      s.state = State::kDead;
+      return;
+    }
+    anomaly("unmatched_HTTP_reply", dir, ts);
+    tx = new_tx(ts);
+    tx->request_done = true;
+  }
+  s.tx = tx;
+  size_t sp = line.find_first_of(" \t");
+  std::string_view version = line.substr(5, sp == std::string_view::npos ? line.npos : sp - 5);
+  std::string_view rest = sp == std::string_view::npos ? std::string_view{} : trim(line.substr(sp));
+  size_t sp2 = rest.find_first_of(" \t");
+  std::string_view code = rest.substr(0, sp2);
+  std::string_view msg =
+      sp2 == std::string_view::npos ? std::string_view{} : trim(rest.substr(sp2));
+  int status = 0;
+  bool ok = code.size() == 3;
+  for (char c : code) {
+    ok = ok && c >= '0' && c <= '9';
+    status = status * 10 + (c - '0');
+  }
+  if (!ok) {
+    anomaly("bad_HTTP_reply", dir, ts);
+    status = 0;
+  }
+  s.header_count = s.header_bytes = 0;
+  s.headers_overflow = false;
+  s.state = State::kHeaders;
+  if (status >= 100 && status < 200 && status != 101) {
+    tx->info_code = status;
+    tx->info_msg.assign(msg);
+    s.mode = BodyMode::kNone;
+    s.interim = true;
+    return;
+  }
+  s.interim = false;
+  tx->has_response = true;
+  tx->has_status = ok;
+  tx->status = status;
+  tx->response_version.assign(version);
+  tx->buf.response_line.assign(line);
+  tx->buf.status_code.assign(code);
+  tx->buf.status_msg.assign(msg);
+}
+
+void HttpParser::on_header_line(Side& s, Direction dir, TimeNs ts) {
+  if (!s.tx) return;
+  HttpTransaction& tx = *s.tx;
+  bool req = dir == Direction::kToServer;
+  if (!req && s.interim) return;  // headers of a 1xx response are not kept
+  auto& headers = req ? tx.request_headers : tx.response_headers;
+  std::string_view line = s.line;
+  s.header_bytes += line.size() + 2;
+  if (s.header_bytes > limits_.max_header_bytes || s.header_count >= limits_.max_headers) {
+    if (!s.headers_overflow)
+      anomaly(s.header_count >= limits_.max_headers ? "http_too_many_headers"
+                                                    : "http_headers_too_large",
+              dir, ts);
+    s.headers_overflow = true;
+    return;
+  }
+  std::string& raw = req ? tx.buf.request_headers_raw : tx.buf.response_headers_raw;
+  raw.append(line).append("\r\n");
+  if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
+    headers.back().value.append(" ").append(trim(line));
+    return;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    anomaly("http_header_missing_colon", dir, ts);
+    return;
+  }
+  ++s.header_count;
+  std::string_view name = trim(line.substr(0, colon));
+  headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
+  std::string& names = req ? tx.buf.request_header_names : tx.buf.response_header_names;
+  names.append("\r\n").append(name);
+}
+
+void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
+  if (!s.tx) {
+    s.state = State::kDead;
+    return;
+  }
+  HttpTransaction& tx = *s.tx;
+  bool req = dir == Direction::kToServer;
+  if (!req && s.interim) {  // end of a 1xx: the final response follows
+    s.interim = false;
+    s.state = State::kLine;
+    s.tx = nullptr;
+    return;
+  }
+  auto& headers = req ? tx.request_headers : tx.response_headers;
+  std::string& names = req ? tx.buf.request_header_names : tx.buf.response_header_names;
+  if (!names.empty()) names.append("\r\n\r\n");
+  s.filename.clear();
+  if (const auto* v = find_header(headers, "Content-Disposition"))
+    s.filename = disposition_filename(*v);
+  s.coding = Coding::kIdentity;
+  if (const auto* v = find_header(headers, "Content-Encoding")) {
+    if (has_token(*v, "gzip") || has_token(*v, "x-gzip"))
+      s.coding = Coding::kGzip;
+    else if (has_token(*v, "deflate"))
+      s.coding = Coding::kDeflate;
+  }
+  if (req) {
+    if (const auto* v = find_header(headers, "Host")) tx.buf.host = *v;
+    if (const auto* v = find_header(headers, "User-Agent")) tx.buf.user_agent = *v;
+    if (const auto* v = find_header(headers, "Cookie")) tx.buf.cookie = *v;
+    if (const auto* v = find_header(headers, "Referer")) tx.referrer = *v;
+    if (const auto* v = find_header(headers, "Origin")) tx.origin = *v;
+    if (const auto* v = find_header(headers, "Authorization"); v && istarts_with(*v, "Basic ")) {
+      std::string cred = base64_decode(trim(std::string_view(*v).substr(6)));
+      size_t colon = cred.find(':');
+      tx.username = cred.substr(0, colon);
+      if (colon != std::string::npos) tx.password = cred.substr(colon + 1);
+    }
+    for (const auto& h : headers)
+      for (std::string_view p : kProxyHeaders)
+        if (iequals(h.name, p)) tx.proxied.push_back(std::string(p) + " -> " + h.value);
+  } else {
+    if (const auto* v = find_header(headers, "Content-Type")) tx.content_type = *v;
+    if (const auto* v = find_header(headers, "Location")) tx.location = *v;
+    if (const auto* v = find_header(headers, "Set-Cookie")) tx.buf.set_cookie = *v;
+  }
+
+  const std::string* te = find_header(headers, "Transfer-Encoding");
+  const std::string* cl = find_header(headers, "Content-Length");
+  s.mode = BodyMode::kNone;
+  s.remaining = 0;
+  if (!req) {
+    if (tx.status == 101 || (tx.connect && tx.status >= 200 && tx.status < 300)) {
+      // The connection now carries another protocol: stop parsing both directions.
+      end_message(s, dir, ts, true);
+      if (sides_[0].tx == &tx) sides_[0].tx = nullptr;
+      tx.request_done = true;
+      tunnel_ = true;
+      flush_done(false, ts);
+      return;
+    }
+    if (tx.head || tx.status == 204 || tx.status == 304) {
+      end_message(s, dir, ts, true);
+      return;
+    }
+  }
+  if (te && has_token(*te, "chunked")) {
+    s.mode = BodyMode::kChunked;
+    s.state = State::kChunkSize;
+    if (cl) anomaly("HTTP_both_content_length_and_transfer_encoding", dir, ts);
+    return;
+  }
+  uint64_t len = 0;
+  if (cl) {
+    if (!parse_length(*cl, len)) {
+      anomaly("HTTP_bad_content_length", dir, ts);
+    } else if (len > 0) {
+      s.mode = BodyMode::kLength;
+      s.remaining = len;
+      s.state = State::kBody;
+      return;
+    } else {
+      end_message(s, dir, ts, true);
+      return;
+    }
+  }
+  if (req) {
+    end_message(s, dir, ts, true);
+    return;
+  }
+  s.mode = BodyMode::kClose;
+  s.state = State::kBody;
+}
+
+void HttpParser::body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
+  if (n == 0 || !s.tx) return;
+  (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) += n;
+  if (s.coding == Coding::kIdentity) {
+    decoded_bytes(s, dir, p, n, ts);
+    return;
+  }
+  if (s.z_failed) return;
+  if (!s.z_init) {
+    s.z = z_stream{};
+    int wbits = 15 + 32;  // gzip or zlib, auto-detected
+    if (s.coding == Coding::kDeflate) {
+      // "deflate" is meant to be zlib-wrapped but often is raw deflate.
+      bool zlib = n >= 2 && (p[0] & 0x0f) == 8 && ((p[0] << 8) | p[1]) % 31 == 0;
+      wbits = zlib ? 15 : -15;
+      s.z_raw_tried = !zlib;
+    }
+    if (inflateInit2(&s.z, wbits) != Z_OK) {
+      anomaly("http_decompression_failed", dir, ts);
+      s.z_failed = true;
+      return;
+    }
+    s.z_init = true;
+    s.decoded = s.encoded = 0;
+  }
+  s.z.next_in = const_cast<Bytef*>(p);
+  s.z.avail_in = static_cast<uInt>(n);
+  while (s.z.avail_in > 0) {
+    s.z.next_out = zbuf_.data();
+    s.z.avail_out = static_cast<uInt>(zbuf_.size());
+    int r = inflate(&s.z, Z_NO_FLUSH);
+    size_t produced = zbuf_.size() - s.z.avail_out;
+    uint64_t consumed = s.encoded + (n - s.z.avail_in);
+    if (produced) {
+      if (s.decoded + produced > limits_.max_decoded ||
+          (s.decoded + produced > (1u << 20) &&
+           s.decoded + produced > limits_.max_ratio * consumed)) {
+        anomaly("http_decompression_bomb", dir, ts);
+        s.z_failed = true;
+        s.tx->truncated = true;
+        if (s.file.active()) s.file.record().overflow_bytes += produced;
+        break;
+      }
+      s.decoded += produced;
+      decoded_bytes(s, dir, zbuf_.data(), produced, ts);
+    }
+    if (r == Z_STREAM_END) break;
+    if (r == Z_BUF_ERROR && produced == 0) break;
+    if (r != Z_OK && r != Z_BUF_ERROR) {
+      anomaly("http_decompression_failed", dir, ts);
+      s.z_failed = true;
+      break;
+    }
+  }
+  s.encoded += n;
+}
+
+void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
+  HttpTransaction& tx = *s.tx;
+  bool req = dir == Direction::kToServer;
+  (req ? tx.request_body_len : tx.response_body_len) += n;
+  std::string& prefix = req ? tx.buf.request_body : tx.buf.response_body;
+  if (prefix.size() < limits_.inspect_body)
+    prefix.append(reinterpret_cast<const char*>(p),
+                  std::min(n, limits_.inspect_body - prefix.size()));
+  if (!limits_.files) return;
+  if (!s.file.active()) {
+    s.file.start(ts, files::make_fuid(flow_uid_, file_count_++), "HTTP", req);
+    auto& rec = s.file.record();
+    rec.filename = s.filename;
+    std::string_view path = tx.buf.uri_raw;
+    rec.eve_filename.assign(path.substr(0, path.find('?')));
+    rec.tx_id = tx.tx_id;
+    // A range not starting at 0 is the middle of a file: nothing to sniff (as Zeek).
+    if (const auto* cr =
+            (req ? tx.request_headers : tx.response_headers).empty()
+                ? nullptr
+                : find_header(req ? tx.request_headers : tx.response_headers, "Content-Range")) {
+      std::string_view v = trim(*cr);
+      if (istarts_with(v, "bytes")) v = trim(v.substr(5));
+      if (!v.starts_with("0-")) s.file.no_sniff();
+    }
+    if (s.mode == BodyMode::kLength && s.coding == Coding::kIdentity) {
+      rec.total_bytes = s.remaining;
+      rec.has_total = true;
+    }
+  }
+  s.file.data({p, n}, ts);
+}
+
+void HttpParser::end_decoder(Side& s) {
+  if (s.z_init) inflateEnd(&s.z);
+  s.z_init = s.z_failed = s.z_raw_tried = false;
+  s.coding = Coding::kIdentity;
+}
+
+void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
+  end_decoder(s);
+  HttpTransaction* tx = s.tx;
+  bool req = dir == Direction::kToServer;
+  if (s.file.active()) {
+    files::FileRecord& rec = s.file.finish(ts, complete && tx && !tx->truncated);
+    if (tx) {
+      (req ? tx->orig_fuids : tx->resp_fuids).push_back(rec.fuid);
+      if (!rec.filename.empty())
+        (req ? tx->orig_filenames : tx->resp_filenames).push_back(rec.filename);
+      if (!rec.mime_type.empty())
+        (req ? tx->orig_mime_types : tx->resp_mime_types).push_back(rec.mime_type);
+      events_.on_file(*tx, rec);
+    }
+  }
+  s.state = State::kLine;
+  s.mode = BodyMode::kNone;
+  s.remaining = 0;
+  s.tx = nullptr;
+  if (!tx) return;
+  if (!complete) tx->truncated = true;
+  (req ? tx->request_done : tx->response_done) = true;
+  tx->ts_end = ts;
+  flush_done(false, ts);
+}
+
+void HttpParser::flush_done(bool force, TimeNs ts) {
+  while (!txs_.empty()) {
+    HttpTransaction& tx = txs_.front();
+    bool done = tx.request_done && tx.response_done;
+    if (!done && !force) {
+      // A request with no response while later ones already have theirs cannot be matched.
+      break;
+    }
+    if (!done) tx.truncated = tx.truncated || tx.has_response;
+    if (tx.ts_end == 0) tx.ts_end = ts;
+    for (auto& s : sides_)
+      if (s.tx == &tx) s.tx = nullptr;
+    events_.on_transaction(tx);
+    txs_.pop_front();
+  }
+}
+
+void HttpParser::gap(Direction dir, uint64_t len, TimeNs ts) {
+  Side& s = side(dir);
+  if (tunnel_ || s.state == State::kDead || len == 0) return;
+  anomaly("content_gap", dir, ts);
+  if (s.tx) s.tx->truncated = true;
+  bool identity = s.coding == Coding::kIdentity;
+  if (identity && s.tx &&
+      ((s.state == State::kBody && (s.mode == BodyMode::kClose || len < s.remaining)) ||
+       (s.state == State::kChunkData && len < s.remaining))) {
+    if (s.mode != BodyMode::kClose) s.remaining -= len;
+    (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) += len;
+    s.file.gap(len, ts);
+    return;
+  }
+  if (s.tx) end_message(s, dir, ts, false);
+  s.state = State::kDead;
+}
+
+void HttpParser::close(TimeNs ts) {
+  for (int d = 0; d < 2; ++d) {
+    Side& s = sides_[d];
+    Direction dir = static_cast<Direction>(d);
+    if (!s.tx) continue;
+    bool complete = s.state == State::kBody && s.mode == BodyMode::kClose;
+    if (!complete) anomaly("http_message_truncated", dir, ts);
+    end_message(s, dir, ts, complete);
+  }
+  flush_done(true, ts);
+}
+
+}  // namespace komainu::http

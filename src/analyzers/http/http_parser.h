@@ -1,0 +1,195 @@
+// Incremental HTTP/1.0/1.1 (and 0.9) parser for one connection: both directions, fed in
+// arbitrary chunks. Requests and responses are matched in order (pipelining); bodies are
+// de-chunked and gzip/deflate-decoded with a bounded output (decompression bombs stop, are
+// counted, and mark the body truncated); CONNECT and 101 stop parsing; HEAD, 1xx, 204 and
+// 304 responses have no body. Every limit (line, header count and bytes, pending
+// transactions, inspected body prefix, decoded bytes) is configuration; exceeding one is a
+// named anomaly, never a crash. Completed transactions and file bodies go to an HttpEvents.
+#pragma once
+#include <zlib.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analyzers/analyzer.h"
+#include "analyzers/files/file_tracker.h"
+
+namespace komainu::http {
+
+struct HttpLimits {
+  size_t max_line = 16 * 1024;          // request/status/header line
+  size_t max_headers = 128;             // per message
+  size_t max_header_bytes = 64 * 1024;  // per message
+  size_t max_pending = 64;              // pipelined transactions awaiting a response
+  size_t inspect_body = 4096;           // body prefix kept for the signature engine
+  uint64_t max_decoded = 32ull << 20;   // decoded bytes per body
+  uint64_t max_ratio = 1000;            // decoded / encoded, once above 1 MiB
+  bool files = true;                    // hash and log bodies as files
+  bool capture_password = false;        // Zeek's HTTP::default_capture_password
+};
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+// The parsed buffers a signature engine inspects (Suricata's http.* sticky buffers).
+struct HttpBuffers {
+  std::string request_line;
+  std::string method;
+  std::string uri_raw;
+  std::string uri_normalized;  // percent-decoded, dot segments removed
+  std::string protocol;        // "HTTP/1.1"
+  std::string request_headers_raw;
+  std::string request_header_names;  // "\r\nHost\r\nUser-Agent\r\n\r\n" as Suricata
+  std::string host;
+  std::string user_agent;
+  std::string cookie;
+  std::string request_body;  // decoded prefix
+  std::string response_line;
+  std::string status_code;
+  std::string status_msg;
+  std::string response_headers_raw;
+  std::string response_header_names;
+  std::string set_cookie;
+  std::string response_body;  // decoded prefix
+};
+
+struct HttpTransaction {
+  uint64_t tx_id = 0;  // 0-based; Zeek trans_depth = tx_id + 1
+  TimeNs ts = 0;       // request start (or response start when there was no request)
+  TimeNs ts_end = 0;
+  bool has_request = false;
+  bool has_response = false;
+  bool request_done = false;
+  bool response_done = false;
+  bool http09 = false;
+  bool connect = false;
+  bool head = false;
+  bool truncated = false;  // a gap or the connection's end cut a message short
+  HttpBuffers buf;
+  std::vector<HttpHeader> request_headers;
+  std::vector<HttpHeader> response_headers;
+  std::string request_version;  // "1.1"
+  std::string response_version;
+  std::string referrer, origin, content_type, location, username, password;
+  std::vector<std::string> proxied;  // "NAME -> value"
+  int status = 0;
+  bool has_status = false;
+  int info_code = 0;
+  std::string info_msg;
+  uint64_t request_body_len = 0;   // decoded (Zeek's request_body_len)
+  uint64_t response_body_len = 0;  // decoded (Zeek's response_body_len)
+  uint64_t request_wire_len = 0;   // as seen on the wire (Suricata's length)
+  uint64_t response_wire_len = 0;
+  std::vector<std::string> orig_fuids, orig_filenames, orig_mime_types;
+  std::vector<std::string> resp_fuids, resp_filenames, resp_mime_types;
+
+  const std::string* request_header(std::string_view name) const;
+  const std::string* response_header(std::string_view name) const;
+};
+
+// Where the parser's results go (the session turns them into records).
+class HttpEvents {
+ public:
+  virtual ~HttpEvents() = default;
+  virtual void on_transaction(const HttpTransaction& tx) = 0;
+  // The file's record may be completed (flow, app object) before publishing.
+  virtual void on_file(const HttpTransaction& tx, files::FileRecord& file) = 0;
+  virtual void on_anomaly(std::string_view name, Direction dir, TimeNs ts) = 0;
+};
+
+class HttpParser {
+ public:
+  HttpParser(HttpEvents& events, HttpLimits limits = {}, std::string_view flow_uid = {});
+  ~HttpParser();
+  HttpParser(const HttpParser&) = delete;
+  HttpParser& operator=(const HttpParser&) = delete;
+
+  void data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts);
+  void gap(Direction dir, uint64_t len, TimeNs ts);
+  void close(TimeNs ts);
+
+  // Transactions parsed but not yet complete (the oldest first).
+  const std::deque<HttpTransaction>& pending() const { return txs_; }
+  uint64_t transactions() const { return next_tx_id_; }
+  bool tunnel() const { return tunnel_; }
+
+ private:
+  enum class State : uint8_t {
+    kLine,
+    kHeaders,
+    kBody,
+    kChunkSize,
+    kChunkData,
+    kChunkEnd,
+    kTrailers,
+    kDead
+  };
+  enum class BodyMode : uint8_t { kNone, kLength, kChunked, kClose };
+  enum class Coding : uint8_t { kIdentity, kGzip, kDeflate };
+
+  struct Side {
+    State state = State::kLine;
+    std::string line;
+    bool line_overflow = false;
+    BodyMode mode = BodyMode::kNone;
+    uint64_t remaining = 0;
+    size_t header_count = 0;
+    size_t header_bytes = 0;
+    bool headers_overflow = false;
+    bool interim = false;  // inside a 1xx response
+    HttpTransaction* tx = nullptr;
+    // content decoding
+    Coding coding = Coding::kIdentity;
+    bool z_init = false;
+    bool z_failed = false;
+    bool z_raw_tried = false;
+    z_stream z{};
+    uint64_t decoded = 0;
+    uint64_t encoded = 0;
+    // file for the current body
+    files::FileTracker file;
+    std::string filename;
+  };
+
+  Side& side(Direction d) { return sides_[static_cast<int>(d)]; }
+  void feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts);
+  // Line assembly; true when `s.line` holds a complete line (without CRLF).
+  bool take_line(Side& s, Direction dir, const uint8_t*& p, const uint8_t* end, TimeNs ts);
+  void on_request_line(Side& s, TimeNs ts);
+  void on_status_line(Side& s, TimeNs ts);
+  void on_header_line(Side& s, Direction dir, TimeNs ts);
+  void on_headers_done(Side& s, Direction dir, TimeNs ts);
+  void body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
+  void decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
+  void end_message(Side& s, Direction dir, TimeNs ts, bool complete);
+  void end_decoder(Side& s);
+  HttpTransaction* new_tx(TimeNs ts);
+  void flush_done(bool force, TimeNs ts);
+  void anomaly(std::string_view name, Direction dir, TimeNs ts) {
+    events_.on_anomaly(name, dir, ts);
+  }
+
+  HttpEvents& events_;
+  HttpLimits limits_;
+  std::string flow_uid_;
+  Side sides_[2];
+  std::deque<HttpTransaction> txs_;
+  uint64_t next_tx_id_ = 0;
+  uint64_t file_count_ = 0;
+  bool tunnel_ = false;
+  std::array<uint8_t, 16384> zbuf_{};
+};
+
+// Zeek's unescaped URI: %XX decoded where XX is hex, everything else kept.
+std::string unescape_uri(std::string_view uri);
+// Signature-engine form: unescaped, then "." and ".." path segments removed.
+std::string normalize_uri(std::string_view uri);
+
+}  // namespace komainu::http

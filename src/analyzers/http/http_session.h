@@ -1,0 +1,39 @@
+// The HTTP analyzer's session: the parser bound to a flow, publishing HttpRecord per
+// transaction, FileRecord per body and AnomalyRecord per malformed input (counted by name).
+#pragma once
+#include <span>
+
+#include "analyzers/analyzer.h"
+#include "analyzers/anomaly.h"
+#include "analyzers/http/http_parser.h"
+#include "analyzers/http/http_record.h"
+
+namespace komainu::http {
+
+class HttpSession : public AppSession, private HttpEvents {
+ public:
+  explicit HttpSession(const SessionContext& ctx, HttpLimits limits = {}, HttpLogOptions opts = {});
+
+  void on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) override;
+  void on_gap(Direction dir, uint64_t len, TimeNs ts) override;
+  void on_close(TimeNs ts) override;
+
+  const HttpParser& parser() const { return parser_; }
+  const AnomalyReporter& anomalies() const { return anomalies_; }
+
+ private:
+  void on_transaction(const HttpTransaction& tx) override;
+  void on_file(const HttpTransaction& tx, files::FileRecord& file) override;
+  void on_anomaly(std::string_view name, Direction dir, TimeNs ts) override;
+
+  SessionContext ctx_;
+  HttpLogOptions opts_;
+  HttpParser parser_;
+  AnomalyReporter anomalies_{"http", "HTTP"};
+  std::string app_json_;
+};
+
+// First bytes of a direction: a request method or a status line.
+ProbeResult probe_http(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
+
+}  // namespace komainu::http
