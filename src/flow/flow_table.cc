@@ -118,15 +118,18 @@ bool is_clean(const TcpEndpoint& e) {
 }  // namespace
 
 std::vector<uint16_t> FlowConfig::default_tcp_server_ports() {
-  // Ports Zeek's base analyzers register (likely_server_ports).
-  return {21,   22,   23,   25,   53,   80,   81,   88,   110,  135,  139,  143,  389,
-          443,  445,  502,  513,  543,  544,  563,  585,  587,  614,  631,  636,  989,
-          990,  992,  993,  995,  1080, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223,
-          5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000};
+  // Ports Zeek's base scripts add to likely_server_ports. SOCKS (1080) and IRC (6666-6669)
+  // are left out: Zeek's baselines flip towards them (core.local-flip,
+  // core.tcp.flip-without-syn).
+  return {21,   22,   23,   25,   53,   80,   81,   88,   110,  135,  139,  143,
+          389,  443,  445,  502,  513,  543,  544,  563,  585,  587,  614,  631,
+          636,  989,  990,  992,  993,  995,  1883, 2811, 3128, 3268, 3306, 3389,
+          5222, 5223, 5269, 5432, 6379, 8000, 8080, 8888, 20000};
 }
 
 std::vector<uint16_t> FlowConfig::default_udp_server_ports() {
-  return {53,   67,   68,   69,   88,   123,  137,  161,  162,  443,  514, 1812,
+  // DHCP's client port 68 is not a server port (scripts.base.protocols.dhcp baselines).
+  return {53,   67,   69,   88,   123,  137,  161,  162,  443,  514,  1812,
           1813, 2123, 2152, 3389, 3544, 4789, 5060, 5072, 5353, 5355, 6081};
 }
 
@@ -789,7 +792,8 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
   if (len > 0 && p.payload_caplen >= p.payload_len && !rst && !seq_underflow)
     stream_data(f, side, rel_data_seq, p.payload, p.payload_len, p.ts);
 
-  check_eof(f, side);
+  check_eof(f, 0);
+  check_eof(f, 1);
   if (do_close) tcp_connection_closed(f, side, gen_event);
 
   ++f.pkts[side];
