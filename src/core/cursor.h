@@ -55,7 +55,7 @@ class Cursor {
     return true;
   }
   bool le64(uint64_t& v) {
-    uint32_t lo, hi;
+    uint32_t lo = 0, hi = 0;
     if (!has(8)) return false;
     le32(lo);
     le32(hi);
@@ -63,7 +63,7 @@ class Cursor {
     return true;
   }
   bool be64(uint64_t& v) {
-    uint32_t hi, lo;
+    uint32_t hi = 0, lo = 0;
     if (!has(8)) return false;
     be32(hi);
     be32(lo);
