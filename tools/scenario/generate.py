@@ -257,7 +257,7 @@ class Scenario:
         bw = 400e6
         zones = (self.zone_of(cli), self.zone_of(srv))
         if "internet" in zones:
-            bw = 40e6
+            bw = 20e6
         elif "vpn_pool" in zones:
             bw = 30e6
         c = self.net.host(cli)
@@ -552,14 +552,14 @@ class Scenario:
                                  [(self.lognormal_size(500, 2000), self.lognormal_size(5000, cfg["response_cap"]))], tls13=False)
         # Benign remote-access users: tunnel from the internet, inside address in the pool.
         for ip in self.vpn_users:
-            t0 = self.start + rng.randint(5, 120) * S
+            t0 = self.start + rng.randint(5 * S, 120 * S)
             self.vpn_tunnel(t0, self.vpn_user_public[ip], ip, self.users[ip], self.end - rng.randint(10, 60) * S)
         # Administrators: research admin to gitlab and launch-ops hosts, launch-ops admin inside.
         for _ in range(cfg["ssh_sessions"]):
-            t = self.start + rng.randint(30, self.cfg["duration"] - 300) * S
+            t = self.start + rng.randint(30 * S, (self.cfg["duration"] - 300) * S)
             dst = rng.choice([GITLAB] + self.launch_hosts)
             self.ssh_session(t, RESEARCH_ADMIN, dst)
-            t = self.start + rng.randint(30, self.cfg["duration"] - 300) * S
+            t = self.start + rng.randint(30 * S, (self.cfg["duration"] - 300) * S)
             self.ssh_session(t, LAUNCH_ADMIN, rng.choice(self.launch_hosts))
         for ip in self.launch_hosts:
             for t in self.poisson_times(1.0):
@@ -568,7 +568,7 @@ class Scenario:
         clients = self.research_ws + self.business_ws + [FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB]
         for ip in clients + self.launch_hosts + [VPN_PUBLIC, NTP_INTERNAL]:
             server = NTP_PUBLIC if ip in (VPN_PUBLIC, NTP_INTERNAL) else (NTP_LAUNCH if self.zone_of(ip) == "launch_ops" else NTP_INTERNAL)
-            t = self.start + rng.randint(0, cfg["ntp_interval"]) * S
+            t = self.start + rng.randint(0, cfg["ntp_interval"] * S)
             c = self.net.host(ip)
             s = self.net.host(server)
             while t < self.end:
@@ -576,16 +576,16 @@ class Scenario:
                 self.net.udp(t, c, sport, s, 123, P.ntp_client(t))
                 r = t + self.rtt(ip, server)
                 self.net.udp(r, s, 123, c, sport, P.ntp_server(r - self.distance(ip), t))
-                t += cfg["ntp_interval"] * S + rng.randint(-20, 20) * S
+                t += cfg["ntp_interval"] * S + rng.randint(-20 * S, 20 * S)
         # Monitoring pings of the servers.
         mon = self.net.host(MONITOR)
         for i, ip in enumerate([FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB, RESOLVER["research"], RESOLVER["business"]]):
-            t = self.start + rng.randint(0, cfg["ping_interval"]) * S
+            t = self.start + rng.randint(0, cfg["ping_interval"] * S)
             seq = 1
             while t < self.end:
                 self.net.ping(t, mon, self.net.host(ip), 0x4000 + i, seq, self.rtt(MONITOR, ip))
                 seq += 1
-                t += cfg["ping_interval"] * S
+                t += cfg["ping_interval"] * S + rng.randint(-3_000, 3_000)
         # The appliance resolves names and syncs time on the internet (allowed by policy).
         for t in self.poisson_times(4.0):
             self.lookup(t, VPN_PUBLIC, rng.choice(["update.osvendor.example", "ocsp.trustca.example"]))
@@ -755,7 +755,7 @@ class Scenario:
 
     def stage_beacon(self):
         rng = self.rng
-        t = self.start + rng.randint(15, 45) * S
+        t = self.start + rng.randint(15 * S, 45 * S)
         count = 0
         while t < self.end - 30 * S:
             _, t1 = self.lookup(t, STAGING_HOST, C2_SNI)
@@ -806,10 +806,10 @@ class Scenario:
         rng = self.rng
         self.background()
         bg_end = len(self.net.frames)
-        self.t_exploit = self.start + int(0.06 * D)
-        self.t_appliance = self.t_exploit + 90 * S
-        self.t_vpn_login = self.t_exploit + 200 * S
-        self.t_scan = self.t_vpn_login + 60 * S
+        self.t_exploit = self.start + int(0.06 * D) + rng.randint(0, S)
+        self.t_appliance = self.t_exploit + 90 * S + rng.randint(0, 20 * S)
+        self.t_vpn_login = self.t_exploit + 200 * S + rng.randint(0, 20 * S)
+        self.t_scan = self.t_vpn_login + 60 * S + rng.randint(0, 10 * S)
         self.stage("a", "vpn_exploit", "Exploit requests from an internet host against the VPN portal (path traversal, "
                    "Ivanti authentication bypass and command injection)", "signature", ["http"],
                    ("TA0001", "T1190"), {"ip": [ATTACKER, VPN_PUBLIC], "domain": []}, self.stage_exploit)
@@ -823,25 +823,25 @@ class Scenario:
                    "hosts on admin ports", "scan", ["lateral_movement", "zones.allowed_services"], ("TA0007", "T1046"),
                    {"ip": [VPN_ATTACKER_ADDR]}, self.stage_scan)
         t_scan_end = self.stages[-1]["end_us"]
-        self.t_collect = t_scan_end + 120 * S
+        self.t_collect = t_scan_end + 120 * S + rng.randint(0, 30 * S)
         self.stage("d", "smb_mass_collection", "SMB2 sessions from the VPN-pool address as RESEARCH\\jdoe reading "
-                   "thousands of distinct files from the research file servers", "mass_file_access",
+                   "many distinct files (evidence.files: 36 tiny, 500 small, 3000 medium, 10000 large) from the research file servers", "mass_file_access",
                    ["lateral_movement", "zones.allowed_services"], ("TA0009", "T1039"),
                    {"ip": [VPN_ATTACKER_ADDR, FS1[0], FS_RND2[0]], "user": ["%s\\%s" % (VPN_ATTACKER_DOMAIN, VPN_ATTACKER_USER)],
                     "share": ["\\\\%s\\%s" % (FS1[1], FS1[2]), "\\\\%s\\%s" % (FS_RND2[1], FS_RND2[2])],
                     "host": [FS1[1], FS_RND2[1]]}, self.stage_collection)
-        self.t_exfil = self.stages[-1]["end_us"] + max(120 * S, int(0.05 * D))
+        self.t_exfil = self.stages[-1]["end_us"] + max(120 * S, int(0.05 * D)) + rng.randint(0, 30 * S)
         self.stage("e", "exfiltration", "Staged archive uploaded over TLS from a research host to a first-seen "
                    "external address", "exfiltration", [], ("TA0010", "T1041"),
                    {"ip": [STAGING_HOST, EXFIL_IP], "domain": [EXFIL_SNI]}, self.stage_exfil)
         self.stage("f", "beaconing", "Implant on a research host calls its C2 over TLS every 60 s +/- 1.5 s for the "
                    "whole capture", "beaconing", [], ("TA0011", "T1071.001"),
                    {"ip": [STAGING_HOST, C2_IP], "domain": [C2_SNI]}, self.stage_beacon)
-        self.t_tunnel = self.start + int(0.7 * D)
+        self.t_tunnel = self.start + int(0.7 * D) + rng.randint(0, 30 * S)
         self.stage("g", "dns_tunnel", "TXT queries with long high-entropy labels under one domain", "dns_tunnel", [],
                    ("TA0011", "T1071.004"), {"ip": [TUNNEL_HOST, RESOLVER["research"]], "domain": [TUNNEL_DOMAIN]},
                    self.stage_tunnel)
-        self.t_violation = self.start + int(0.9 * D)
+        self.t_violation = self.start + int(0.9 * D) + rng.randint(0, 30 * S)
         self.stage("h", "segmentation_violation", "A business host sends a SYN to a launch-ops host",
                    "zones.forbidden", [], ("TA0008", "T1021.004"), {"ip": [VIOLATOR, LAUNCH_TARGET]}, self.stage_violation)
         # Benign entities: background hosts that neither initiated attack traffic nor are named
@@ -898,7 +898,9 @@ def initiated(frame):
         return frame[47] & (netpkt.SYN | netpkt.ACK) == netpkt.SYN
     if proto == netpkt.PROTO_UDP:
         sport, dport = struct.unpack_from("!HH", frame, 34)
-        return dport in (53, 123) and sport != 53
+        if dport == 123:
+            return frame[42] & 0x07 == 3  # NTP mode 3: client
+        return dport == 53 and sport != 53
     return proto == netpkt.PROTO_ICMP and frame[34] == 8
 
 
