@@ -1,0 +1,748 @@
+#include "analyzers/smb/smb_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "analyzers/smb/ntlmssp.h"
+#include "analyzers/smb/smb_names.h"
+#include "core/cursor.h"
+
+namespace komainu::smb {
+namespace {
+
+enum Smb2Cmd : uint16_t {
+  kNegotiate = 0,
+  kSessionSetup = 1,
+  kLogoff = 2,
+  kTreeConnect = 3,
+  kTreeDisconnect = 4,
+  kCreate = 5,
+  kClose = 6,
+  kFlush = 7,
+  kRead = 8,
+  kWrite = 9,
+  kLock = 10,
+  kIoctl = 11,
+  kCancel = 12,
+  kEcho = 13,
+  kQueryDirectory = 14,
+  kChangeNotify = 15,
+  kQueryInfo = 16,
+  kSetInfo = 17,
+  kOplockBreak = 18
+};
+
+constexpr uint32_t kStatusPending = 0x00000103;
+constexpr uint32_t kDeleteOnClose = 0x00001000;
+constexpr size_t kLargeHead = 4096;  // bytes of an oversized PDU looked at before streaming
+
+bool is_success(uint32_t status) {
+  return status == 0;
+}
+
+// A string at an offset from the SMB2 header start, as UTF-16LE.
+std::string utf16_at(std::span<const uint8_t> msg, size_t off, size_t len) {
+  if (off > msg.size() || len > msg.size() - off) return {};
+  return utf16le_to_utf8(msg.subspan(off, len));
+}
+
+bool read_fid(Cursor& c, FileId& f) {
+  return c.le64(f.persistent) && c.le64(f.volatile_id);
+}
+
+std::string fid_text(const FileId& f) {
+  uint8_t b[16];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = uint8_t(f.persistent >> (8 * i));
+    b[8 + i] = uint8_t(f.volatile_id >> (8 * i));
+  }
+  return guid_text(b);
+}
+
+}  // namespace
+
+SmbParser::SmbParser(const SessionContext& ctx, SmbLimits limits, AnomalyReporter& anomalies)
+    : ctx_(ctx), limits_(limits), anomalies_(anomalies) {}
+
+SmbParser::~SmbParser() = default;
+
+void SmbParser::publish(Record& r, bool to_client) {
+  if (!ctx_.sink) return;
+  r.flow = ctx_.flow;
+  r.to_client = to_client;
+  ctx_.sink->publish(r);
+}
+
+void SmbParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
+  feed(dir, bytes.data(), bytes.size(), ts);
+}
+
+void SmbParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
+  Side& s = sides_[static_cast<int>(dir)];
+  while (n > 0) {
+    if (s.resync) {
+      // The next PDU start: a session message header followed by an SMB protocol id.
+      size_t i = 0;
+      for (; i + 8 <= n; ++i)
+        if (p[i] == 0 && (p[i + 4] == 0xFE || p[i + 4] == 0xFF || p[i + 4] == 0xFD) &&
+            p[i + 5] == 'S' && p[i + 6] == 'M' && p[i + 7] == 'B')
+          break;
+      if (i + 8 > n) return;
+      s.resync = false;
+      s.hdr_got = 0;
+      p += i, n -= i;
+    }
+    if (s.hdr_got < 4) {
+      size_t take = std::min(n, 4 - s.hdr_got);
+      memcpy(s.hdr + s.hdr_got, p, take);
+      s.hdr_got += take;
+      p += take, n -= take;
+      if (s.hdr_got < 4) return;
+      uint8_t type = s.hdr[0];
+      s.pdu_len = uint32_t(s.hdr[1]) << 16 | uint32_t(s.hdr[2]) << 8 | s.hdr[3];
+      s.pdu_got = 0;
+      s.buf.clear();
+      s.streaming = false;
+      s.skipping = type != 0x00;
+      if (type != 0x00 && type != 0x81 && type != 0x82 && type != 0x83 && type != 0x84 &&
+          type != 0x85) {
+        anomaly("smb_bad_netbios_header", ts);
+        s.resync = true;
+        continue;
+      }
+      if (s.pdu_len == 0) s.hdr_got = 0;
+      continue;
+    }
+    size_t take = std::min<size_t>(n, s.pdu_len - s.pdu_got);
+    if (s.skipping) {
+      // nothing to keep
+    } else if (s.streaming) {
+      size_t d = size_t(std::min<uint64_t>(take, s.stream_left));
+      if (d) {
+        file_data(s.stream_fid, s.stream_offset, {p, d}, dir == Direction::kToServer, ts);
+        s.stream_offset += d;
+        s.stream_left -= d;
+      }
+    } else if (s.pdu_len <= limits_.max_pdu_buffer) {
+      s.buf.insert(s.buf.end(), p, p + take);
+    } else {
+      size_t want = std::min(take, kLargeHead - s.buf.size());
+      s.buf.insert(s.buf.end(), p, p + want);
+      if (s.buf.size() == kLargeHead) {
+        // Head complete: decide, then hand the rest of this chunk to the stream.
+        large_pdu_head(s, dir, ts);
+        size_t rest = take - want;
+        if (s.streaming && rest) {
+          size_t d = size_t(std::min<uint64_t>(rest, s.stream_left));
+          file_data(s.stream_fid, s.stream_offset, {p + want, d}, dir == Direction::kToServer, ts);
+          s.stream_offset += d;
+          s.stream_left -= d;
+        }
+      }
+    }
+    s.pdu_got += uint32_t(take);
+    p += take, n -= take;
+    if (s.pdu_got == s.pdu_len) {
+      if (!s.skipping && !s.streaming) pdu(dir, s.buf, ts);
+      s.hdr_got = 0;
+      s.skipping = s.streaming = false;
+      s.buf.clear();
+      if (s.buf.capacity() > 2 * limits_.max_pdu_buffer) s.buf.shrink_to_fit();
+    }
+  }
+}
+
+// An oversized PDU: a READ response or WRITE request streams its data to the file, the
+// rest is skipped and counted.
+void SmbParser::large_pdu_head(Side& s, Direction dir, TimeNs ts) {
+  std::span<const uint8_t> msg(s.buf);
+  Smb2Header h;
+  s.skipping = true;
+  if (!smb2_header(msg, h) || h.next != 0) {
+    anomaly("smb_pdu_too_large", ts);
+    return;
+  }
+  Cursor c(msg);
+  c.skip(64);
+  uint16_t structure;
+  if (!c.le16(structure)) return;
+  if (!h.response() && h.cmd == kWrite && dir == Direction::kToServer) {
+    uint16_t data_off;
+    uint32_t len;
+    uint64_t offset;
+    FileId fid;
+    if (!c.le16(data_off) || !c.le32(len) || !c.le64(offset) || !read_fid(c, fid)) return;
+    FileId chain;
+    smb2_request(h, {msg.data(), std::min<size_t>(msg.size(), data_off)}, ts, chain);
+    if (data_off > msg.size()) return;
+    size_t have = std::min<size_t>(msg.size() - data_off, len);
+    file_data(fid, offset, msg.subspan(data_off, have), true, ts);
+    s.stream_fid = fid, s.stream_offset = offset + have, s.stream_left = len - have;
+    s.streaming = true, s.skipping = false;
+    return;
+  }
+  if (h.response() && h.cmd == kRead && dir == Direction::kToClient) {
+    uint8_t data_off, reserved;
+    uint32_t len;
+    if (!c.u8(data_off) || !c.u8(reserved) || !c.le32(len)) return;
+    auto it = pending_.find(h.msgid);
+    if (it == pending_.end()) return;
+    FileId fid = it->second.fid;
+    uint64_t offset = it->second.offset;
+    FileId chain;
+    smb2_response(h, {msg.data(), std::min<size_t>(msg.size(), data_off)}, ts, chain);
+    if (data_off > msg.size()) return;
+    size_t have = std::min<size_t>(msg.size() - data_off, len);
+    file_data(fid, offset, msg.subspan(data_off, have), false, ts);
+    s.stream_fid = fid, s.stream_offset = offset + have, s.stream_left = len - have;
+    s.streaming = true, s.skipping = false;
+    return;
+  }
+  anomaly("smb_pdu_too_large", ts);
+}
+
+void SmbParser::pdu(Direction dir, std::span<const uint8_t> msg, TimeNs ts) {
+  if (msg.size() < 4) {
+    anomaly("smb_pdu_too_short", ts);
+    return;
+  }
+  if (msg[1] != 'S' || msg[2] != 'M' || msg[3] != 'B') {
+    anomaly("smb_unknown_protocol", ts);
+    return;
+  }
+  switch (msg[0]) {
+    case 0xFE:
+      smb2_chain(dir, msg, ts);
+      return;
+    case 0xFF:
+      smb1(dir, msg, ts);
+      return;
+    case 0xFD:
+      encrypted(msg, ts);
+      return;
+    case 0xFC:
+      anomaly("smb_compressed_pdu_unsupported", ts);
+      return;
+    default:
+      anomaly("smb_unknown_protocol", ts);
+      return;
+  }
+}
+
+bool SmbParser::smb2_header(std::span<const uint8_t> msg, Smb2Header& h) {
+  Cursor c(msg);
+  uint32_t proto;
+  uint16_t structure, charge, credits;
+  uint64_t reserved_tree;
+  if (!c.be32(proto) || proto != 0xFE534D42 || !c.le16(structure) || structure != 64 ||
+      !c.le16(charge) || !c.le32(h.status) || !c.le16(h.cmd) || !c.le16(credits) ||
+      !c.le32(h.flags) || !c.le32(h.next) || !c.le64(h.msgid) || !c.le64(reserved_tree) ||
+      !c.le64(h.session_id) || !c.skip(16))
+    return false;
+  h.tree_id = h.async() ? 0 : uint32_t(reserved_tree >> 32);
+  return true;
+}
+
+void SmbParser::smb2_chain(Direction dir, std::span<const uint8_t> pdu, TimeNs ts) {
+  size_t off = 0;
+  FileId chain_fid{~0ull, ~0ull};
+  for (size_t n = 0; n < limits_.max_chain; ++n) {
+    Smb2Header h;
+    std::span<const uint8_t> rest = pdu.subspan(off);
+    if (!smb2_header(rest, h)) {
+      anomaly("smb2_bad_header", ts);
+      return;
+    }
+    if (h.next && (h.next < 64 || h.next > rest.size())) {
+      anomaly("smb2_bad_next_command", ts);
+      return;
+    }
+    std::span<const uint8_t> msg = h.next ? rest.subspan(0, h.next) : rest;
+    ++commands_;
+    if (h.response() != (dir == Direction::kToClient)) {
+      anomaly("smb2_direction_mismatch", ts);
+    } else if (h.response()) {
+      smb2_response(h, msg, ts, chain_fid);
+    } else {
+      smb2_request(h, msg, ts, chain_fid);
+    }
+    if (!h.next) return;
+    off += h.next;
+  }
+  anomaly("smb2_chain_too_long", ts);
+}
+
+void SmbParser::smb2_request(const Smb2Header& h, std::span<const uint8_t> msg, TimeNs ts,
+                             FileId& chain_fid) {
+  if (h.cmd == kCancel) return;  // no response of its own
+  if (pending_.size() >= limits_.max_pending) {
+    anomaly("smb2_too_many_pending_requests", ts);
+    pending_.clear();
+  }
+  Pending p;
+  p.cmd = h.cmd;
+  p.ts = ts;
+  p.tree_id = h.tree_id;
+  p.session_id = h.session_id;
+  p.related = h.related();
+  Cursor c(msg);
+  c.skip(64);
+  uint16_t structure = 0;
+  c.le16(structure);
+  bool ok = true;
+  switch (h.cmd) {
+    case kNegotiate: {
+      uint16_t count;
+      ok = c.le16(count) && c.skip(2 + 2 + 4 + 16 + 8);
+      for (uint16_t i = 0; ok && i < count && i < 32; ++i) {
+        uint16_t d;
+        ok = c.le16(d);
+        if (ok) p.dialects.push_back(dialect_name(d));
+      }
+      break;
+    }
+    case kSessionSetup: {
+      uint8_t flags, mode;
+      uint32_t caps, channel;
+      uint16_t off, len;
+      ok = c.u8(flags) && c.u8(mode) && c.le32(caps) && c.le32(channel) && c.le16(off) &&
+           c.le16(len);
+      if (ok && off <= msg.size() && len <= msg.size() - off) {
+        NtlmAuth auth;
+        if (parse_ntlm_authenticate(msg.subspan(off, len), auth)) {
+          p.ntlm_user = std::move(auth.user);
+          p.ntlm_domain = std::move(auth.domain);
+          p.ntlm_host = std::move(auth.workstation);
+          p.ntlm_version = std::move(auth.version);
+        }
+      }
+      break;
+    }
+    case kTreeConnect: {
+      uint16_t flags, off, len;
+      ok = c.le16(flags) && c.le16(off) && c.le16(len);
+      if (ok) p.name = utf16_at(msg, off, len);
+      break;
+    }
+    case kCreate: {
+      uint8_t sec, oplock;
+      uint32_t imp, access, attrs, share;
+      uint64_t create_flags, reserved;
+      uint16_t off, len;
+      ok = c.u8(sec) && c.u8(oplock) && c.le32(imp) && c.le64(create_flags) && c.le64(reserved) &&
+           c.le32(access) && c.le32(attrs) && c.le32(share) && c.le32(p.disposition) &&
+           c.le32(p.options) && c.le16(off) && c.le16(len);
+      if (ok) p.name = utf16_at(msg, off, len);
+      break;
+    }
+    case kClose: {
+      uint16_t flags;
+      uint32_t reserved;
+      ok = c.le16(flags) && c.le32(reserved) && read_fid(c, p.fid);
+      break;
+    }
+    case kRead: {
+      uint8_t pad, flags;
+      ok = c.u8(pad) && c.u8(flags) && c.le32(p.length) && c.le64(p.offset) && read_fid(c, p.fid);
+      break;
+    }
+    case kWrite: {
+      uint16_t data_off;
+      ok = c.le16(data_off) && c.le32(p.length) && c.le64(p.offset) && read_fid(c, p.fid);
+      if (ok && h.related() && p.fid.is_related_sentinel()) p.fid = chain_fid;
+      if (ok && data_off <= msg.size()) {
+        size_t have = std::min<size_t>(msg.size() - data_off, p.length);
+        if (have) file_data(p.fid, p.offset, msg.subspan(data_off, have), true, ts);
+      }
+      break;
+    }
+    case kSetInfo: {
+      uint8_t type;
+      uint32_t buf_len, addl;
+      uint16_t buf_off, reserved;
+      ok = c.u8(type) && c.u8(p.info_class) && c.le32(buf_len) && c.le16(buf_off) &&
+           c.le16(reserved) && c.le32(addl) && read_fid(c, p.fid);
+      if (!ok || type != 1 || buf_off > msg.size() || buf_len > msg.size() - buf_off) break;
+      Cursor b(msg.subspan(buf_off, buf_len));
+      if (p.info_class == 10) {  // FileRenameInformation
+        uint32_t name_len;
+        if (b.skip(1 + 7 + 8) && b.le32(name_len) && b.has(name_len)) {
+          p.name = utf16le_to_utf8({b.data(), name_len});
+        } else {
+          anomaly("smb2_bad_rename_info", ts);
+        }
+      } else if (p.info_class == 13) {  // FileDispositionInformation
+        uint8_t del;
+        p.delete_pending = b.u8(del) && del;
+      } else if (p.info_class == 64) {  // FileDispositionInformationEx
+        uint32_t flags;
+        p.delete_pending = b.le32(flags) && (flags & 1);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (!ok) anomaly("smb2_truncated_request", ts);
+  if (h.related() && p.fid.is_related_sentinel()) p.fid = chain_fid;
+  pending_[h.msgid] = std::move(p);
+}
+
+void SmbParser::base_record(SmbRecord& r, const Smb2Header& h, const Pending& p) {
+  r.ts = p.ts ? p.ts : r.ts;
+  r.id = ++next_id_;
+  r.dialect = dialect_;
+  r.command = smb2_command_name(h.cmd);
+  r.status = h.status;
+  r.has_status = true;
+  r.session_id = h.session_id ? h.session_id : p.session_id;
+  r.tree_id = h.tree_id ? h.tree_id : p.tree_id;
+}
+
+void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg, TimeNs ts,
+                              FileId& chain_fid) {
+  // An interim "pending" answer: the real response comes later with the same MessageId.
+  if (h.async() && h.status == kStatusPending) return;
+  Pending p;
+  if (auto it = pending_.find(h.msgid); it != pending_.end()) {
+    p = std::move(it->second);
+    pending_.erase(it);
+  } else {
+    p.cmd = h.cmd;
+    p.ts = ts;
+    p.fid = FileId{~0ull, ~0ull};
+  }
+  if (p.cmd != h.cmd) {
+    anomaly("smb2_response_command_mismatch", ts);
+    return;
+  }
+  if (p.related && p.fid.is_related_sentinel()) p.fid = chain_fid;
+  SmbRecord r;
+  r.ts = ts;
+  base_record(r, h, p);
+  Cursor c(msg);
+  c.skip(64);
+  uint16_t structure = 0;
+  c.le16(structure);
+  bool ok = is_success(h.status);
+  bool publish_eve = limits_.eve_commands;
+  switch (h.cmd) {
+    case kNegotiate: {
+      uint16_t mode, dialect, contexts;
+      uint8_t guid[16];
+      r.client_dialects = std::move(p.dialects);
+      if (ok && c.le16(mode) && c.le16(dialect) && c.le16(contexts) && c.copy(guid, 16)) {
+        dialect_ = dialect_name(dialect);
+        r.dialect = dialect_;
+        r.server_guid = guid_text(guid);
+      }
+      break;
+    }
+    case kSessionSetup:
+      r.ntlm_user = std::move(p.ntlm_user);
+      r.ntlm_domain = std::move(p.ntlm_domain);
+      r.ntlm_host = std::move(p.ntlm_host);
+      r.ntlm_version = std::move(p.ntlm_version);
+      break;
+    case kTreeConnect: {
+      uint8_t type = 0;
+      r.share = p.name;
+      if (!ok || !c.u8(type)) break;
+      const char* zeek_type = type == 1   ? "DISK"
+                              : type == 2 ? "PIPE"
+                              : type == 3 ? "PRINT"
+                                          : "UNKNOWN";
+      r.share_type = type == 1 ? "FILE" : type == 2 ? "PIPE" : type == 3 ? "PRINT" : "UNKNOWN";
+      if (trees_.size() >= limits_.max_trees && !trees_.count(h.tree_id)) {
+        anomaly("smb_too_many_trees", ts);
+        trees_.clear();
+      }
+      trees_[h.tree_id] = Tree{p.name, zeek_type};
+      SmbMappingRecord m;
+      m.ts = p.ts;
+      m.path = p.name;
+      m.share_type = zeek_type;
+      publish(m, false);
+      break;
+    }
+    case kTreeDisconnect:
+      trees_.erase(r.tree_id);
+      break;
+    case kCreate: {
+      r.filename = p.name;
+      r.disposition = disposition_name(p.disposition);
+      r.access = (p.options & kDeleteOnClose) ? "delete on close" : "normal";
+      uint8_t oplock, flags;
+      uint32_t action, attrs, reserved;
+      uint64_t ct, at, wt, cht, alloc, eof;
+      FileId fid;
+      if (!ok) break;
+      if (!(c.u8(oplock) && c.u8(flags) && c.le32(action) && c.le64(ct) && c.le64(at) &&
+            c.le64(wt) && c.le64(cht) && c.le64(alloc) && c.le64(eof) && c.le32(attrs) &&
+            c.le32(reserved) && read_fid(c, fid))) {
+        anomaly("smb2_truncated_response", ts);
+        break;
+      }
+      chain_fid = fid;
+      r.created = filetime_to_ns(ct);
+      r.accessed = filetime_to_ns(at);
+      r.modified = filetime_to_ns(wt);
+      r.changed = filetime_to_ns(cht);
+      r.size = eof;
+      r.has_size = true;
+      r.fuid = fid_text(fid);
+      if (files_.size() >= limits_.max_open_files && !files_.count(fid)) {
+        anomaly("smb_too_many_open_files", ts);
+        close_file(files_.begin()->first, ts, false);
+      }
+      OpenFile& f = files_[fid];
+      f = OpenFile{};
+      f.name = p.name.empty() ? "<share_root>" : p.name;
+      if (auto t = trees_.find(r.tree_id); t != trees_.end()) {
+        f.tree_path = t->second.path;
+        f.pipe = t->second.share_type == "PIPE";
+      }
+      f.size = eof;
+      f.created = r.created, f.accessed = r.accessed, f.modified = r.modified,
+      f.changed = r.changed;
+      if (!f.pipe) {
+        log_file(f, "SMB::FILE_OPEN", ts);
+        if (p.options & kDeleteOnClose) log_file(f, "SMB::FILE_DELETE", ts);
+      }
+      break;
+    }
+    case kClose: {
+      if (OpenFile* f = find_file(p.fid)) r.filename = f->name;
+      r.fuid = fid_text(p.fid);
+      close_file(p.fid, ts, true);
+      break;
+    }
+    case kRead: {
+      OpenFile* f = find_file(p.fid);
+      if (f) r.filename = f->name;
+      uint8_t data_off, reserved;
+      uint32_t len;
+      if (!ok) break;
+      if (!(c.u8(data_off) && c.u8(reserved) && c.le32(len))) {
+        anomaly("smb2_truncated_response", ts);
+        break;
+      }
+      r.bytes = len;
+      r.has_bytes = true;
+      if (data_off <= msg.size()) {
+        size_t have = std::min<size_t>(msg.size() - data_off, len);
+        if (have) file_data(p.fid, p.offset, msg.subspan(data_off, have), false, ts);
+        if (have < len) file_gap(p.fid, p.offset + have, len - have, false, ts);
+      }
+      break;
+    }
+    case kWrite: {
+      if (OpenFile* f = find_file(p.fid)) r.filename = f->name;
+      r.bytes = p.length;
+      r.has_bytes = true;
+      break;
+    }
+    case kSetInfo: {
+      OpenFile* f = find_file(p.fid);
+      if (f) r.filename = f->name;
+      if (p.info_class == 10) {
+        r.set_info_level = "SMB2_FILE_RENAME_INFO";
+        r.rename_from = f ? f->name : "";
+        r.rename_to = p.name;
+        if (ok && f) {
+          std::string old = f->name;
+          f->name = p.name;
+          if (!f->pipe) log_file(*f, "SMB::FILE_RENAME", ts, {}, old);
+        }
+      } else if (p.info_class == 13 || p.info_class == 64) {
+        r.set_info_level =
+            p.info_class == 13 ? "SMB2_FILE_DISPOSITION_INFO" : "SMB2_FILE_DISPOSITION_INFO_EX";
+        if (ok && f && p.delete_pending && !f->pipe) log_file(*f, "SMB::FILE_DELETE", ts);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (publish_eve) publish(r, false);
+}
+
+SmbParser::OpenFile* SmbParser::find_file(const FileId& fid) {
+  auto it = files_.find(fid);
+  return it == files_.end() ? nullptr : &it->second;
+}
+
+void SmbParser::log_file(const OpenFile& f, std::string_view action, TimeNs ts,
+                         std::string_view fuid, std::string_view prev_name) {
+  SmbFilesRecord r;
+  r.ts = ts;
+  r.fuid.assign(fuid);
+  r.action.assign(action);
+  r.path = f.tree_path;
+  r.name = f.name;
+  r.size = f.size;
+  r.prev_name.assign(prev_name);
+  r.has_times = true;
+  r.modified = f.modified, r.accessed = f.accessed, r.created = f.created, r.changed = f.changed;
+  publish(r, false);
+}
+
+void SmbParser::file_data(const FileId& fid, uint64_t offset, std::span<const uint8_t> data,
+                          bool write, TimeNs ts) {
+  OpenFile* f = find_file(fid);
+  if (!f || data.empty()) return;
+  (write ? f->bytes_written : f->bytes_read) += data.size();
+  if (limits_.log_read_write && !f->pipe) {
+    bool& logged = write ? f->write_logged : f->read_logged;
+    if (!logged) log_file(*f, write ? "SMB::FILE_WRITE" : "SMB::FILE_READ", ts);
+    logged = true;
+  }
+  if (!limits_.files || f->pipe) return;
+  if (!f->file) {
+    f->file = std::make_unique<files::FileTracker>();
+    f->file->start(ts, files::make_fuid(ctx_.flow ? ctx_.flow->uid : "", file_count_++, 0x534d42),
+                   "SMB", write);
+    auto& rec = f->file->record();
+    rec.filename = f->name;
+    if (f->size) {
+      rec.total_bytes = f->size;
+      rec.has_total = true;
+    }
+  }
+  f->file->data_at(offset, data, ts);
+}
+
+void SmbParser::file_gap(const FileId& fid, uint64_t, uint64_t len, bool, TimeNs ts) {
+  OpenFile* f = find_file(fid);
+  if (f && f->file) f->file->gap(len, ts);
+}
+
+void SmbParser::close_file(const FileId& fid, TimeNs ts, bool complete) {
+  auto it = files_.find(fid);
+  if (it == files_.end()) return;
+  OpenFile& f = it->second;
+  if (f.file && f.file->active()) {
+    files::FileRecord& rec = f.file->finish(ts, complete);
+    rec.flow = ctx_.flow;
+    rec.to_client = !rec.is_orig;
+    if (limits_.log_read_write) {
+      if (f.read_logged) log_file(f, "SMB::FILE_READ", ts, rec.fuid);
+      if (f.write_logged) log_file(f, "SMB::FILE_WRITE", ts, rec.fuid);
+    }
+    if (ctx_.sink) ctx_.sink->publish(rec);
+  }
+  files_.erase(it);
+}
+
+void SmbParser::smb1(Direction dir, std::span<const uint8_t> msg, TimeNs ts) {
+  ++smb1_pdus_;
+  Cursor c(msg);
+  uint32_t proto, status;
+  uint8_t cmd, flags;
+  uint16_t flags2, pid_hi, reserved, tid, pid, uid, mid;
+  uint64_t sec;
+  if (!c.be32(proto) || !c.u8(cmd) || !c.le32(status) || !c.u8(flags) || !c.le16(flags2) ||
+      !c.le16(pid_hi) || !c.le64(sec) || !c.le16(reserved) || !c.le16(tid) || !c.le16(pid) ||
+      !c.le16(uid) || !c.le16(mid)) {
+    anomaly("smb1_bad_header", ts);
+    return;
+  }
+  bool reply = flags & 0x80;
+  if (reply != (dir == Direction::kToClient)) {
+    anomaly("smb1_direction_mismatch", ts);
+    return;
+  }
+  if (cmd == 0x72) {  // NEGOTIATE: the client offers dialect strings, the server picks one
+    uint8_t wc;
+    uint16_t bc;
+    if (!reply) {
+      smb1_dialects_.clear();
+      if (c.u8(wc) && c.skip(size_t(wc) * 2) && c.le16(bc)) {
+        Cursor b;
+        if (c.take(std::min<size_t>(bc, c.remaining()), b)) {
+          while (!b.empty() && smb1_dialects_.size() < 32) {
+            uint8_t fmt;
+            b.u8(fmt);
+            const uint8_t* s = b.data();
+            size_t n = 0;
+            while (n < b.remaining() && s[n]) ++n;
+            smb1_dialects_.emplace_back(reinterpret_cast<const char*>(s), n);
+            if (!b.skip(std::min(n + 1, b.remaining()))) break;
+          }
+        }
+      }
+    } else {
+      uint16_t index;
+      if (c.u8(wc) && wc >= 1 && c.le16(index) && index < smb1_dialects_.size())
+        dialect_ = smb1_dialects_[index];
+    }
+  }
+  if (!reply) return;
+  SmbRecord r;
+  r.ts = ts;
+  r.id = ++next_id_;
+  r.dialect = dialect_.empty() ? "NT LM 0.12" : dialect_;
+  r.command = smb1_command_name(cmd);
+  r.status = status;
+  r.has_status = true;
+  r.session_id = uid;
+  r.tree_id = tid;
+  if (cmd == 0x72) r.client_dialects = smb1_dialects_;
+  if (limits_.eve_commands) publish(r, false);
+}
+
+void SmbParser::encrypted(std::span<const uint8_t> msg, TimeNs ts) {
+  ++encrypted_pdus_;
+  Cursor c(msg);
+  uint64_t session = 0;
+  if (!c.skip(4 + 16 + 16 + 4 + 2 + 2) || !c.le64(session)) {
+    anomaly("smb3_bad_transform_header", ts);
+    return;
+  }
+  if (encrypted_logged_) return;
+  encrypted_logged_ = true;
+  SmbRecord r;
+  r.ts = ts;
+  r.id = ++next_id_;
+  r.dialect = dialect_;
+  r.command = "SMB2_COMMAND_ENCRYPTED";
+  r.session_id = session;
+  r.encrypted = true;
+  publish(r, false);
+}
+
+void SmbParser::gap(Direction dir, uint64_t len, TimeNs ts) {
+  Side& s = sides_[static_cast<int>(dir)];
+  if (len == 0) return;
+  anomaly("content_gap", ts);
+  if (s.resync) return;
+  if (s.hdr_got == 4 && s.pdu_got + len <= s.pdu_len) {
+    // Inside the current PDU: drop it, keep the framing.
+    if (s.streaming) {
+      uint64_t d = std::min<uint64_t>(len, s.stream_left);
+      file_gap(s.stream_fid, s.stream_offset, d, dir == Direction::kToServer, ts);
+      s.stream_offset += d;
+      s.stream_left -= d;
+    } else {
+      s.skipping = true;
+      s.buf.clear();
+    }
+    s.pdu_got += uint32_t(len);
+    if (s.pdu_got == s.pdu_len) {
+      s.hdr_got = 0;
+      s.skipping = s.streaming = false;
+    }
+    return;
+  }
+  s.resync = true;
+  s.buf.clear();
+  s.streaming = s.skipping = false;
+}
+
+void SmbParser::close(TimeNs ts) {
+  while (!files_.empty()) close_file(files_.begin()->first, ts, false);
+  pending_.clear();
+  trees_.clear();
+}
+
+}  // namespace komainu::smb
