@@ -862,15 +862,20 @@ class Scenario:
         self.benign_ips = sorted(seen - initiators - named, key=key)
         self.attack_initiators = sorted(initiators, key=key)
 
-    def write(self, out_dir):
+    def write(self, out_dir, pcap_name="scenario.pcap"):
         os.makedirs(out_dir, exist_ok=True)
         frames = self.net.sorted_frames()
-        pcap = os.path.join(out_dir, "scenario.pcap")
+        # The capture stops at the end time like a real one: sessions still open are cut off.
+        last = len(frames)
+        while last and frames[last - 1][0] > self.end:
+            last -= 1
+        del frames[last:]
+        pcap = os.path.join(out_dir, pcap_name)
         netpkt.write_pcap(pcap, frames)
         truth = {
             "generator": "komainu tools/scenario/generate.py", "version": GENERATOR_VERSION,
             "seed": self.seed, "size": self.size, "scale": self.scale,
-            "pcap": "scenario.pcap", "zones": "zones.yaml",
+            "pcap": pcap_name, "zones": "zones.yaml",
             "start": iso(self.start), "end": iso(self.end), "start_us": self.start, "end_us": self.end,
             "first_packet_us": frames[0][0], "last_packet_us": frames[-1][0], "packets": len(frames),
             "network": {"vpn_appliance": {"public": VPN_PUBLIC, "inside": VPN_INSIDE}, "resolvers": RESOLVER,
@@ -961,6 +966,7 @@ def main(argv=None):
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the number of background hosts (default 1.0)")
     ap.add_argument("--start", default=DEFAULT_START, help="capture start, UTC, e.g. %s (default)" % DEFAULT_START)
     ap.add_argument("--out", required=True, help="output directory (scenario.pcap, truth.json, zones.yaml)")
+    ap.add_argument("--pcap-name", default="scenario.pcap", help="file name of the capture in --out (default scenario.pcap)")
     args = ap.parse_args(argv)
     if args.scale <= 0:
         ap.error("--scale must be positive")
@@ -970,8 +976,10 @@ def main(argv=None):
         ap.error("--start must look like 2024-03-04T08:00:00Z")
     sc = Scenario(args.seed, args.size, args.scale, start)
     sc.run()
-    truth = sc.write(args.out)
-    print("%s: %d packets, %s .. %s, %d stages" % (os.path.join(args.out, "scenario.pcap"), truth["packets"],
+    if os.sep in args.pcap_name or not args.pcap_name:
+        ap.error("--pcap-name is a file name, not a path")
+    truth = sc.write(args.out, args.pcap_name)
+    print("%s: %d packets, %s .. %s, %d stages" % (os.path.join(args.out, args.pcap_name), truth["packets"],
                                                    iso(truth["first_packet_us"]), iso(truth["last_packet_us"]), len(truth["stages"])))
     return 0
 

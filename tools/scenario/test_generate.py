@@ -22,12 +22,13 @@ sys.path.insert(0, HERE)
 import netpkt  # noqa: E402
 
 GENERATOR = os.path.join(HERE, "generate.py")
+SAMPLES = os.path.join(HERE, "..", "..", "samples")
 SEED = 7
 
 
-def generate(out, seed, size="tiny", hashseed="0"):
+def generate(out, seed, size="tiny", hashseed="0", extra=()):
     env = dict(os.environ, PYTHONHASHSEED=hashseed)
-    subprocess.run([sys.executable, GENERATOR, "--seed", str(seed), "--size", size, "--out", out], check=True,
+    subprocess.run([sys.executable, GENERATOR, "--seed", str(seed), "--size", size, "--out", out, *extra], check=True,
                    env=env, stdout=subprocess.DEVNULL)
 
 
@@ -121,6 +122,16 @@ class GeneratedScenario(unittest.TestCase):
 
     def test_different_seed_different_capture(self):
         self.assertNotEqual(digest(os.path.join(self.a, "scenario.pcap")), digest(os.path.join(self.c, "scenario.pcap")))
+
+    def test_committed_sample_is_reproducible(self):
+        if not os.path.isdir(SAMPLES):
+            self.skipTest("samples/ not beside tools/ (installed copy?)")
+        out = os.path.join(self.tmp, "sample")
+        generate(out, 1, "tiny", extra=("--pcap-name", "sample.pcap"))
+        for name in ("sample.pcap", "truth.json", "zones.yaml"):
+            self.assertEqual(digest(os.path.join(out, name)), digest(os.path.join(SAMPLES, name)),
+                             "samples/%s is stale: regenerate it with the command in samples/README.md" % name)
+        self.assertLess(os.path.getsize(os.path.join(SAMPLES, "sample.pcap")), 300_000)
 
     # -------------------------------------------------------------- pcap structure
     def test_pcap_header_and_time_order(self):
