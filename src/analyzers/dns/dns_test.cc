@@ -296,47 +296,6 @@ TEST(DnsRegistration, IsRegistered) {
 
 // --- Zeek parity on the public corpus, through this test's pcap reader ---------------------
 
-struct ParityResult {
-  size_t baseline = 0, identical = 0, produced = 0;
-  std::vector<std::string> diffs;
-};
-
-// Compares rows on the fields both sides have, except ts and uid (masked/random in Zeek's).
-ParityResult compare_rows(const testing::ZeekBaseline& base, const ZeekSchema& schema,
-                          const std::vector<std::string>& ours) {
-  ParityResult r;
-  std::vector<std::pair<size_t, size_t>> cols;  // (baseline idx, ours idx)
-  for (size_t i = 0; i < base.fields.size(); ++i)
-    for (size_t k = 0; k < schema.fields.size(); ++k)
-      if (base.fields[i] == schema.fields[k].name && base.fields[i] != "ts" &&
-          base.fields[i] != "uid")
-        cols.push_back({i, k});
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& l : ours) rows.push_back(testing::split_tabs(l));
-  std::vector<bool> used(rows.size(), false);
-  r.baseline = base.rows.size();
-  r.produced = rows.size();
-  for (const auto& b : base.rows) {
-    bool found = false;
-    for (size_t j = 0; j < rows.size() && !found; ++j) {
-      if (used[j]) continue;
-      bool eq = true;
-      for (auto [bi, oi] : cols) eq &= bi < b.size() && oi < rows[j].size() && b[bi] == rows[j][oi];
-      if (eq) used[j] = found = true;
-    }
-    if (found) {
-      ++r.identical;
-    } else {
-      std::string line;
-      for (const auto& f : b) line += f + "|";
-      r.diffs.push_back("missing: " + line);
-    }
-  }
-  for (size_t j = 0; j < rows.size(); ++j)
-    if (!used[j]) r.diffs.push_back("extra:   " + ours[j]);
-  return r;
-}
-
 TEST(DnsCorpus, ZeekDnsLogParity) {
   std::string shared = KOMAINU_SHARED_DIR;
   std::string zeek = shared + "/corpus/zeek/";
@@ -365,7 +324,7 @@ TEST(DnsCorpus, ZeekDnsLogParity) {
     testing::run_analyzer(*api, pl, sink);
     testing::ZeekBaseline base;
     ASSERT_TRUE(testing::load_zeek_baseline(zeek + "baselines/" + c[0] + "/dns.log", base));
-    ParityResult r = compare_rows(base, dns_zeek_schema(), sink.zeek["dns"]);
+    testing::ParityResult r = testing::compare_rows(base, dns_zeek_schema(), sink.zeek["dns"]);
     total += r.baseline;
     identical += r.identical;
     std::cout << "[parity] dns " << c[0] << ": " << r.identical << "/" << r.baseline

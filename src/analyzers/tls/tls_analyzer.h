@@ -1,0 +1,82 @@
+// The TLS session: record framing per direction, handshake reassembly across records and
+// segments (bounded), hello/certificate/key-exchange/alert/CCS tracking, Zeek's
+// ssl_history letters, resumption and "established" as Zeek decides them. One TlsRecord
+// per flow (EVE tls + ssl.log) when the handshake completes or the flow ends; one
+// X509Record (x509.log) per certificate.
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analyzers/analyzer.h"
+#include "analyzers/anomaly.h"
+#include "analyzers/tls/tls_parser.h"
+#include "analyzers/tls/x509.h"
+
+namespace komainu::tls {
+
+struct Config {
+  size_t max_handshake_message = 256 * 1024;  // a certificate chain rarely exceeds 64 KiB
+  size_t max_certificates = 10;
+};
+
+struct TlsState {
+  TimeNs ts = 0;
+  bool have_client_hello = false, have_server_hello = false;
+  ClientHello ch;
+  ServerHello sh;
+  uint16_t curve = 0;
+  std::string history;
+  bool has_alert = false;
+  uint8_t last_alert = 0;
+  bool saw_certificate = false;
+  std::vector<CertInfo> server_certs, client_certs;
+  bool client_key_exchange = false;
+  bool resumed = false;
+  bool established = false;
+  bool truncated = false;  // a gap or an oversize message cut the handshake
+};
+
+class TlsRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "tls"; }
+  void write_eve(JsonWriter& w) const override;
+  const ZeekSchema* zeek_schema() const override;
+  void write_zeek(ZeekRow& row) const override;
+
+  const TlsState* state = nullptr;
+};
+
+class TlsSession : public AppSession {
+ public:
+  TlsSession(const SessionContext& ctx, const Config& cfg = {});
+  void on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) override;
+  void on_gap(Direction dir, uint64_t len, TimeNs ts) override;
+  void on_close(TimeNs ts) override;
+
+  const TlsState& state() const { return st_; }
+  const AnomalyReporter& anomalies() const { return anomalies_; }
+
+ private:
+  void on_record(int dir, uint8_t type, std::span<const uint8_t> body, TimeNs ts);
+  void on_handshake(int dir, uint8_t type, std::span<const uint8_t> body, TimeNs ts);
+  void publish(TimeNs ts);
+  void anomaly(int dir, TimeNs ts, std::string_view name);
+
+  SessionContext ctx_;
+  Config cfg_;
+  TlsState st_;
+  std::vector<uint8_t> rec_[2];  // partial record
+  std::vector<uint8_t> hs_[2];   // partial handshake message
+  bool encrypted_[2] = {false, false};
+  bool lost_[2] = {false, false};
+  bool started_ = false;
+  bool logged_ = false;
+  AnomalyReporter anomalies_{"tls", "SSL"};
+};
+
+ProbeResult probe(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
+
+}  // namespace komainu::tls

@@ -1,0 +1,248 @@
+#include "analyzers/tls/x509.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <cctype>
+#include <ctime>
+
+#include "analyzers/tls/tls_parser.h"
+#include "core/addr.h"
+
+namespace komainu::tls {
+
+namespace {
+
+std::string name_text(const X509_NAME* n, unsigned long flags) {
+  BIO* b = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(b, n, 0, flags);
+  char* p = nullptr;
+  long len = BIO_get_mem_data(b, &p);
+  std::string s(p, size_t(len > 0 ? len : 0));
+  BIO_free(b);
+  return s;
+}
+
+TimeNs asn1_time(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return TimeNs(timegm(&tm)) * kNsPerSec;
+}
+
+std::string obj_text(const ASN1_OBJECT* o) {
+  if (!o) return {};
+  int nid = OBJ_obj2nid(o);
+  if (nid != NID_undef) return OBJ_nid2ln(nid);
+  char buf[128];
+  OBJ_obj2txt(buf, sizeof buf, o, 1);
+  return buf;
+}
+
+}  // namespace
+
+CertInfo parse_certificate(std::span<const uint8_t> der) {
+  CertInfo c;
+  c.sha256 = sha256_hex(der);
+  c.sha1 = sha1_hex(der);
+  const unsigned char* p = der.data();
+  X509* x = d2i_X509(nullptr, &p, long(der.size()));
+  if (!x) return c;
+  c.ok = true;
+  c.version = uint64_t(X509_get_version(x) + 1);
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr)) {
+    if (char* h = BN_bn2hex(bn)) {
+      c.serial = h;
+      OPENSSL_free(h);
+    }
+    BN_free(bn);
+  }
+  const unsigned long zeek_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
+  const unsigned long fwd_flags =
+      (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN;
+  c.subject = name_text(X509_get_subject_name(x), zeek_flags);
+  c.issuer = name_text(X509_get_issuer_name(x), zeek_flags);
+  c.subject_fwd = name_text(X509_get_subject_name(x), fwd_flags);
+  c.issuer_fwd = name_text(X509_get_issuer_name(x), fwd_flags);
+  c.not_before = asn1_time(X509_get0_notBefore(x));
+  c.not_after = asn1_time(X509_get0_notAfter(x));
+
+  ASN1_OBJECT* key_obj = nullptr;
+  if (X509_PUBKEY_get0_param(&key_obj, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(x)))
+    c.key_alg = obj_text(key_obj);
+  c.sig_alg = obj_text(X509_get0_tbs_sigalg(x) ? [&] {
+    const ASN1_OBJECT* o = nullptr;
+    X509_ALGOR_get0(&o, nullptr, nullptr, X509_get0_tbs_sigalg(x));
+    return o;
+  }()
+                                               : nullptr);
+  if (EVP_PKEY* k = X509_get0_pubkey(x)) {
+    int id = EVP_PKEY_get_base_id(k);
+    c.has_key_length = true;
+    c.key_length = uint64_t(EVP_PKEY_get_bits(k));
+    if (id == EVP_PKEY_RSA) {
+      c.key_type = "rsa";
+      BIGNUM* e = nullptr;
+      if (EVP_PKEY_get_bn_param(k, "e", &e) && e) {
+        if (char* d = BN_bn2dec(e)) {
+          c.exponent = d;
+          OPENSSL_free(d);
+        }
+        BN_free(e);
+      }
+    } else if (id == EVP_PKEY_DSA) {
+      c.key_type = "dsa";
+    } else if (id == EVP_PKEY_EC) {
+      c.key_type = "ecdsa";
+      char group[64];
+      size_t len = 0;
+      if (EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof group, &len))
+        c.curve.assign(group, len);
+    } else {
+      c.has_key_length = false;
+    }
+  }
+
+  if (auto* names = static_cast<GENERAL_NAMES*>(
+          X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr))) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+      auto str = [](const ASN1_STRING* s) {
+        return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                           size_t(ASN1_STRING_length(s)));
+      };
+      if (g->type == GEN_DNS) {
+        c.san_dns.push_back(str(g->d.dNSName));
+      } else if (g->type == GEN_URI) {
+        c.san_uri.push_back(str(g->d.uniformResourceIdentifier));
+      } else if (g->type == GEN_EMAIL) {
+        c.san_email.push_back(str(g->d.rfc822Name));
+      } else if (g->type == GEN_IPADD) {
+        const ASN1_OCTET_STRING* ip = g->d.iPAddress;
+        if (ASN1_STRING_length(ip) == 4)
+          c.san_ip.push_back(IpAddr::v4_bytes(ASN1_STRING_get0_data(ip)).str());
+        else if (ASN1_STRING_length(ip) == 16)
+          c.san_ip.push_back(IpAddr::v6_bytes(ASN1_STRING_get0_data(ip)).str());
+      }
+    }
+    GENERAL_NAMES_free(names);
+  }
+  if (auto* bc = static_cast<BASIC_CONSTRAINTS*>(
+          X509_get_ext_d2i(x, NID_basic_constraints, nullptr, nullptr))) {
+    c.has_basic_constraints = true;
+    c.ca = bc->ca != 0;
+    if (bc->pathlen) {
+      c.has_path_len = true;
+      c.path_len = uint64_t(ASN1_INTEGER_get(bc->pathlen));
+    }
+    BASIC_CONSTRAINTS_free(bc);
+  }
+  X509_free(x);
+  return c;
+}
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (auto& ch : o) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return o;
+}
+
+bool host_match(std::string_view pattern, std::string_view host) {
+  std::string p = lower(pattern), h = lower(host);
+  if (p == h) return true;
+  if (p.size() > 2 && p[0] == '*' && p[1] == '.') {
+    size_t dot = h.find('.');
+    return dot != std::string::npos && dot > 0 && h.substr(dot) == p.substr(1);
+  }
+  return false;
+}
+}  // namespace
+
+bool cert_matches_host(const CertInfo& c, std::string_view host) {
+  if (!c.san_dns.empty()) {
+    for (const auto& n : c.san_dns)
+      if (host_match(n, host)) return true;
+    return false;
+  }
+  // Fall back to the CN of the RFC 2253 subject.
+  size_t pos = c.subject.find("CN=");
+  if (pos == std::string::npos) return false;
+  size_t end = c.subject.find(',', pos);
+  return host_match(std::string_view(c.subject).substr(
+                        pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3),
+                    host);
+}
+
+const ZeekSchema& x509_zeek_schema() {
+  static const ZeekSchema schema{"x509",
+                                 {{"ts", ZeekType::kTime},
+                                  {"fingerprint", ZeekType::kString},
+                                  {"certificate.version", ZeekType::kCount},
+                                  {"certificate.serial", ZeekType::kString},
+                                  {"certificate.subject", ZeekType::kString},
+                                  {"certificate.issuer", ZeekType::kString},
+                                  {"certificate.not_valid_before", ZeekType::kTime},
+                                  {"certificate.not_valid_after", ZeekType::kTime},
+                                  {"certificate.key_alg", ZeekType::kString},
+                                  {"certificate.sig_alg", ZeekType::kString},
+                                  {"certificate.key_type", ZeekType::kString},
+                                  {"certificate.key_length", ZeekType::kCount},
+                                  {"certificate.exponent", ZeekType::kString},
+                                  {"certificate.curve", ZeekType::kString},
+                                  {"san.dns", ZeekType::kVectorString},
+                                  {"san.uri", ZeekType::kVectorString},
+                                  {"san.email", ZeekType::kVectorString},
+                                  {"san.ip", ZeekType::kVectorString},
+                                  {"basic_constraints.ca", ZeekType::kBool},
+                                  {"basic_constraints.path_len", ZeekType::kCount},
+                                  {"host_cert", ZeekType::kBool},
+                                  {"client_cert", ZeekType::kBool}}};
+  return schema;
+}
+
+void X509Record::write_zeek(ZeekRow& row) const {
+  const CertInfo& c = *cert;
+  auto opt = [&](const std::string& s) {
+    if (s.empty())
+      row.unset();
+    else
+      row.str(s);
+  };
+  auto vec = [&](const std::vector<std::string>& v) {
+    if (v.empty())
+      row.unset();
+    else
+      row.strings(v);
+  };
+  row.time(ts).str(c.sha256).count(c.version).str(c.serial).str(c.subject).str(c.issuer);
+  row.time(c.not_before).time(c.not_after);
+  opt(c.key_alg);
+  opt(c.sig_alg);
+  opt(c.key_type);
+  if (c.has_key_length)
+    row.count(c.key_length);
+  else
+    row.unset();
+  opt(c.exponent);
+  opt(c.curve);
+  vec(c.san_dns);
+  vec(c.san_uri);
+  vec(c.san_email);
+  vec(c.san_ip);
+  if (c.has_basic_constraints)
+    row.boolean(c.ca);
+  else
+    row.unset();
+  if (c.has_path_len)
+    row.count(c.path_len);
+  else
+    row.unset();
+  row.boolean(host_cert).boolean(client_cert);
+}
+
+}  // namespace komainu::tls

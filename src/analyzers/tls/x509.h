@@ -1,0 +1,54 @@
+// X.509 certificates from a TLS Certificate message, parsed with OpenSSL (d2i_X509) into
+// what Zeek's x509.log and Suricata's tls event need. DER that OpenSSL rejects yields
+// ok=false (a counted anomaly), never a crash.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+
+namespace komainu::tls {
+
+struct CertInfo {
+  bool ok = false;
+  std::string sha256, sha1;  // lowercase hex of the DER
+  uint64_t version = 0;
+  std::string serial;                   // uppercase hex, as Zeek
+  std::string subject, issuer;          // RFC 2253 order (Zeek)
+  std::string subject_fwd, issuer_fwd;  // forward order, ", " separated (Suricata)
+  TimeNs not_before = 0, not_after = 0;
+  std::string key_alg, sig_alg, key_type, exponent, curve;
+  uint64_t key_length = 0;
+  bool has_key_length = false;
+  std::vector<std::string> san_dns, san_uri, san_email, san_ip;
+  bool has_basic_constraints = false;
+  bool ca = false;
+  bool has_path_len = false;
+  uint64_t path_len = 0;
+};
+
+CertInfo parse_certificate(std::span<const uint8_t> der);
+
+// Hostname check as Zeek's sni_matches_cert: DNS SANs, else the subject CN; "*." matches
+// one label.
+bool cert_matches_host(const CertInfo& c, std::string_view host);
+
+const ZeekSchema& x509_zeek_schema();
+
+// One x509.log row (Zeek only: Suricata has no per-certificate event).
+class X509Record : public Record {
+ public:
+  std::string_view event_type() const override { return "x509"; }
+  bool has_eve() const override { return false; }
+  void write_eve(JsonWriter&) const override {}
+  const ZeekSchema* zeek_schema() const override { return &x509_zeek_schema(); }
+  void write_zeek(ZeekRow& row) const override;
+
+  const CertInfo* cert = nullptr;
+  bool host_cert = true;
+  bool client_cert = false;
+};
+
+}  // namespace komainu::tls
