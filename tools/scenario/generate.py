@@ -31,16 +31,16 @@ DEFAULT_START = "2024-03-04T08:00:00Z"
 # Background volume and attack size per --size. duration in seconds; *_hosts are workstation
 # counts; *_rate are sessions per host per hour; files is the number collected in stage (d).
 SIZES = {
-    "tiny": dict(list_dirs=1, smb_files=(1, 4), ssh_keys=(3, 10), max_requests=2, vpn_burst_gap=180, smb_workers=(1, 1), duration=1200, research_hosts=3, business_hosts=4, vpn_users=1, launch_hosts=2, web_rate=1.0,
+    "tiny": dict(file_median=350, list_dirs=1, smb_files=(1, 4), ssh_keys=(3, 10), max_requests=2, vpn_burst_gap=180, smb_workers=(1, 1), duration=1200, research_hosts=3, business_hosts=4, vpn_users=1, launch_hosts=2, web_rate=1.0,
                  smb_rate=0.4, ssh_sessions=1, files=36, file_size=(100, 600), scan_hosts=10, tunnel_queries=24,
                  exfil_bytes=30_000, response_cap=5_000, ping_interval=900, ntp_interval=1024, beacon_task_bytes=600),
-    "small": dict(list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=30, duration=2700, research_hosts=12, business_hosts=15, vpn_users=4, launch_hosts=4, web_rate=5.0,
-                  smb_rate=1.0, ssh_sessions=4, files=500, file_size=(400, 32768), scan_hosts=60, tunnel_queries=300,
-                  exfil_bytes=4_000_000, response_cap=60_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=4000),
-    "medium": dict(list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=5400, research_hosts=30, business_hosts=40, vpn_users=10, launch_hosts=8, web_rate=10.0,
+    "small": dict(file_median=4000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=30, duration=2700, research_hosts=12, business_hosts=15, vpn_users=4, launch_hosts=4, web_rate=3.0,
+                  smb_rate=0.6, ssh_sessions=4, files=500, file_size=(400, 32768), scan_hosts=60, tunnel_queries=300,
+                  exfil_bytes=4_000_000, response_cap=40_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=4000),
+    "medium": dict(file_median=6000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=5400, research_hosts=30, business_hosts=40, vpn_users=10, launch_hosts=8, web_rate=10.0,
                    smb_rate=1.0, ssh_sessions=10, files=3000, file_size=(400, 131072), scan_hosts=150, tunnel_queries=1000,
                    exfil_bytes=25_000_000, response_cap=200_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=8000),
-    "large": dict(list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=10800, research_hosts=60, business_hosts=80, vpn_users=20, launch_hosts=12, web_rate=10.0,
+    "large": dict(file_median=6000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=10800, research_hosts=60, business_hosts=80, vpn_users=20, launch_hosts=12, web_rate=10.0,
                   smb_rate=1.0, ssh_sessions=20, files=10000, file_size=(400, 131072), scan_hosts=250, tunnel_queries=3000,
                   exfil_bytes=60_000_000, response_cap=250_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=8000),
 }
@@ -148,10 +148,12 @@ S = 1_000_000  # one second in microseconds
 
 
 class Scenario:
-    def __init__(self, seed, size, scale=1.0, start_us=None):
+    def __init__(self, seed, size, scale=1.0, start_us=None, files=None):
         self.seed = seed
         self.size = size
         self.cfg = dict(SIZES[size])
+        if files is not None:
+            self.cfg["files"] = files
         self.scale = scale
         self.rng = random.Random(seed)
         self.start = parse_time(DEFAULT_START) if start_us is None else start_us
@@ -334,7 +336,11 @@ class Scenario:
         for i, (up, down) in enumerate(requests):
             c.send(True, P.tls_app_data(rng, up), think=rng.randint(1_000, 300_000) if i else 500, ack_last=False)
             c.send(False, P.tls_app_data(rng, down), think=rng.randint(2_000, 60_000))
-        c.close(from_client=close_by_client, think=idle if idle is not None else rng.randint(50_000, 15 * S))
+        think = idle if idle is not None else rng.randint(50_000, 15 * S)
+        if idle is None and rng.random() < 0.08:
+            c.reset(from_client=True, think=think)  # browsers often abort idle connections
+        else:
+            c.close(from_client=close_by_client, think=think)
         return c
 
     def web_session(self, t, ip):
@@ -695,7 +701,7 @@ class Scenario:
     def collection_files(self, n):
         rng = self.rng
         lo, hi = self.cfg["file_size"]
-        median = max(lo, min(hi, 6000 if hi > 10000 else (lo + hi) // 2))
+        median = max(lo, min(hi, self.cfg["file_median"]))
         seen = set()
         out = []
         while len(out) < n:
@@ -874,7 +880,7 @@ class Scenario:
         netpkt.write_pcap(pcap, frames)
         truth = {
             "generator": "komainu tools/scenario/generate.py", "version": GENERATOR_VERSION,
-            "seed": self.seed, "size": self.size, "scale": self.scale,
+            "seed": self.seed, "size": self.size, "scale": self.scale, "files": self.cfg["files"],
             "pcap": pcap_name, "zones": "zones.yaml",
             "start": iso(self.start), "end": iso(self.end), "start_us": self.start, "end_us": self.end,
             "first_packet_us": frames[0][0], "last_packet_us": frames[-1][0], "packets": len(frames),
@@ -964,17 +970,20 @@ def main(argv=None):
     ap.add_argument("--size", choices=sorted(SIZES, key=lambda s: SIZES[s]["files"]), default="small",
                     help="tiny | small | medium | large: background volume, duration and files collected")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the number of background hosts (default 1.0)")
+    ap.add_argument("--files", type=int, help="files collected in stage (d), overriding the size's count")
     ap.add_argument("--start", default=DEFAULT_START, help="capture start, UTC, e.g. %s (default)" % DEFAULT_START)
     ap.add_argument("--out", required=True, help="output directory (scenario.pcap, truth.json, zones.yaml)")
     ap.add_argument("--pcap-name", default="scenario.pcap", help="file name of the capture in --out (default scenario.pcap)")
     args = ap.parse_args(argv)
     if args.scale <= 0:
         ap.error("--scale must be positive")
+    if args.files is not None and args.files < 2:
+        ap.error("--files must be at least 2")
     try:
         start = parse_time(args.start)
     except ValueError:
         ap.error("--start must look like 2024-03-04T08:00:00Z")
-    sc = Scenario(args.seed, args.size, args.scale, start)
+    sc = Scenario(args.seed, args.size, args.scale, start, files=args.files)
     sc.run()
     if os.sep in args.pcap_name or not args.pcap_name:
         ap.error("--pcap-name is a file name, not a path")
