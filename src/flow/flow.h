@@ -41,6 +41,9 @@ struct FlowConfig {
   uint16_t community_id_seed = 0;
   // Attach AppSessions from the AnalyzerApi registry.
   bool analyzers = true;
+  // Zeek's per-analyzer UDP session timeouts by service name (dns_session_timeout): checked
+  // every `timeout` from the session's start, the flow goes once idle for timeout - 1 s.
+  std::vector<std::pair<std::string, TimeNs>> udp_session_timeouts = {{"dns", 10 * kNsPerSec}};
   // Zeek's likely_server_ports, used to choose the originator of a flow seen mid-way.
   std::vector<uint16_t> tcp_server_ports = default_tcp_server_ports();
   std::vector<uint16_t> udp_server_ports = default_udp_server_ports();
@@ -136,6 +139,7 @@ struct Flow {
   bool attempt_pending = false;
   bool delete_pending = false;
   TimeNs attempt_at = 0, delete_at = 0;
+  TimeNs session_timeout = 0, session_check = 0;  // see FlowConfig::udp_session_timeouts
   // App layer
   std::unique_ptr<AppSession> session;
   uint8_t probe_rounds[2] = {0, 0};
@@ -222,6 +226,7 @@ class FlowTable : public PacketSink {
     kNone,
     kAttempt,
     kClosing,
+    kSession,
     kTcpHandshake,
     kTcpActive,
     kUdp,

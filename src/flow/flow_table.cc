@@ -179,6 +179,8 @@ TimeNs FlowTable::delay_of(List l) const {
       return cfg_.tcp_attempt_delay;
     case kClosing:
       return cfg_.tcp_close_delay;
+    case kSession:
+      return 0;
     case kTcpActive:
       return cfg_.tcp_inactivity_timeout;
     case kTcpHandshake:
@@ -240,6 +242,10 @@ void FlowTable::place(uint32_t idx) {
     }
   } else if (f.proto == 17) {
     want = kUdp;
+    if (f.session_timeout) {
+      want = kSession;
+      key = f.session_check;
+    }
   } else if (is_icmp(f.proto)) {
     want = kIcmp;
   } else {
@@ -258,6 +264,13 @@ void FlowTable::advance(TimeNs now) {
       uint32_t idx = tail_[l] - 1;
       Flow& f = at(idx);
       if (f.timer_key + delay > now) break;
+      if (l == kSession && f.timer_key - f.last < f.session_timeout - kNsPerSec) {
+        // Zeek's DNS ExpireTimer: not idle long enough, check again one timeout later.
+        f.session_check = f.timer_key + f.session_timeout;
+        unlink(idx);
+        link_front(idx, kSession, f.session_check);
+        continue;
+      }
       if (l == kClosing)
         ++counters_[kFlowsClosed];
       else
@@ -583,6 +596,12 @@ void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
       if (!f.session) continue;
       f.ctx.app_proto.assign(api->name);
       f.probe_done = true;
+      if (f.proto == 17)
+        for (const auto& [name, timeout] : cfg_.udp_session_timeouts)
+          if (name == api->name) {
+            f.session_timeout = timeout;
+            f.session_check = now_ + timeout;
+          }
       ++counters_[kSessionsAttached];
       return;
     }
