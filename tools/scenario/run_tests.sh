@@ -3,4 +3,4 @@
 #   add_test(NAME scenario_generator COMMAND ${CMAKE_SOURCE_DIR}/tools/scenario/run_tests.sh)
 set -eu
 cd "$(dirname "$0")"
-PYTHONDONTWRITEBYTECODE=1 exec python3 -m unittest -v test_generate
+PYTHONDONTWRITEBYTECODE=1 exec python3 -m unittest -v test_generate test_score
