@@ -189,7 +189,8 @@ class TcpConn:
         self.rtt = max(2, int(rtt))
         self.cseq = net.rng.getrandbits(32)
         self.sseq = net.rng.getrandbits(32)
-        self.cwin = 64240 if cli.os == "windows" else 502
+        # Window fields after the handshake, scaled by the SYN's window scale (8 Windows, 7 Linux).
+        self.cwin = 1026 if cli.os == "windows" else 502
         self.swin = 8212 if srv.os == "windows" else 509
         self.mss = min(cli.mss, srv.mss)
         # microseconds to put one byte on the wire at this connection's throughput

@@ -85,7 +85,10 @@ def http_request(method, path, host, user_agent, extra=(), body=b""):
 
 
 def http_response(status, reason, body, t_us, content_type="text/html; charset=utf-8", gzip_body=False, server="nginx", extra=()):
-    headers = ["HTTP/1.1 %d %s" % (status, reason), "Date: " + http_date(t_us), "Server: " + server, "Content-Type: " + content_type]
+    headers = ["HTTP/1.1 %d %s" % (status, reason), "Date: " + http_date(t_us)]
+    if server:
+        headers.append("Server: " + server)
+    headers.append("Content-Type: " + content_type)
     if gzip_body:
         body = gzip.compress(body, compresslevel=6, mtime=0)
         headers.append("Content-Encoding: gzip")
