@@ -218,6 +218,9 @@ class Scenario:
         rng.shuffle(names)
         for i, ip in enumerate(self.research_ws + self.business_ws + self.vpn_users):
             self.users[ip] = names[i % len(names)] + ("" if i < len(names) else str(i // len(names)))
+        # Workstations the intruders use are ordinary ones: their users browse and share files too.
+        self.compromised = [STAGING_HOST, TUNNEL_HOST, VIOLATOR]
+        self.users.update({STAGING_HOST: "kwilson", TUNNEL_HOST: "lchen", VIOLATOR: "pmartin"})
         # Public DNS: benign sites on 198.18.0.0/16.
         for name, _kind in SITES:
             target = CNAMES.get(name, name)
@@ -530,7 +533,7 @@ class Scenario:
     def background(self):
         rng = self.rng
         cfg = self.cfg
-        for ip in self.research_ws + self.business_ws + self.vpn_users:
+        for ip in self.research_ws + self.business_ws + self.vpn_users + self.compromised:
             for t in self.poisson_times(cfg["web_rate"]):
                 if self.zone_of(ip) == "vpn_pool":
                     if rng.random() < 0.5:
@@ -571,7 +574,7 @@ class Scenario:
             for t in self.poisson_times(1.0):
                 self.lookup(t, ip, rng.choice(sorted(n for n in self.internal_names if n.endswith(".launch.corp.example"))))
         # Time: everyone syncs with the internal NTP server, which syncs with the internet.
-        clients = self.research_ws + self.business_ws + [FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB]
+        clients = self.research_ws + self.business_ws + self.compromised + [FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB]
         for ip in clients + self.launch_hosts + [VPN_PUBLIC, NTP_INTERNAL]:
             server = NTP_PUBLIC if ip in (VPN_PUBLIC, NTP_INTERNAL) else (NTP_LAUNCH if self.zone_of(ip) == "launch_ops" else NTP_INTERNAL)
             t = self.start + rng.randint(0, cfg["ntp_interval"] * S)
