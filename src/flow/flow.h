@@ -291,7 +291,7 @@ class FlowTable : public PacketSink {
   // Flows of the current frame's outer layers, for tunnel context.
   const RawFrame* frame_ = nullptr;
   const Packet* layer_pkt_[8] = {};
-  uint32_t layer_flow_[8] = {};
+  uint64_t layer_uid_[8] = {};  // uid numbers: a flow evicted meanwhile is still named
   uint8_t n_layers_ = 0;
   bool in_remove_ = false;
 };

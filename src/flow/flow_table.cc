@@ -387,7 +387,7 @@ bool FlowTable::make_room(size_t bytes) {
 uint64_t FlowTable::tunnel_context(const Packet& p) {
   if (!p.parent) return 0;
   for (uint8_t i = 0; i < n_layers_; ++i)
-    if (layer_pkt_[i] == p.parent) return at(layer_flow_[i]).uid_num;
+    if (layer_pkt_[i] == p.parent) return layer_uid_[i];
   // An enclosing layer that made no flow: name it by its endpoints.
   return hash_addr(p.parent->src) ^ mix64(hash_addr(p.parent->dst) + p.parent->proto) ^ 1;
 }
@@ -530,7 +530,7 @@ void FlowTable::on_packet(const Packet& p) {
       // Without tunnel keying the parent is still named in tunnel_parents.
       parent = 0;
       for (uint8_t i = 0; i < n_layers_; ++i)
-        if (layer_pkt_[i] == p.parent) parent = at(layer_flow_[i]).uid_num;
+        if (layer_pkt_[i] == p.parent) parent = layer_uid_[i];
       if (!parent)
         parent = hash_addr(p.parent->src) ^ mix64(hash_addr(p.parent->dst) + p.parent->proto) ^ 1;
     }
@@ -555,7 +555,7 @@ void FlowTable::on_packet(const Packet& p) {
   if (f.in_use) place(idx);
   if (n_layers_ < 8) {
     layer_pkt_[n_layers_] = &p;
-    layer_flow_[n_layers_] = idx;
+    layer_uid_[n_layers_] = f.uid_num;
     ++n_layers_;
   }
 }
