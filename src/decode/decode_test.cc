@@ -736,10 +736,14 @@ TEST(Tunnel, TeredoValidatesLikeZeek) {
   Outcome on_port = run(d, cat({eth(0x0800), ipv4(v4h(17), udp(3544, 1, bad))}));
   EXPECT_EQ(on_port.seen.size(), 1u);
   EXPECT_EQ(d.weird("Teredo_payload_len_mismatch"), 1u);
-  // A bubble (no next header) carrying bytes.
-  Bytes bubble = ipv6(59, Bytes(4, 0));
-  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(3544, 1, bubble))}));
+  // A bubble (no next header, payload length 0) followed by bytes is still decoded.
+  Bytes bubble = ipv6(59, {});
+  bubble.insert(bubble.end(), 4, 0);
+  Outcome b = run(d, cat({eth(0x0800), ipv4(v4h(17), udp(3544, 1, bubble))}));
   EXPECT_EQ(d.weird("Teredo_bubble_with_payload"), 1u);
+  ASSERT_EQ(b.seen.size(), 2u);
+  EXPECT_EQ(b.seen[1].p.proto, 59);
+  EXPECT_EQ(b.seen[1].p.ip_len, 40u);
 }
 
 TEST(Tunnel, AyiyaAndGtp) {

@@ -1079,11 +1079,16 @@ bool Decoder::decode_teredo(Frame& fr, Packet& outer, bool strict) {
     report(kTruncatedIpv6InTeredo);
     return false;
   }
-  if (len - off - 40 != rd16(p + off + 4)) {
-    report(kTeredoPayloadLenMismatch);
-    return false;
+  size_t plen = rd16(p + off + 4);
+  if (len - off - 40 != plen) {
+    // Bytes after a bubble (no next header, empty) are tolerated, as Zeek does; any other
+    // mismatch means this is not Teredo.
+    if (!(p[off + 6] == 59 && plen == 0)) {
+      report(kTeredoPayloadLenMismatch);
+      return false;
+    }
+    weird(kTeredoBubbleWithPayload);
   }
-  if (p[off + 6] == 59 && len - off > 40) weird(kTeredoBubbleWithPayload);
   KOMAINU_TUNNEL(fr, outer, TunnelType::kTeredo, decode_ipv6(fr, p + off, cap - off, len - off));
   return true;
 }
