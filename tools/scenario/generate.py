@@ -506,7 +506,7 @@ class Scenario:
         c.send(True, P.tls12_client_finish(rng), think=400, ack_last=False)
         c.send(False, P.tls12_server_finish(rng), think=600)
         c.send(True, P.tls_app_data(rng, 420), think=300, ack_last=False)  # credentials
-        self.tls_session(c.t + 2_000, VPN_INSIDE, DC, None, [(380, 260), (120, 90)], profile="implant", tls13=False, port=636,
+        self.tls_session(c.t + 2_000, VPN_INSIDE, DC, None, [(380, 260), (120, 90)], profile="appliance", tls13=False, port=636,
                          idle=rng.randint(100_000, 400_000))
         c.send(False, P.tls_app_data(rng, 900), think=rng.randint(20_000, 60_000))
         while c.t < end_t:
