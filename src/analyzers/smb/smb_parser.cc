@@ -584,6 +584,19 @@ void SmbParser::log_file(const OpenFile& f, std::string_view action, TimeNs ts,
   r.prev_name.assign(prev_name);
   r.has_times = true;
   r.modified = f.modified, r.accessed = f.accessed, r.created = f.created, r.changed = f.changed;
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view v) {
+    for (char c : v) h = (h ^ uint8_t(c)) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  auto mix_n = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  mix(r.action), mix(r.fuid), mix(r.path), mix(r.name), mix(r.prev_name);
+  mix_n(r.size), mix_n(uint64_t(r.modified)), mix_n(uint64_t(r.accessed));
+  mix_n(uint64_t(r.created)), mix_n(uint64_t(r.changed));
+  constexpr TimeNs kRecent = 180 * kNsPerSec;
+  if (auto it = recent_rows_.find(h); it != recent_rows_.end() && ts - it->second < kRecent) return;
+  if (recent_rows_.size() >= limits_.max_recent_rows) recent_rows_.clear();
+  recent_rows_[h] = ts;
   publish(r, false);
 }
 

@@ -25,10 +25,11 @@ struct SmbLimits {
   size_t max_open_files = 4096;
   size_t max_trees = 256;
   size_t max_pending = 1024;
-  size_t max_chain = 64;        // compounded commands per PDU
-  bool log_read_write = false;  // Zeek: SMB::logged_file_actions += {FILE_READ, FILE_WRITE}
-  bool files = true;            // hash READ/WRITE data as files (fileinfo / files.log)
-  bool eve_commands = true;     // one EVE smb event per command
+  size_t max_chain = 64;          // compounded commands per PDU
+  size_t max_recent_rows = 4096;  // smb_files de-duplication memory
+  bool log_read_write = false;    // Zeek: SMB::logged_file_actions += {FILE_READ, FILE_WRITE}
+  bool files = true;              // hash READ/WRITE data as files (fileinfo / files.log)
+  bool eve_commands = true;       // one EVE smb event per command
 };
 
 struct FileId {
@@ -150,6 +151,9 @@ class SmbParser {
   std::unordered_map<uint64_t, Pending> pending_;
   std::unordered_map<uint32_t, Tree> trees_;
   std::unordered_map<FileId, OpenFile, FileIdHash> files_;
+  // smb_files rows logged recently (hash → data time), so repeated identical rows are not
+  // logged again, as Zeek's SMB::State$recent_files does (3 minutes).
+  std::unordered_map<uint64_t, TimeNs> recent_rows_;
   std::string dialect_;
   std::vector<std::string> smb1_dialects_;
   uint64_t next_id_ = 0;
