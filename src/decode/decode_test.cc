@@ -362,6 +362,16 @@ TEST(Decode, PppoeSession) {
   EXPECT_EQ(run1(cat({eth(0x8864), lcp})).result, DecodeResult::kNonIp);
 }
 
+TEST(Decode, NetworkServiceHeader) {
+  Bytes nsh = {0x0f, 0xc2, 0x02, 0x01, 0, 0, 1, 0xff};  // 2 words, MD type 2, next: IPv4
+  Outcome r = run1(cat({eth(0x894F), nsh, ipv4(V4{}, tcp(1, 2, tcpflag::kSyn, {}))}));
+  ASSERT_EQ(r.seen.size(), 1u);
+  EXPECT_EQ(r.seen[0].p.proto, 6);
+  Decoder d{DecodeConfig{}};
+  EXPECT_EQ(run(d, cat({eth(0x894F), Bytes{0, 0xc1}})).result, DecodeResult::kInvalid);
+  EXPECT_EQ(d.weird("truncated_NSH"), 1u);
+}
+
 TEST(Decode, ArpIsNonIp) {
   Decoder d{DecodeConfig{}};
   Outcome r = run(d, cat({eth(0x0806), Bytes(28, 0)}));
@@ -395,6 +405,8 @@ TEST(Decode, OtherLinkTypes) {
   EXPECT_EQ(run1(cat({null_be, ip}), 108).seen.size(), 1u);
   Bytes ppp = {0xff, 0x03, 0x00, 0x21};
   EXPECT_EQ(run1(cat({ppp, ip}), 9).seen.size(), 1u);
+  Bytes ppp_compressed = {0x21};
+  EXPECT_EQ(run1(cat({ppp_compressed, ip}), 9).seen.size(), 1u);
   Bytes chdlc = {0x0f, 0x00, 0x08, 0x00};
   EXPECT_EQ(run1(cat({chdlc, ip}), 104).seen.size(), 1u);
   // NFLOG: header, a prefix TLV, then the payload TLV (lengths little-endian).

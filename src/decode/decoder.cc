@@ -63,6 +63,7 @@ constexpr const char* kWeirdNames[] = {
     "truncated_MPLS_header",
     "mpls_unknown_payload",
     "truncated_pppoe_header",
+    "truncated_NSH",
     "truncated_ppp_header",
     "truncated_nflog_header",
     "truncated_IP",
@@ -393,6 +394,12 @@ bool Decoder::decode_link(Frame& fr, int linktype, const uint8_t* p, size_t cap,
     case 50: {  // PPP in HDLC-like framing
       size_t off = 0;
       if (cap >= 2 && p[0] == 0xFF && p[1] == 0x03) off = 2;
+      if (cap < off + 1) {
+        weird(kTruncatedPpp);
+        return false;
+      }
+      if (p[off] & 0x01)  // protocol-field compression: a 1-byte protocol
+        return decode_ppp_proto(fr, p[off], p + off + 1, cap - off - 1, wire - off - 1);
       if (cap < off + 2) {
         weird(kTruncatedPpp);
         return false;
@@ -494,6 +501,8 @@ bool Decoder::decode_ethertype(Frame& fr, uint16_t type, const uint8_t* p, size_
       return decode_mpls(fr, p, cap, wire);
     case 0x8864:
       return decode_pppoe(fr, p, cap, wire);
+    case 0x894F:
+      return decode_nsh(fr, p, cap, wire);
     default:  // ARP, RARP, LLDP, PPPoE discovery, EAPOL, ...
       fr.non_ip = true;
       return true;
@@ -527,6 +536,35 @@ bool Decoder::decode_mpls(Frame& fr, const uint8_t* p, size_t cap, size_t wire) 
     default:
       weird(kMplsUnknownPayload);
       return false;
+  }
+}
+
+// Network Service Header (RFC 8300): a service path header in front of the packet.
+bool Decoder::decode_nsh(Frame& fr, const uint8_t* p, size_t cap, size_t wire) {
+  if (cap < 8) {
+    weird(kTruncatedNsh);
+    return false;
+  }
+  size_t hlen = size_t(p[1] & 0x3F) * 4;
+  if ((p[0] >> 6) != 0 || hlen < 8 || cap < hlen) {
+    weird(kTruncatedNsh);
+    return false;
+  }
+  uint8_t next = p[3];
+  p += hlen;
+  cap -= hlen;
+  wire -= hlen;
+  switch (next) {
+    case 1:
+    case 2:
+      return decode_by_version(fr, p, cap, wire);
+    case 3:
+      return decode_ether(fr, p, cap, wire, false);
+    case 5:
+      return decode_mpls(fr, p, cap, wire);
+    default:
+      fr.non_ip = true;
+      return true;
   }
 }
 

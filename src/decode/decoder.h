@@ -119,6 +119,7 @@ class Decoder {
     kTruncatedMpls,
     kMplsUnknownPayload,
     kTruncatedPppoe,
+    kTruncatedNsh,
     kTruncatedPpp,
     kTruncatedNflog,
     kTruncatedIp,
@@ -174,6 +175,7 @@ class Decoder {
   bool decode_ppp_proto(Frame& fr, uint16_t proto, const uint8_t* p, size_t cap, size_t wire);
   bool decode_mpls(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_pppoe(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
+  bool decode_nsh(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_by_version(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_ipv4(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_ipv6(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
