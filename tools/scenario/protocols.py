@@ -72,7 +72,13 @@ def http_date(t_us):
 
     tm = time.gmtime(t_us // 1_000_000)
     return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-        HTTP_DATE_DAYS[tm.tm_wday], tm.tm_mday, HTTP_MONTHS[tm.tm_mon - 1], tm.tm_year, tm.tm_hour, tm.tm_min, tm.tm_sec
+        HTTP_DATE_DAYS[tm.tm_wday],
+        tm.tm_mday,
+        HTTP_MONTHS[tm.tm_mon - 1],
+        tm.tm_year,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
     )
 
 
@@ -84,7 +90,16 @@ def http_request(method, path, host, user_agent, extra=(), body=b""):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def http_response(status, reason, body, t_us, content_type="text/html; charset=utf-8", gzip_body=False, server="nginx", extra=()):
+def http_response(
+    status,
+    reason,
+    body,
+    t_us,
+    content_type="text/html; charset=utf-8",
+    gzip_body=False,
+    server="nginx",
+    extra=(),
+):
     headers = ["HTTP/1.1 %d %s" % (status, reason), "Date: " + http_date(t_us)]
     if server:
         headers.append("Server: " + server)
@@ -100,6 +115,7 @@ def http_response(status, reason, body, t_us, content_type="text/html; charset=u
 
 # ---------------------------------------------------------------------------------------------
 # TLS
+
 
 def _u8(b):
     return bytes([len(b)]) + b
@@ -134,25 +150,119 @@ GREASE = [0x0A0A + 0x1010 * i for i in range(16)]
 # Cipher suite lists of the client kinds in the scenario (they give distinct JA3 hashes).
 CLIENT_PROFILES = {
     "browser": dict(
-        ciphers=[0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035],
+        ciphers=[
+            0x1301,
+            0x1302,
+            0x1303,
+            0xC02B,
+            0xC02F,
+            0xC02C,
+            0xC030,
+            0xCCA9,
+            0xCCA8,
+            0xC013,
+            0xC014,
+            0x009C,
+            0x009D,
+            0x002F,
+            0x0035,
+        ],
         tls13=True,
         grease=True,
         alpn=[b"h2", b"http/1.1"],
     ),
     "curl": dict(
-        ciphers=[0x1302, 0x1303, 0x1301, 0xC02C, 0xC030, 0x009F, 0xCCA9, 0xCCA8, 0xCCAA, 0xC02B, 0xC02F, 0x009E, 0xC024, 0xC028, 0x006B, 0xC023, 0xC027, 0x0067, 0xC00A, 0xC014, 0x0039, 0xC009, 0xC013, 0x0033, 0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F, 0x00FF],
+        ciphers=[
+            0x1302,
+            0x1303,
+            0x1301,
+            0xC02C,
+            0xC030,
+            0x009F,
+            0xCCA9,
+            0xCCA8,
+            0xCCAA,
+            0xC02B,
+            0xC02F,
+            0x009E,
+            0xC024,
+            0xC028,
+            0x006B,
+            0xC023,
+            0xC027,
+            0x0067,
+            0xC00A,
+            0xC014,
+            0x0039,
+            0xC009,
+            0xC013,
+            0x0033,
+            0x009D,
+            0x009C,
+            0x003D,
+            0x003C,
+            0x0035,
+            0x002F,
+            0x00FF,
+        ],
         tls13=True,
         grease=False,
         alpn=[b"http/1.1"],
     ),
     "appliance": dict(
-        ciphers=[0xC030, 0xC02C, 0xC028, 0xC024, 0xC014, 0xC00A, 0x009F, 0x006B, 0x0039, 0x009D, 0x003D, 0x0035, 0xC02F, 0xC02B, 0xC027, 0xC023, 0xC013, 0xC009, 0x009E, 0x0067, 0x0033, 0x009C, 0x003C, 0x002F, 0x00FF],
+        ciphers=[
+            0xC030,
+            0xC02C,
+            0xC028,
+            0xC024,
+            0xC014,
+            0xC00A,
+            0x009F,
+            0x006B,
+            0x0039,
+            0x009D,
+            0x003D,
+            0x0035,
+            0xC02F,
+            0xC02B,
+            0xC027,
+            0xC023,
+            0xC013,
+            0xC009,
+            0x009E,
+            0x0067,
+            0x0033,
+            0x009C,
+            0x003C,
+            0x002F,
+            0x00FF,
+        ],
         tls13=False,
         grease=False,
         alpn=[],
     ),
     "implant": dict(
-        ciphers=[0xC02C, 0xC02B, 0xC030, 0xC02F, 0xC024, 0xC023, 0xC028, 0xC027, 0xC00A, 0xC009, 0xC014, 0xC013, 0x009D, 0x009C, 0x003D, 0x003C, 0x0035, 0x002F, 0x000A],
+        ciphers=[
+            0xC02C,
+            0xC02B,
+            0xC030,
+            0xC02F,
+            0xC024,
+            0xC023,
+            0xC028,
+            0xC027,
+            0xC00A,
+            0xC009,
+            0xC014,
+            0xC013,
+            0x009D,
+            0x009C,
+            0x003D,
+            0x003C,
+            0x0035,
+            0x002F,
+            0x000A,
+        ],
         tls13=False,
         grease=False,
         alpn=[],
@@ -195,7 +305,9 @@ def tls13_server_flight(rng, client_hello_hs):
     """ServerHello (TLS 1.3, x25519), ChangeCipherSpec, then the encrypted handshake."""
     sid = client_hello_hs[4 + 2 + 32 + 1 : 4 + 2 + 32 + 1 + client_hello_hs[4 + 2 + 32]]
     exts = _ext(43, b"\x03\x04") + _ext(51, struct.pack("!H", 0x001D) + _u16(rng.randbytes(32)))
-    body = struct.pack("!H", 0x0303) + rng.randbytes(32) + _u8(sid) + struct.pack("!HB", 0x1301, 0) + _u16(exts)
+    body = (
+        struct.pack("!H", 0x0303) + rng.randbytes(32) + _u8(sid) + struct.pack("!HB", 0x1301, 0) + _u16(exts)
+    )
     out = tls_record(22, _handshake(2, body)) + tls_record(20, b"\x01")
     out += tls_record(23, rng.randbytes(rng.randint(2400, 4200)))  # EE + Certificate + CV + Finished
     return out
@@ -208,16 +320,28 @@ def tls13_client_finish(rng):
 def tls12_server_flight(rng, cert_der, cipher=0xC02B):
     """ServerHello, Certificate, ServerKeyExchange (ECDHE x25519, ECDSA signature), ServerHelloDone."""
     exts = _ext(0xFF01, b"\x00") + _ext(11, b"\x01\x00") + _ext(23, b"")
-    hello = struct.pack("!H", 0x0303) + rng.randbytes(32) + _u8(rng.randbytes(32)) + struct.pack("!HB", cipher, 0) + _u16(exts)
+    hello = (
+        struct.pack("!H", 0x0303)
+        + rng.randbytes(32)
+        + _u8(rng.randbytes(32))
+        + struct.pack("!HB", cipher, 0)
+        + _u16(exts)
+    )
     cert = _u24(_u24(cert_der))
     ske = b"\x03" + struct.pack("!H", 0x001D) + _u8(rng.randbytes(32))
-    ske += struct.pack("!H", 0x0403) + _u16(b"\x30\x45\x02\x20" + rng.randbytes(32) + b"\x02\x21\x00" + rng.randbytes(32))
+    ske += struct.pack("!H", 0x0403) + _u16(
+        b"\x30\x45\x02\x20" + rng.randbytes(32) + b"\x02\x21\x00" + rng.randbytes(32)
+    )
     hs = _handshake(2, hello) + _handshake(11, cert) + _handshake(12, ske) + _handshake(14, b"")
     return tls_record(22, hs)
 
 
 def tls12_client_finish(rng):
-    return tls_record(22, _handshake(16, _u8(rng.randbytes(32)))) + tls_record(20, b"\x01") + tls_record(22, rng.randbytes(40))
+    return (
+        tls_record(22, _handshake(16, _u8(rng.randbytes(32))))
+        + tls_record(20, b"\x01")
+        + tls_record(22, rng.randbytes(40))
+    )
 
 
 def tls12_server_finish(rng):
@@ -238,6 +362,7 @@ def tls_app_data(rng, n):
 # ---------------------------------------------------------------------------------------------
 # SSH
 
+
 def _ssh_string(b):
     return struct.pack("!I", len(b)) + b
 
@@ -253,7 +378,9 @@ def ssh_kexinit(rng, server):
     names = [
         b"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group16-sha512"
         + (b"" if server else b",ext-info-c,kex-strict-c-v00@openssh.com"),
-        b"rsa-sha2-512,rsa-sha2-256,ssh-ed25519" if server else b"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
+        b"rsa-sha2-512,rsa-sha2-256,ssh-ed25519"
+        if server
+        else b"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
         b"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
         b"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
         b"umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com",
@@ -263,7 +390,9 @@ def ssh_kexinit(rng, server):
         b"",
         b"",
     ]
-    payload = b"\x14" + rng.randbytes(16) + b"".join(_ssh_string(n) for n in names) + b"\x00" + b"\x00\x00\x00\x00"
+    payload = (
+        b"\x14" + rng.randbytes(16) + b"".join(_ssh_string(n) for n in names) + b"\x00" + b"\x00\x00\x00\x00"
+    )
     return ssh_packet(rng, payload)
 
 
@@ -274,7 +403,9 @@ def ssh_ecdh_init(rng):
 def ssh_ecdh_reply(rng):
     hostkey = _ssh_string(b"ssh-ed25519") + _ssh_string(rng.randbytes(32))
     sig = _ssh_string(b"ssh-ed25519") + _ssh_string(rng.randbytes(64))
-    reply = ssh_packet(rng, b"\x1f" + _ssh_string(hostkey) + _ssh_string(rng.randbytes(32)) + _ssh_string(sig))
+    reply = ssh_packet(
+        rng, b"\x1f" + _ssh_string(hostkey) + _ssh_string(rng.randbytes(32)) + _ssh_string(sig)
+    )
     return reply + ssh_packet(rng, b"\x15")  # SSH_MSG_NEWKEYS
 
 
@@ -304,6 +435,7 @@ def ntp_server(t_us, origin_us, stratum=2, refid=b"\xc0\x00\x02\x01"):
 
 # ---------------------------------------------------------------------------------------------
 # SPNEGO (RFC 4178) and NTLMSSP ([MS-NLMP])
+
 
 def _der(tag, content):
     n = len(content)
@@ -380,7 +512,14 @@ def ntlm_challenge(rng, t_us, nb_domain, nb_computer, dns_domain):
 def ntlm_authenticate(rng, t_us, domain, user, workstation, target_info):
     """AUTHENTICATE_MESSAGE with an NTLMv2 response (NTProofStr + client blob). The proofs are
     random: no password exists, only the structure matters."""
-    blob = b"\x01\x01\x00\x00\x00\x00\x00\x00" + _filetime(t_us) + rng.randbytes(8) + b"\x00" * 4 + target_info + b"\x00" * 4
+    blob = (
+        b"\x01\x01\x00\x00\x00\x00\x00\x00"
+        + _filetime(t_us)
+        + rng.randbytes(8)
+        + b"\x00" * 4
+        + target_info
+        + b"\x00" * 4
+    )
     nt = rng.randbytes(16) + blob
     lm = b"\x00" * 24
     dom = domain.encode("utf-16-le")
@@ -394,7 +533,14 @@ def ntlm_authenticate(rng, t_us, domain, user, workstation, target_info):
         fields += struct.pack("<HHI", len(item), len(item), off + len(payload))
         payload += item
     # Field order in the header: Lm, Nt, Domain, User, Workstation, EncryptedRandomSessionKey.
-    head = b"NTLMSSP\x00" + struct.pack("<I", 3) + fields + struct.pack("<I", NTLM_FLAGS) + NTLM_VERSION + rng.randbytes(16)
+    head = (
+        b"NTLMSSP\x00"
+        + struct.pack("<I", 3)
+        + fields
+        + struct.pack("<I", NTLM_FLAGS)
+        + NTLM_VERSION
+        + rng.randbytes(16)
+    )
     assert len(head) == 88
     return head + payload
 
@@ -461,8 +607,12 @@ def smb2_tree_connect_resp(ipc=False):
 
 def smb2_create_req(name, directory=False):
     n = name.encode("utf-16-le")
-    options = 0x00000021 if directory else 0x00000040  # DIRECTORY_FILE|SYNCHRONOUS_IO_NONALERT : NON_DIRECTORY_FILE
-    access = 0x00100081 if directory else 0x00120089  # (SYNCHRONIZE|)READ_DATA|READ_EA|READ_ATTRIBUTES|READ_CONTROL
+    options = (
+        0x00000021 if directory else 0x00000040
+    )  # DIRECTORY_FILE|SYNCHRONOUS_IO_NONALERT : NON_DIRECTORY_FILE
+    access = (
+        0x00100081 if directory else 0x00120089
+    )  # (SYNCHRONIZE|)READ_DATA|READ_EA|READ_ATTRIBUTES|READ_CONTROL
     body = struct.pack("<HBBIQQIIIII", 57, 0, 0, 2, 0, 0, access, 0, 0x00000007, 1, options)
     body += struct.pack("<HHII", 120, len(n), 0, 0)
     return body + (n if n else b"\x00")
@@ -477,7 +627,12 @@ def smb2_create_resp(file_id, t_us, size, directory=False):
 
 
 def smb2_read_req(file_id, length, offset):
-    return struct.pack("<HBBIQ", 49, 0x50, 0, length, offset) + file_id + struct.pack("<IIIHH", 1, 0, 0, 0, 0) + b"\x00"
+    return (
+        struct.pack("<HBBIQ", 49, 0x50, 0, length, offset)
+        + file_id
+        + struct.pack("<IIIHH", 1, 0, 0, 0, 0)
+        + b"\x00"
+    )
 
 
 def smb2_read_resp(data):
@@ -503,7 +658,18 @@ def smb2_query_directory_resp(entries, t_us):
     out = bytearray()
     for i, (name, size, is_dir) in enumerate(entries):
         n = name.encode("utf-16-le")
-        rec = struct.pack("<II", 0, i) + ft * 4 + struct.pack("<QQIII", size, (size + 4095) // 4096 * 4096, FILE_ATTRIBUTE_DIRECTORY if is_dir else FILE_ATTRIBUTE_ARCHIVE, len(n), 0)
+        rec = (
+            struct.pack("<II", 0, i)
+            + ft * 4
+            + struct.pack(
+                "<QQIII",
+                size,
+                (size + 4095) // 4096 * 4096,
+                FILE_ATTRIBUTE_DIRECTORY if is_dir else FILE_ATTRIBUTE_ARCHIVE,
+                len(n),
+                0,
+            )
+        )
         rec += b"\x00" + b"\x00" + b"\x00" * 24 + b"\x00\x00" + struct.pack("<Q", 0x1000 + i) + n
         pad = (-len(rec)) % 8
         if i != len(entries) - 1:

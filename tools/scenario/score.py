@@ -50,7 +50,12 @@ def alert_name(ev):
     meta = a.get("metadata") or {}
     det = meta.get("detector")
     det = det[0] if isinstance(det, list) and det else det
-    return "%s%s [%s:%s]" % (det + ": " if det else "", a.get("signature", "?"), a.get("gid", "?"), a.get("signature_id", "?"))
+    return "%s%s [%s:%s]" % (
+        det + ": " if det else "",
+        a.get("signature", "?"),
+        a.get("gid", "?"),
+        a.get("signature_id", "?"),
+    )
 
 
 def read_alerts(paths):
@@ -94,12 +99,18 @@ def score(truth, alerts, slack_s=300, allow_missing=()):
         detected = first is not None
         if expected and not detected and st["id"] not in allow_missing:
             ok = False
-        rows.append({
-            "stage": st["id"], "name": st["name"], "expected": expected, "detected": detected,
-            "alerts": len(hits), "first_alert": first["timestamp"] if first else None,
-            "delay_s": round((first["_ts"] - st["start_us"]) / 1e6, 3) if first else None,
-            "by": alert_name(first) if first else None,
-        })
+        rows.append(
+            {
+                "stage": st["id"],
+                "name": st["name"],
+                "expected": expected,
+                "detected": detected,
+                "alerts": len(hits),
+                "first_alert": first["timestamp"] if first else None,
+                "delay_s": round((first["_ts"] - st["start_us"]) / 1e6, 3) if first else None,
+                "by": alert_name(first) if first else None,
+            }
+        )
     benign = {ip.lower() for ip in truth["benign"]["ip"]}
     false_pos = [a for a in alerts if str(a.get("src_ip", "")).lower() in benign]
     if false_pos:
@@ -110,7 +121,12 @@ def score(truth, alerts, slack_s=300, allow_missing=()):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--truth", required=True, help="truth.json written by generate.py")
-    ap.add_argument("--slack", type=int, default=300, help="seconds after a stage's end an alert still counts (default 300)")
+    ap.add_argument(
+        "--slack",
+        type=int,
+        default=300,
+        help="seconds after a stage's end an alert still counts (default 300)",
+    )
     ap.add_argument("--allow-missing", default="", help="comma-separated stage ids that may go undetected")
     ap.add_argument("--json", help="also write the result as JSON to this file")
     ap.add_argument("eve", nargs="+", help="EVE JSON file(s) with komainu's alerts")
@@ -119,11 +135,23 @@ def main(argv=None):
         truth = json.load(f)
     alerts = read_alerts(args.eve)
     ok, rows, false_pos = score(truth, alerts, args.slack, set(filter(None, args.allow_missing.split(","))))
-    print("%-3s %-26s %-24s %-9s %7s %10s  %s" % ("id", "stage", "expected", "detected", "alerts", "delay_s", "first alert"))
+    print(
+        "%-3s %-26s %-24s %-9s %7s %10s  %s"
+        % ("id", "stage", "expected", "detected", "alerts", "delay_s", "first alert")
+    )
     for r in rows:
-        print("%-3s %-26s %-24s %-9s %7d %10s  %s" % (
-            r["stage"], r["name"], r["expected"] or "-", "yes" if r["detected"] else ("NO" if r["expected"] else "-"),
-            r["alerts"], "%.3f" % r["delay_s"] if r["delay_s"] is not None else "-", r["by"] or ""))
+        print(
+            "%-3s %-26s %-24s %-9s %7d %10s  %s"
+            % (
+                r["stage"],
+                r["name"],
+                r["expected"] or "-",
+                "yes" if r["detected"] else ("NO" if r["expected"] else "-"),
+                r["alerts"],
+                "%.3f" % r["delay_s"] if r["delay_s"] is not None else "-",
+                r["by"] or "",
+            )
+        )
     print("alerts: %d; alerts from benign hosts: %d" % (len(alerts), len(false_pos)))
     for a in false_pos[:20]:
         print("  benign %s %s -> %s %s" % (a["timestamp"], a.get("src_ip"), a.get("dest_ip"), alert_name(a)))

@@ -28,8 +28,12 @@ SEED = 7
 
 def generate(out, seed, size="tiny", hashseed="0", extra=()):
     env = dict(os.environ, PYTHONHASHSEED=hashseed)
-    subprocess.run([sys.executable, GENERATOR, "--seed", str(seed), "--size", size, "--out", out, *extra], check=True,
-                   env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, GENERATOR, "--seed", str(seed), "--size", size, "--out", out, *extra],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def digest(path):
@@ -68,7 +72,9 @@ def load_zones(path):
                 name, cidrs = text.split(":", 1)
                 zones[name] = [c.strip() for c in cidrs.strip().strip("[]").split(",")]
             elif text.startswith("no_internet:"):
-                policy["no_internet"] = [z.strip() for z in text.split(":", 1)[1].strip().strip("[]").split(",")]
+                policy["no_internet"] = [
+                    z.strip() for z in text.split(":", 1)[1].strip().strip("[]").split(",")
+                ]
             elif text.endswith(":"):
                 key = text[:-1]
             elif text.startswith("- {"):
@@ -121,7 +127,9 @@ class GeneratedScenario(unittest.TestCase):
             self.assertEqual(digest(os.path.join(self.a, name)), digest(os.path.join(self.b, name)), name)
 
     def test_different_seed_different_capture(self):
-        self.assertNotEqual(digest(os.path.join(self.a, "scenario.pcap")), digest(os.path.join(self.c, "scenario.pcap")))
+        self.assertNotEqual(
+            digest(os.path.join(self.a, "scenario.pcap")), digest(os.path.join(self.c, "scenario.pcap"))
+        )
 
     def test_committed_sample_is_reproducible(self):
         if not os.path.isdir(SAMPLES):
@@ -129,8 +137,11 @@ class GeneratedScenario(unittest.TestCase):
         out = os.path.join(self.tmp, "sample")
         generate(out, 1, "tiny", extra=("--pcap-name", "sample.pcap"))
         for name in ("sample.pcap", "truth.json", "zones.yaml"):
-            self.assertEqual(digest(os.path.join(out, name)), digest(os.path.join(SAMPLES, name)),
-                             "samples/%s is stale: regenerate it with the command in samples/README.md" % name)
+            self.assertEqual(
+                digest(os.path.join(out, name)),
+                digest(os.path.join(SAMPLES, name)),
+                "samples/%s is stale: regenerate it with the command in samples/README.md" % name,
+            )
         self.assertLess(os.path.getsize(os.path.join(SAMPLES, "sample.pcap")), 300_000)
 
     # -------------------------------------------------------------- pcap structure
@@ -258,7 +269,9 @@ class GeneratedScenario(unittest.TestCase):
             self.assertLessEqual(off, len(msg))
             if ".".join(labels).endswith("dataflux-cdn.example"):
                 tunnel += 1
-        self.assertGreaterEqual(tunnel, 4 * next(s for s in self.truth["stages"] if s["id"] == "g")["evidence"]["queries"])
+        self.assertGreaterEqual(
+            tunnel, 4 * next(s for s in self.truth["stages"] if s["id"] == "g")["evidence"]["queries"]
+        )
 
     def test_tls_client_hello_carries_sni(self):
         sni = b"api.cloudsync-metrics.example"
@@ -341,7 +354,9 @@ class GeneratedScenario(unittest.TestCase):
                 service = "tcp/%d" % struct.unpack_from("!H", l4, 2)[0]
             elif proto == netpkt.PROTO_UDP:
                 sport, dport = struct.unpack_from("!HH", l4)
-                is_query = (dport == 53 and sport != 53) or (dport == 123 and l4[8] & 0x07 == 3)  # NTP client mode
+                is_query = (dport == 53 and sport != 53) or (
+                    dport == 123 and l4[8] & 0x07 == 3
+                )  # NTP client mode
                 if not is_query:
                     continue
                 service = "udp/%d" % dport
@@ -354,7 +369,11 @@ class GeneratedScenario(unittest.TestCase):
                 violators.add(".".join(map(str, src)))
         by_id = {s["id"]: s for s in self.truth["stages"]}
         # Appliance reaching the internet, scan and SMB from the pool, the business host's SYN.
-        expected = {by_id["b"]["entities"]["ip"][0], by_id["c"]["entities"]["ip"][0], by_id["h"]["entities"]["ip"][0]}
+        expected = {
+            by_id["b"]["entities"]["ip"][0],
+            by_id["c"]["entities"]["ip"][0],
+            by_id["h"]["entities"]["ip"][0],
+        }
         self.assertEqual(violators, expected)
 
     def test_zones_file(self):

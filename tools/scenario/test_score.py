@@ -24,9 +24,18 @@ def eve_ts(t_us):
 
 
 def alert(t_us, src, dest, sid, **meta):
-    return {"timestamp": eve_ts(t_us), "event_type": "alert", "src_ip": src, "dest_ip": dest,
-            "alert": {"gid": 9000, "signature_id": sid, "signature": "test %d" % sid,
-                      "metadata": {k: v for k, v in meta.items()}}}
+    return {
+        "timestamp": eve_ts(t_us),
+        "event_type": "alert",
+        "src_ip": src,
+        "dest_ip": dest,
+        "alert": {
+            "gid": 9000,
+            "signature_id": sid,
+            "signature": "test %d" % sid,
+            "metadata": {k: v for k, v in meta.items()},
+        },
+    }
 
 
 @unittest.skipUnless(os.path.exists(TRUTH), "samples/truth.json not present")
@@ -86,7 +95,9 @@ class Score(unittest.TestCase):
         self.assertEqual(self.run_score(alerts)[0], 0)
 
     def test_benign_source_fails(self):
-        alerts = self.perfect() + [alert(self.truth["start_us"] + 60_000_000, self.truth["benign"]["ip"][0], "10.30.0.5", 99)]
+        alerts = self.perfect() + [
+            alert(self.truth["start_us"] + 60_000_000, self.truth["benign"]["ip"][0], "10.30.0.5", 99)
+        ]
         rc, out = self.run_score(alerts)
         self.assertEqual(rc, 1)
         self.assertIn("alerts from benign hosts: 1", out)
