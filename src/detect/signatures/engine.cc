@@ -1,0 +1,933 @@
+#include "detect/signatures/engine.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace komainu::sig {
+
+namespace {
+
+constexpr size_t kMaxThresholdEntries = 65536;
+// Suricata's default inspection recursion limit: bounds backtracking on hostile input.
+constexpr int kRecursionLimit = 3000;
+constexpr uint32_t kPcreMatchLimit = 3500, kPcreDepthLimit = 1500;
+
+int transport_of(uint8_t proto) {
+  switch (proto) {
+    case 6:
+      return 0;
+    case 17:
+      return 1;
+    case 1:
+    case 58:
+      return 2;
+  }
+  return 3;
+}
+
+int action_rank(Action a) {
+  return static_cast<int>(a);  // pass, drop, reject, alert
+}
+
+// --- transforms -----------------------------------------------------------------------
+
+bool is_space(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+int hexv(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void digest(const EVP_MD* md, const std::string& in, std::string& out) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(in.data(), in.size(), buf, &n, md, nullptr);
+  out.assign(reinterpret_cast<char*>(buf), n);
+}
+
+void apply_transform(Transform t, std::string& in, std::string& tmp) {
+  tmp.clear();
+  switch (t) {
+    case Transform::kToLowercase:
+      for (auto& c : in) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return;
+    case Transform::kToUppercase:
+      for (auto& c : in) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return;
+    case Transform::kStripWhitespace:
+      for (char c : in)
+        if (!is_space(static_cast<uint8_t>(c))) tmp.push_back(c);
+      break;
+    case Transform::kCompressWhitespace:
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (is_space(static_cast<uint8_t>(in[i]))) {
+          tmp.push_back(' ');
+          while (i + 1 < in.size() && is_space(static_cast<uint8_t>(in[i + 1]))) ++i;
+        } else {
+          tmp.push_back(in[i]);
+        }
+      }
+      break;
+    case Transform::kUrlDecode:
+      for (size_t i = 0; i < in.size(); ++i) {
+        uint8_t c = static_cast<uint8_t>(in[i]);
+        int h, l;
+        if (c == '%' && i + 2 < in.size() && (h = hexv(static_cast<uint8_t>(in[i + 1]))) >= 0 &&
+            (l = hexv(static_cast<uint8_t>(in[i + 2]))) >= 0) {
+          tmp.push_back(static_cast<char>(h << 4 | l));
+          i += 2;
+        } else if (c == '+') {
+          tmp.push_back(' ');
+        } else {
+          tmp.push_back(static_cast<char>(c));
+        }
+      }
+      break;
+    case Transform::kDotPrefix:
+      tmp.push_back('.');
+      tmp.append(in);
+      break;
+    case Transform::kToMd5:
+      digest(EVP_md5(), in, tmp);
+      break;
+    case Transform::kToSha1:
+      digest(EVP_sha1(), in, tmp);
+      break;
+    case Transform::kToSha256:
+      digest(EVP_sha256(), in, tmp);
+      break;
+    case Transform::kHeaderLowercase: {
+      bool in_name = true;
+      for (char c : in) {
+        if (in_name && c == ':') in_name = false;
+        if (c == '\n') in_name = true;
+        tmp.push_back(in_name ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c);
+      }
+      break;
+    }
+    case Transform::kStripPseudoHeaders: {
+      size_t pos = 0;
+      while (pos < in.size()) {
+        size_t nl = in.find('\n', pos);
+        size_t end = nl == std::string::npos ? in.size() : nl + 1;
+        if (in[pos] != ':') tmp.append(in, pos, end - pos);
+        pos = end;
+      }
+      break;
+    }
+  }
+  in.swap(tmp);
+}
+
+// --- byte reading ---------------------------------------------------------------------
+
+// Reads the number a byte_* keyword points at. False when out of bounds or not a number.
+bool read_number(const uint8_t* data, size_t len, int64_t pos, const ByteCommon& c, uint64_t& out) {
+  if (pos < 0 || size_t(pos) + c.nbytes > len) return false;
+  const uint8_t* p = data + pos;
+  uint64_t v = 0;
+  // nbytes 0 (string only): every digit from pos on, at most 20.
+  int nbytes = c.nbytes ? c.nbytes : static_cast<int>(std::min<size_t>(20, len - size_t(pos)));
+  if (c.base == NumBase::kBinary) {
+    if (c.endian == Endian::kBig) {
+      for (int i = 0; i < c.nbytes; ++i) v = v << 8 | p[i];
+    } else {
+      for (int i = c.nbytes - 1; i >= 0; --i) v = v << 8 | p[i];
+    }
+  } else {
+    int base = c.base == NumBase::kDec ? 10 : c.base == NumBase::kHex ? 16 : 8;
+    int digits = 0;
+    for (int i = 0; i < nbytes; ++i) {
+      int d = hexv(p[i]);
+      if (d < 0 || d >= base) break;
+      v = v * base + d;
+      ++digits;
+    }
+    if (digits == 0) return false;
+  }
+  if (c.bitmask) {
+    v &= c.bitmask;
+    uint64_t m = c.bitmask;
+    while (m && !(m & 1)) {
+      m >>= 1;
+      v >>= 1;
+    }
+  }
+  out = v;
+  return true;
+}
+
+// Case-insensitive search for an already-lowercased pattern.
+const uint8_t* find_nocase(const uint8_t* h, size_t hlen, const std::string& pat) {
+  size_t n = pat.size();
+  if (n > hlen) return nullptr;
+  const uint8_t first = static_cast<uint8_t>(pat[0]);
+  const uint8_t first_up = static_cast<uint8_t>(std::toupper(first));
+  for (size_t i = 0; i + n <= hlen; ++i) {
+    uint8_t c = h[i];
+    if (c != first && c != first_up) continue;
+    size_t j = 1;
+    for (; j < n; ++j)
+      if (std::tolower(h[i + j]) != static_cast<uint8_t>(pat[j])) break;
+    if (j == n) return h + i;
+  }
+  return nullptr;
+}
+
+const uint8_t* find(const uint8_t* h, size_t hlen, const Content& c) {
+  if (c.nocase) return find_nocase(h, hlen, c.pattern);
+  return static_cast<const uint8_t*>(memmem(h, hlen, c.pattern.data(), c.pattern.size()));
+}
+
+bool is_relative(const InspectItem& it) {
+  if (auto* c = std::get_if<Content>(&it)) return c->relative();
+  if (auto* p = std::get_if<Pcre>(&it)) return p->relative;
+  if (auto* b = std::get_if<ByteTest>(&it)) return b->c.relative;
+  if (auto* b = std::get_if<ByteJump>(&it)) return b->c.relative;
+  if (auto* b = std::get_if<ByteExtract>(&it)) return b->c.relative;
+  if (auto* b = std::get_if<ByteMath>(&it)) return b->c.relative;
+  if (auto* d = std::get_if<IsDataAt>(&it)) return d->relative;
+  if (auto* d = std::get_if<Base64Decode>(&it)) return d->relative;
+  return false;
+}
+
+int64_t decode_base64(const uint8_t* in, size_t len, std::string& out) {
+  static constexpr int8_t kMap[256] = {
+#define X -1
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  62,
+      X,  X,  X,  63, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X,  X,  X,  X,  X,  X,  X,  0,
+      1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+      23, 24, 25, X,  X,  X,  X,  X,  X,  26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,
+      39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+      X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X};
+#undef X
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; ++i) {
+    int8_t v = kMap[in[i]];
+    if (v < 0) {
+      if (in[i] == '=' || is_space(in[i])) continue;
+      break;  // Suricata stops at the first byte outside the alphabet
+    }
+    acc = acc << 6 | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return static_cast<int64_t>(out.size());
+}
+
+}  // namespace
+
+// --- buffer evaluation ----------------------------------------------------------------
+
+struct Evaluator {
+  Scratch& sc;
+  const BufferList& list;
+  int budget = kRecursionLimit;
+
+  int64_t val(const Value& v) const { return v.var >= 0 ? sc.vars[v.var] : v.v; }
+
+  // Items [idx, end) over data; prev_end is where the previous match ended.
+  bool run(size_t idx, const uint8_t* data, size_t len, int64_t prev_end) {
+    if (--budget <= 0) {
+      ++sc.counters_.recursion_limit;
+      return false;
+    }
+    if (idx == list.items.size()) return true;
+    if (list.base64_data_at >= 0 && idx == size_t(list.base64_data_at) &&
+        data != reinterpret_cast<const uint8_t*>(sc.b64.data())) {
+      return run(idx, reinterpret_cast<const uint8_t*>(sc.b64.data()), sc.b64.size(), 0);
+    }
+    const InspectItem& item = list.items[idx];
+    bool next_relative = idx + 1 < list.items.size() && is_relative(list.items[idx + 1]);
+
+    if (const auto* c = std::get_if<Content>(&item)) {
+      int64_t start = 0, stop = static_cast<int64_t>(len);
+      const int64_t plen = static_cast<int64_t>(c->pattern.size());
+      if (c->relative()) {
+        int64_t dist = c->has_distance ? val(c->distance) : 0;
+        start = prev_end + dist;
+        if (c->has_within) stop = std::min(stop, prev_end + dist + val(c->within));
+        if (start < 0) start = 0;
+      } else {
+        if (c->has_offset) start = val(c->offset);
+        if (c->has_depth) stop = std::min(stop, start + val(c->depth));
+        if (c->startswith) stop = std::min(stop, plen);
+      }
+      if (c->endswith) start = std::max(start, static_cast<int64_t>(len) - plen);
+      for (;;) {
+        const uint8_t* hit = nullptr;
+        if (stop - start >= plen && start >= 0)
+          hit = find(data + start, static_cast<size_t>(stop - start), *c);
+        if (hit && c->endswith && hit - data + plen != static_cast<int64_t>(len)) hit = nullptr;
+        if (c->negated) return hit ? false : run(idx + 1, data, len, prev_end);
+        if (!hit) return false;
+        int64_t pos = hit - data;
+        if (run(idx + 1, data, len, pos + plen)) return true;
+        if (!next_relative || budget <= 0) return false;
+        start = pos + 1;  // retry the next occurrence for the relative matches after it
+      }
+    }
+    if (const auto* p = std::get_if<Pcre>(&item)) {
+      int64_t start = p->relative ? prev_end : 0;
+      if (start > static_cast<int64_t>(len)) return p->negated && run(idx + 1, data, len, prev_end);
+      int rc = pcre2_match(p->code.get(), data + start, len - start, 0, 0, sc.md, sc.mctx);
+      if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) ++sc.counters_.pcre_limit;
+      bool hit = rc >= 0;
+      if (p->negated) return hit ? false : run(idx + 1, data, len, prev_end);
+      if (!hit) return false;
+      PCRE2_SIZE* ov = pcre2_get_ovector_pointer(sc.md);
+      return run(idx + 1, data, len, start + static_cast<int64_t>(ov[1]));
+    }
+    if (const auto* b = std::get_if<ByteTest>(&item)) {
+      int64_t pos = val(b->c.offset) + (b->c.relative ? prev_end : 0);
+      uint64_t v;
+      if (!read_number(data, len, pos, b->c, v)) return false;
+      uint64_t t = static_cast<uint64_t>(val(b->value));
+      bool ok = false;
+      switch (b->op) {
+        case '<':
+          ok = v < t;
+          break;
+        case '>':
+          ok = v > t;
+          break;
+        case '=':
+          ok = v == t;
+          break;
+        case '&':
+          ok = (v & t) != 0;
+          break;
+        case '^':
+          ok = (v ^ t) != 0;
+          break;
+        case 'l':
+          ok = v <= t;
+          break;
+        case 'g':
+          ok = v >= t;
+          break;
+      }
+      if (b->negated) ok = !ok;
+      return ok && run(idx + 1, data, len, prev_end);
+    }
+    if (const auto* j = std::get_if<ByteJump>(&item)) {
+      int64_t pos = val(j->c.offset) + (j->c.relative ? prev_end : 0);
+      uint64_t v;
+      if (!read_number(data, len, pos, j->c, v)) return false;
+      int64_t jump = static_cast<int64_t>(v) * j->multiplier;
+      if (j->align && jump % 4) jump += 4 - jump % 4;
+      int64_t base = j->from_beginning ? 0
+                     : j->from_end     ? static_cast<int64_t>(len)
+                                       : pos + j->c.nbytes;
+      int64_t target = base + jump + j->post_offset;
+      if (target < 0 || target > static_cast<int64_t>(len)) return false;
+      return run(idx + 1, data, len, target);
+    }
+    if (const auto* e = std::get_if<ByteExtract>(&item)) {
+      int64_t pos = val(e->c.offset) + (e->c.relative ? prev_end : 0);
+      uint64_t v;
+      if (!read_number(data, len, pos, e->c, v)) return false;
+      int64_t x = static_cast<int64_t>(v) * e->multiplier;
+      if (e->align && x % e->align) x += e->align - x % e->align;
+      sc.vars[e->var] = x;
+      return run(idx + 1, data, len, pos + e->c.nbytes);
+    }
+    if (const auto* m = std::get_if<ByteMath>(&item)) {
+      int64_t pos = val(m->c.offset) + (m->c.relative ? prev_end : 0);
+      uint64_t v;
+      if (!read_number(data, len, pos, m->c, v)) return false;
+      int64_t r = val(m->rvalue), x = static_cast<int64_t>(v);
+      switch (m->oper) {
+        case '+':
+          x += r;
+          break;
+        case '-':
+          x -= r;
+          break;
+        case '*':
+          x *= r;
+          break;
+        case '/':
+          if (r == 0) return false;
+          x /= r;
+          break;
+        case 'L':
+          x = r >= 0 && r < 64 ? x << r : 0;
+          break;
+        case 'R':
+          x = r >= 0 && r < 64 ? x >> r : 0;
+          break;
+      }
+      sc.vars[m->var] = x;
+      return run(idx + 1, data, len, prev_end);
+    }
+    if (const auto* d = std::get_if<IsDataAt>(&item)) {
+      int64_t n = val(d->n);
+      bool ok =
+          d->relative ? prev_end + n <= static_cast<int64_t>(len) : n < static_cast<int64_t>(len);
+      if (d->negated) ok = !ok;
+      return ok && run(idx + 1, data, len, prev_end);
+    }
+    if (const auto* b = std::get_if<Bsize>(&item)) {
+      return b->cmp.match(static_cast<int64_t>(len)) && run(idx + 1, data, len, prev_end);
+    }
+    if (const auto* b = std::get_if<Base64Decode>(&item)) {
+      int64_t pos = val(b->offset) + (b->relative ? prev_end : 0);
+      if (pos < 0 || pos > static_cast<int64_t>(len)) return false;
+      size_t n = len - static_cast<size_t>(pos);
+      if (b->has_bytes)
+        n = std::min<size_t>(n, static_cast<size_t>(std::max<int64_t>(0, val(b->bytes))));
+      decode_base64(data + pos, n, sc.b64);
+      return run(idx + 1, data, len, prev_end);
+    }
+    return false;
+  }
+};
+
+// --- build ----------------------------------------------------------------------------
+
+Scratch::~Scratch() {
+  if (hs) hs_free_scratch(hs);
+  if (md) pcre2_match_data_free(md);
+  if (mctx) pcre2_match_context_free(mctx);
+  if (jit_stack) pcre2_jit_stack_free(jit_stack);
+}
+
+Engine::~Engine() {
+  for (auto& t : groups_)
+    for (auto& g : t)
+      for (auto& d : g.dbs) hs_free_database(d.db);
+}
+
+std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Engine> e(new Engine());
+  e->rules_ = std::move(rules);
+  auto& sigs = e->sigs_;
+  // Suricata's evaluation order.
+  std::stable_sort(sigs.begin(), sigs.end(), [](const Signature& a, const Signature& b) {
+    if (a.action != b.action) return action_rank(a.action) < action_rank(b.action);
+    if (a.sets_flowbits() != b.sets_flowbits()) return a.sets_flowbits();
+    if (a.priority != b.priority) return a.priority < b.priority;
+    return a.sid < b.sid;
+  });
+  e->variants_.push_back({0, {}});
+  for (auto& s : sigs) {
+    for (auto& l : s.lists) {
+      size_t v = 0;
+      for (; v < e->variants_.size(); ++v)
+        if (e->variants_[v].buffer == l.buffer && e->variants_[v].transforms == l.transforms) break;
+      if (v == e->variants_.size()) e->variants_.push_back({l.buffer, l.transforms});
+      l.variant = static_cast<uint16_t>(v);
+      for (const auto& it : l.items)
+        if (auto* p = std::get_if<Pcre>(&it)) {
+          uint32_t n = 0;
+          pcre2_pattern_info(p->code.get(), PCRE2_INFO_CAPTURECOUNT, &n);
+          e->max_captures_ = std::max<size_t>(e->max_captures_, n + 1);
+        }
+    }
+  }
+
+  // Patterns per group and variant: (pattern bytes, nocase) -> pattern id.
+  struct Pending {
+    std::vector<std::string> pats;
+    std::vector<unsigned> flags;
+    std::map<std::pair<std::string, bool>, unsigned> ids;
+    std::vector<std::vector<uint32_t>> sigs_of;
+  };
+  std::map<uint16_t, Pending> pending[4][2];
+  for (uint32_t i = 0; i < sigs.size(); ++i) {
+    const auto& s = sigs[i];
+    bool transports[4] = {};
+    if (s.ip_proto == 0) {
+      if (s.app_proto.empty()) {
+        std::fill(std::begin(transports), std::end(transports), true);
+      } else {
+        transports[0] = transports[1] = true;
+      }
+    } else {
+      transports[transport_of(s.ip_proto)] = true;
+    }
+    bool dirs[2] = {!s.flow.to_client, !s.flow.to_server};
+    const Content* fp = nullptr;
+    uint16_t fp_variant = 0;
+    if (s.fp_list >= 0) {
+      fp = &std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
+      fp_variant = s.lists[s.fp_list].variant;
+    }
+    if (fp)
+      ++e->stats_.prefiltered;
+    else
+      ++e->stats_.always;
+    for (int t = 0; t < 4; ++t)
+      for (int d = 0; d < 2; ++d) {
+        if (!transports[t] || !dirs[d]) continue;
+        if (!fp) {
+          e->groups_[t][d].always.push_back(i);
+          continue;
+        }
+        auto& p = pending[t][d][fp_variant];
+        std::string pat = fp->fp_chop_offset >= 0
+                              ? fp->pattern.substr(fp->fp_chop_offset, fp->fp_chop_len)
+                              : fp->pattern;
+        auto key = std::make_pair(pat, fp->nocase);
+        auto it = p.ids.find(key);
+        if (it == p.ids.end()) {
+          it = p.ids.emplace(key, static_cast<unsigned>(p.pats.size())).first;
+          p.pats.push_back(std::move(pat));
+          p.flags.push_back(HS_FLAG_SINGLEMATCH | (fp->nocase ? HS_FLAG_CASELESS : 0));
+          p.sigs_of.emplace_back();
+        }
+        p.sigs_of[it->second].push_back(i);
+      }
+  }
+  for (int t = 0; t < 4; ++t)
+    for (int d = 0; d < 2; ++d)
+      for (auto& [variant, p] : pending[t][d]) {
+        std::vector<const char*> exprs;
+        std::vector<size_t> lens;
+        std::vector<unsigned> ids;
+        for (size_t k = 0; k < p.pats.size(); ++k) {
+          exprs.push_back(p.pats[k].data());
+          lens.push_back(p.pats[k].size());
+          ids.push_back(static_cast<unsigned>(k));
+        }
+        hs_database_t* db = nullptr;
+        hs_compile_error_t* cerr = nullptr;
+        if (hs_compile_lit_multi(exprs.data(), p.flags.data(), ids.data(), lens.data(),
+                                 static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                                 &cerr) != HS_SUCCESS) {
+          err = std::string("hyperscan: ") + (cerr ? cerr->message : "compile failed");
+          if (cerr) hs_free_compile_error(cerr);
+          return nullptr;
+        }
+        size_t sz = 0;
+        hs_database_size(db, &sz);
+        e->stats_.database_bytes += sz;
+        e->stats_.patterns += p.pats.size();
+        ++e->stats_.databases;
+        e->groups_[t][d].dbs.push_back({variant, db, std::move(p.sigs_of)});
+      }
+  e->stats_.signatures = sigs.size();
+  e->stats_.compile_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+std::unique_ptr<Scratch> Engine::new_scratch() const {
+  auto s = std::unique_ptr<Scratch>(new Scratch());
+  for (const auto& t : groups_)
+    for (const auto& g : t)
+      for (const auto& d : g.dbs) hs_alloc_scratch(d.db, &s->hs);
+  s->mark.assign(sigs_.size(), 0);
+  s->candidates.reserve(sigs_.size());
+  s->alerts.reserve(64);
+  s->transformed.resize(variants_.size());
+  s->transformed_stamp.assign(variants_.size(), 0);
+  s->transformed_present.assign(variants_.size(), false);
+  s->md = pcre2_match_data_create(static_cast<uint32_t>(max_captures_), nullptr);
+  s->mctx = pcre2_match_context_create(nullptr);
+  pcre2_set_match_limit(s->mctx, kPcreMatchLimit);
+  pcre2_set_depth_limit(s->mctx, kPcreDepthLimit);
+  s->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, nullptr);
+  pcre2_jit_stack_assign(s->mctx, nullptr, s->jit_stack);
+  return s;
+}
+
+std::unique_ptr<FlowVars> Engine::new_flow_vars() const {
+  auto f = std::make_unique<FlowVars>();
+  f->bits.assign((rules_.flowbits.ids.size() + 63) / 64 + 1, 0);
+  f->ints.assign(rules_.flowints.ids.size() + 1, 0);
+  f->int_set.assign(rules_.flowints.ids.size() + 1, 0);
+  return f;
+}
+
+namespace {
+
+struct ScanCtx {
+  Scratch* sc;
+  const std::vector<std::vector<uint32_t>>* sigs_of;
+  std::vector<uint32_t>* mark;
+  std::vector<uint32_t>* cand;
+  uint32_t stamp;
+};
+
+int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* p) {
+  auto* c = static_cast<ScanCtx*>(p);
+  for (uint32_t s : (*c->sigs_of)[id]) {
+    if ((*c->mark)[s] == c->stamp) continue;
+    (*c->mark)[s] = c->stamp;
+    c->cand->push_back(s);
+  }
+  return 0;
+}
+
+bool ports_match(const Signature& s, const Packet& p, bool swap) {
+  bool has_ports = p.l4_valid && (p.proto == 6 || p.proto == 17 || p.proto == 132);
+  if (!has_ports) return s.sport.is_any() && s.dport.is_any();
+  uint16_t sp = swap ? p.dport : p.sport, dp = swap ? p.sport : p.dport;
+  return s.sport.match(sp) && s.dport.match(dp);
+}
+
+bool header_match(const Signature& s, const InspectContext& c) {
+  if (!s.app_proto.empty() && !app_proto_matches(s.app_proto, c.app_proto)) return false;
+  const Packet* p = c.pkt;
+  if (!p) return true;
+  if (s.ip_proto && p->proto != s.ip_proto && !(s.icmp_both && (p->proto == 1 || p->proto == 58)))
+    return false;
+  if ((s.ipv4_only && p->ip_version != 4) || (s.ipv6_only && p->ip_version != 6)) return false;
+  if (s.src.match(p->src) && s.dst.match(p->dst) && ports_match(s, *p, false)) return true;
+  return s.bidirectional && s.src.match(p->dst) && s.dst.match(p->src) && ports_match(s, *p, true);
+}
+
+bool flow_match(const FlowCheck& f, const InspectContext& c) {
+  if (f.to_server && !(c.has_flow && c.to_server)) return false;
+  if (f.to_client && !(c.has_flow && !c.to_server)) return false;
+  if (f.established && !(c.has_flow && c.established)) return false;
+  if (f.not_established && c.established) return false;
+  if (f.only_stream && !c.is_stream) return false;
+  if (f.no_stream && c.is_stream) return false;
+  if (f.only_frag && !c.is_fragment) return false;
+  if (f.no_frag && c.is_fragment) return false;
+  return true;
+}
+
+// Key of one xbit for this packet: bit id + the tracked address(es).
+bool xbit_key(const XbitOp& x, const InspectContext& c, std::string& key) {
+  if (!c.pkt) return false;
+  key.assign(reinterpret_cast<const char*>(&x.bit), sizeof x.bit);
+  if (x.track != XbitOp::Track::kIpDst)
+    key.append(reinterpret_cast<const char*>(c.pkt->src.b.data()), 16);
+  if (x.track != XbitOp::Track::kIpSrc)
+    key.append(reinterpret_cast<const char*>(c.pkt->dst.b.data()), 16);
+  return true;
+}
+
+bool flags_match(const FlagsCheck& f, const InspectContext& c) {
+  if (!c.pkt || !c.pkt->l4_valid || c.pkt->proto != 6) return false;
+  uint8_t v = c.pkt->tcp_flags & f.mask;
+  switch (f.mod) {
+    case '+':
+      return (v & f.flags) == f.flags;
+    case '*':
+      return (v & f.flags) != 0;
+    case '!':
+      return (v & f.flags) == 0;
+  }
+  return v == f.flags;
+}
+
+}  // namespace
+
+bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) const {
+  if (!header_match(s, c) || !flow_match(s.flow, c)) return false;
+  for (const auto& f : s.fields) {
+    int64_t v;
+    if (!f.get(c, v) || !f.cmp.match(v)) return false;
+  }
+  for (const auto& f : s.flags)
+    if (!flags_match(f, c)) return false;
+  for (const auto& a : s.app_protos) {
+    bool m =
+        app_proto_matches(a.proto, c.app_proto) || (a.proto == "unknown" && c.app_proto.empty());
+    if (m == a.negated) return false;
+  }
+  for (const auto& ev : s.app_events) {
+    bool found = false;
+    for (auto e : c.events) found |= e == ev.event;
+    if (!found) return false;
+  }
+  for (const auto& ss : s.stream_sizes) {
+    if (!c.has_flow) return false;
+    int64_t sv = static_cast<int64_t>(c.bytes_to_client),
+            cv = static_cast<int64_t>(c.bytes_to_server);
+    bool ok = ss.side == StreamSizeCheck::Side::kServer   ? ss.cmp.match(sv)
+              : ss.side == StreamSizeCheck::Side::kClient ? ss.cmp.match(cv)
+              : ss.side == StreamSizeCheck::Side::kBoth   ? ss.cmp.match(sv) && ss.cmp.match(cv)
+                                                          : ss.cmp.match(sv) || ss.cmp.match(cv);
+    if (!ok) return false;
+  }
+  FlowVars* fv = c.flow_vars;
+  for (const auto& fb : s.flowbit_checks) {
+    if (!fv) return false;
+    bool hit = !fb.any;
+    for (uint32_t b : fb.bits) {
+      bool set = fv->isset(b);
+      if (fb.any)
+        hit |= set;
+      else
+        hit &= set;
+    }
+    if (fb.op == FlowbitCheck::Op::kIsNotSet) {
+      // isnotset a|b: any unset; isnotset a&b: all unset.
+      hit = false;
+      bool all_unset = true, any_unset = false;
+      for (uint32_t b : fb.bits) {
+        bool set = fv->isset(b);
+        all_unset &= !set;
+        any_unset |= !set;
+      }
+      hit = fb.any ? any_unset : all_unset;
+    }
+    if (!hit) return false;
+  }
+  for (const auto& fi : s.flowints) {
+    if (!fi.is_check) continue;
+    if (!fv) return false;
+    bool set = fv->int_set[fi.var];
+    if (fi.op == 'i') {
+      if (!set) return false;
+      continue;
+    }
+    if (fi.op == 'n') {
+      if (set) return false;
+      continue;
+    }
+    if (!set) return false;
+    int64_t rhs = fi.value.v;
+    if (fi.from_var >= 0) {
+      if (!fv->int_set[fi.from_var]) return false;
+      rhs = fv->ints[fi.from_var];
+    }
+    NumCmp cmp{fi.op, rhs, 0};
+    if (!cmp.match(fv->ints[fi.var])) return false;
+  }
+
+  for (const auto& x : s.xbits) {
+    if (!x.is_check()) continue;
+    if (!xbit_key(x, c, sc.threshold_key)) return false;
+    auto it = sc.xbits.find(sc.threshold_key);
+    bool set = it != sc.xbits.end() && it->second >= c.ts;
+    if (set != (x.op == XbitOp::Op::kIsSet)) return false;
+  }
+
+  for (const auto& l : s.lists) {
+    const uint8_t* data;
+    size_t len;
+    if (l.transforms.empty()) {
+      if (!c.buffers || !c.buffers->present[l.buffer]) {
+        if (l.buffer != kPayload || !c.pkt) return false;
+      }
+      std::span<const uint8_t> b = l.buffer == kPayload ? c.payload() : c.buffers->data[l.buffer];
+      data = b.data();
+      len = b.size();
+    } else {
+      if (!sc.transformed_present[l.variant]) return false;
+      data = reinterpret_cast<const uint8_t*>(sc.transformed[l.variant].data());
+      len = sc.transformed[l.variant].size();
+    }
+    if (!data) data = reinterpret_cast<const uint8_t*>("");
+    Evaluator ev{sc, l};
+    if (!ev.run(0, data, len, 0)) return false;
+  }
+  return true;
+}
+
+std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scratch& sc) const {
+  sc.alerts.clear();
+  sc.candidates.clear();
+  ++sc.counters_.inspected;
+  if (++sc.stamp == 0) {  // wrapped: forget old marks
+    std::fill(sc.mark.begin(), sc.mark.end(), 0);
+    std::fill(sc.transformed_stamp.begin(), sc.transformed_stamp.end(), 0);
+    sc.stamp = 1;
+  }
+  uint8_t proto = c.pkt ? c.pkt->proto : 6;
+  const Group& g = groups_[transport_of(proto)][c.to_server ? 0 : 1];
+
+  // Transformed buffers are computed once per call, for every variant a rule uses.
+  for (size_t v = 1; v < variants_.size(); ++v) {
+    const auto& var = variants_[v];
+    if (var.transforms.empty()) continue;
+    std::span<const uint8_t> b;
+    bool present = var.buffer == kPayload ? true : (c.buffers && c.buffers->present[var.buffer]);
+    if (present) b = var.buffer == kPayload ? c.payload() : c.buffers->data[var.buffer];
+    sc.transformed_present[v] = present;
+    if (!present) continue;
+    auto& out = sc.transformed[v];
+    out.assign(reinterpret_cast<const char*>(b.data()), b.size());
+    for (auto t : var.transforms) apply_transform(t, out, sc.b64);
+  }
+
+  ScanCtx ctx{&sc, nullptr, &sc.mark, &sc.candidates, sc.stamp};
+  for (const auto& d : g.dbs) {
+    const auto& var = variants_[d.variant];
+    const char* data;
+    size_t len;
+    if (!var.transforms.empty()) {
+      if (!sc.transformed_present[d.variant]) continue;
+      data = sc.transformed[d.variant].data();
+      len = sc.transformed[d.variant].size();
+    } else {
+      std::span<const uint8_t> b;
+      if (var.buffer == kPayload)
+        b = c.payload();
+      else if (c.buffers && c.buffers->present[var.buffer])
+        b = c.buffers->data[var.buffer];
+      else
+        continue;
+      data = reinterpret_cast<const char*>(b.data());
+      len = b.size();
+    }
+    if (len == 0) continue;
+    ctx.sigs_of = &d.sigs_of_pattern;
+    hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
+            on_hs_match, &ctx);
+  }
+  for (uint32_t s : g.always) {
+    if (sc.mark[s] == sc.stamp) continue;
+    sc.mark[s] = sc.stamp;
+    sc.candidates.push_back(s);
+  }
+  std::sort(sc.candidates.begin(), sc.candidates.end());
+  sc.counters_.candidates += sc.candidates.size();
+
+  for (uint32_t idx : sc.candidates) {
+    const Signature& s = sigs_[idx];
+    if (!evaluate(s, c, sc)) continue;
+    // Post-match: flow variables change whether or not the rule alerts.
+    if (FlowVars* fv = c.flow_vars) {
+      for (const auto& a : s.flowbit_actions)
+        for (uint32_t b : a.bits) {
+          if (a.op == FlowbitAction::Op::kSet)
+            fv->set(b);
+          else if (a.op == FlowbitAction::Op::kUnset)
+            fv->unset(b);
+          else if (fv->isset(b))
+            fv->unset(b);
+          else
+            fv->set(b);
+        }
+      for (const auto& fi : s.flowints) {
+        if (fi.is_check) continue;
+        int64_t rhs = fi.from_var >= 0 ? fv->ints[fi.from_var] : fi.value.v;
+        int64_t& x = fv->ints[fi.var];
+        if (fi.op == 's')
+          x = rhs;
+        else if (!fv->int_set[fi.var])
+          x = fi.op == '+' ? rhs : -rhs;  // unset counts from 0
+        else if (fi.op == '+')
+          x += rhs;
+        else
+          x -= rhs;
+        fv->int_set[fi.var] = 1;
+      }
+    }
+    for (const auto& x : s.xbits) {
+      if (x.is_check() || !xbit_key(x, c, sc.threshold_key)) continue;
+      auto it = sc.xbits.find(sc.threshold_key);
+      bool set = it != sc.xbits.end() && it->second >= c.ts;
+      bool want = x.op == XbitOp::Op::kSet || (x.op == XbitOp::Op::kToggle && !set);
+      if (!want) {
+        if (it != sc.xbits.end()) sc.xbits.erase(it);
+        continue;
+      }
+      if (sc.xbits.size() >= kMaxThresholdEntries && it == sc.xbits.end()) {
+        sc.xbits.clear();  // bounded memory: start over, and count it
+        ++sc.counters_.xbit_evictions;
+      }
+      sc.xbits[sc.threshold_key] = c.ts + static_cast<TimeNs>(x.expire) * kNsPerSec;
+    }
+    if (s.action == Action::kPass) break;  // pass stops inspection of this packet
+    if (s.noalert) continue;
+    if (s.threshold.type != Threshold::Type::kNone) {
+      const auto& t = s.threshold;
+      auto& key = sc.threshold_key;
+      key.assign(reinterpret_cast<const char*>(&s.sid), sizeof s.sid);
+      key.append(reinterpret_cast<const char*>(&s.gid), sizeof s.gid);
+      if (c.pkt) {
+        if (t.track == Threshold::Track::kBySrc || t.track == Threshold::Track::kByBoth)
+          key.append(reinterpret_cast<const char*>(c.pkt->src.b.data()), 16);
+        if (t.track == Threshold::Track::kByDst || t.track == Threshold::Track::kByBoth)
+          key.append(reinterpret_cast<const char*>(c.pkt->dst.b.data()), 16);
+      }
+      if (t.track == Threshold::Track::kByFlow)
+        key.append(reinterpret_cast<const char*>(&c.flow_id), sizeof c.flow_id);
+      if (sc.thresholds.size() >= kMaxThresholdEntries && !sc.thresholds.count(key)) {
+        sc.thresholds.clear();  // bounded memory: start over, and count it
+        ++sc.counters_.threshold_evictions;
+      }
+      auto& e = sc.thresholds[key];
+      TimeNs window = static_cast<TimeNs>(t.seconds) * kNsPerSec;
+      bool expired =
+          e.count == 0 || (t.type != Threshold::Type::kBackoff && c.ts - e.first > window);
+      if (expired) {
+        e.first = c.ts;
+        e.count = 0;
+        e.next = 1;
+      }
+      ++e.count;
+      bool fire = false;
+      switch (t.type) {
+        case Threshold::Type::kLimit:
+          fire = e.count <= t.count;
+          break;
+        case Threshold::Type::kThreshold:
+          fire = e.count >= t.count;
+          if (fire) e.count = 0, e.first = c.ts;
+          break;
+        case Threshold::Type::kBoth:
+          fire = e.count == t.count;
+          break;
+        case Threshold::Type::kDetectionFilter:
+          fire = e.count > t.count;
+          break;
+        case Threshold::Type::kBackoff:
+          fire = e.count == e.next;
+          if (fire) e.next = e.next == 1 ? t.count : e.next * t.seconds;
+          break;
+        case Threshold::Type::kNone:
+          fire = true;
+          break;
+      }
+      if (!fire) {
+        ++sc.counters_.suppressed_by_threshold;
+        continue;
+      }
+    }
+    sc.alerts.push_back(&s);
+  }
+  sc.counters_.alerts += sc.alerts.size();
+  return sc.alerts;
+}
+
+AlertInfo alert_info(const Signature& s) {
+  AlertInfo a;
+  a.action = "allowed";  // IDS mode: drop and reject rules alert, nothing is blocked
+  a.gid = s.gid;
+  a.signature_id = s.sid;
+  a.rev = s.rev;
+  a.signature = s.msg;
+  a.category = s.class_description;
+  a.severity = s.priority;
+  for (const auto& [k, v] : s.metadata) {
+    auto it = std::find_if(a.metadata.begin(), a.metadata.end(),
+                           [&](const auto& m) { return m.first == k; });
+    if (it == a.metadata.end()) {
+      a.metadata.push_back({k, {v}});
+    } else {
+      it->second.push_back(v);
+    }
+  }
+  return a;
+}
+
+}  // namespace komainu::sig

@@ -1,0 +1,130 @@
+// The matching engine. Built once from a RuleSet (immutable afterwards, shared by all
+// workers); each worker owns a Scratch and calls inspect() per packet or transaction.
+//
+//   candidates = Hyperscan prefilter over each buffer present (one database per rule group
+//                and buffer, holding each rule's fast_pattern) + rules without a pattern
+//   alerts     = candidates whose header, flow, buffer and state checks all pass, in
+//                Suricata's order (pass first, flowbit setters before readers, priority)
+#pragma once
+#include <hs/hs.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event.h"
+#include "detect/signatures/inspect.h"
+#include "detect/signatures/ruleset.h"
+
+namespace komainu::sig {
+
+struct FlowVars {
+  std::vector<uint64_t> bits;
+  std::vector<int64_t> ints;
+  std::vector<uint8_t> int_set;
+  bool isset(uint32_t b) const { return b / 64 < bits.size() && (bits[b / 64] >> (b % 64)) & 1; }
+  void set(uint32_t b) { bits[b / 64] |= uint64_t(1) << (b % 64); }
+  void unset(uint32_t b) { bits[b / 64] &= ~(uint64_t(1) << (b % 64)); }
+};
+
+class Scratch;
+
+struct EngineStats {
+  size_t signatures = 0;
+  size_t prefiltered = 0;  // rules with a fast pattern in some group
+  size_t always = 0;       // rules inspected for every packet of their group
+  size_t databases = 0;
+  size_t patterns = 0;
+  size_t database_bytes = 0;
+  double compile_seconds = 0;
+};
+
+struct ScratchCounters {
+  uint64_t inspected = 0, candidates = 0, alerts = 0, suppressed_by_threshold = 0, pcre_limit = 0,
+           recursion_limit = 0, threshold_evictions = 0, xbit_evictions = 0;
+};
+
+class Engine {
+ public:
+  // Compiles the prefilter databases. False with `err` when Hyperscan rejects them.
+  static std::unique_ptr<Engine> build(RuleSet rules, std::string& err);
+  ~Engine();
+
+  std::unique_ptr<Scratch> new_scratch() const;
+  std::unique_ptr<FlowVars> new_flow_vars() const;
+
+  // Runs every rule that can apply to this packet; returns the ones that alert (valid until
+  // the next call with the same scratch). Pass and noalert rules never appear here.
+  std::span<const Signature* const> inspect(const InspectContext& ctx, Scratch& s) const;
+
+  const std::vector<Signature>& signatures() const { return sigs_; }
+  const RuleSet& rules() const { return rules_; }
+  const EngineStats& stats() const { return stats_; }
+
+  struct Variant {
+    uint16_t buffer;
+    std::vector<Transform> transforms;
+  };
+  struct PrefilterDb {
+    uint16_t variant;
+    hs_database_t* db = nullptr;
+    std::vector<std::vector<uint32_t>> sigs_of_pattern;  // pattern id -> signature indexes
+  };
+  struct Group {
+    std::vector<PrefilterDb> dbs;
+    std::vector<uint32_t> always;  // rules without a usable fast pattern
+  };
+
+ private:
+  Engine() = default;
+  bool evaluate(const Signature& s, const InspectContext& ctx, Scratch& sc) const;
+
+  RuleSet rules_;
+  std::vector<Signature>& sigs_ = rules_.sigs;
+  std::vector<Variant> variants_;
+  // [transport][direction]: transport tcp, udp, icmp, other; direction to_server, to_client.
+  Group groups_[4][2];
+  EngineStats stats_;
+  size_t max_captures_ = 1;
+};
+
+class Scratch {
+ public:
+  ~Scratch();
+  const ScratchCounters& counters() const { return counters_; }
+
+ private:
+  friend class Engine;
+  friend struct Evaluator;
+  hs_scratch_t* hs = nullptr;
+  std::vector<uint32_t> mark;
+  uint32_t stamp = 0;
+  std::vector<uint32_t> candidates;
+  std::vector<const Signature*> alerts;
+  std::vector<std::string> transformed;  // per variant
+  std::vector<uint32_t> transformed_stamp;
+  std::vector<bool> transformed_present;
+  std::string b64;
+  pcre2_match_data* md = nullptr;
+  pcre2_match_context* mctx = nullptr;
+  pcre2_jit_stack* jit_stack = nullptr;
+  int64_t vars[16] = {};
+  struct ThresholdEntry {
+    TimeNs first = 0;
+    uint64_t count = 0;
+    uint64_t next = 0;  // backoff: the count that alerts next
+  };
+  std::unordered_map<std::string, ThresholdEntry> thresholds;
+  std::unordered_map<std::string, TimeNs> xbits;  // key -> expiry (data time)
+  std::string threshold_key;
+  ScratchCounters counters_;
+};
+
+// Builds the EVE alert fields of a signature (action, gid, sid, rev, msg, category,
+// severity, metadata) as Suricata renders them.
+AlertInfo alert_info(const Signature& s);
+
+}  // namespace komainu::sig

@@ -1,0 +1,176 @@
+// Parser, variables and load-report tests, and the ET Open / VPN corpus load targets.
+// Per-keyword matching cases are declarative: tests/rules/*.rtest (rule_files_test.cc).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "detect/signatures/engine.h"
+
+namespace komainu::sig {
+namespace {
+
+Signature parse_ok(std::string_view text) {
+  RuleLoader loader;
+  Signature s;
+  std::string err, unsupported;
+  auto r = loader.parse_rule(text, "t.rules", 1, s, err, unsupported);
+  EXPECT_EQ(r, ParseOutcome::kLoaded) << err << unsupported;
+  return s;
+}
+
+TEST(RuleParser, HeaderVariablesGroupsNegation) {
+  auto s = parse_ok(
+      "alert tcp [$HOME_NET,!10.1.0.0/16] ![80,443] -> $EXTERNAL_NET 1024: "
+      "(msg:\"x\"; sid:1;)");
+  EXPECT_TRUE(s.src.match(*IpAddr::parse("10.2.3.4")));
+  EXPECT_FALSE(s.src.match(*IpAddr::parse("10.1.3.4")));
+  EXPECT_FALSE(s.src.match(*IpAddr::parse("8.8.8.8")));
+  EXPECT_TRUE(s.dst.match(*IpAddr::parse("8.8.8.8")));
+  EXPECT_FALSE(s.dst.match(*IpAddr::parse("192.168.1.1")));
+  EXPECT_FALSE(s.sport.match(80));
+  EXPECT_TRUE(s.sport.match(81));
+  EXPECT_TRUE(s.dport.match(1024));
+  EXPECT_FALSE(s.dport.match(1023));
+}
+
+TEST(RuleParser, NestedGroupsAndRanges) {
+  auto s = parse_ok(
+      "alert udp [1.2.3.0/24,[5.6.7.8,![9.9.9.9]]] [1:10,!5,[20:30,!25]] <> any any "
+      "(msg:\"x\"; sid:2;)");
+  EXPECT_TRUE(s.bidirectional);
+  EXPECT_TRUE(s.src.match(*IpAddr::parse("1.2.3.9")));
+  EXPECT_TRUE(s.sport.match(3));
+  EXPECT_FALSE(s.sport.match(5));
+  EXPECT_TRUE(s.sport.match(21));
+  EXPECT_FALSE(s.sport.match(25));
+  EXPECT_FALSE(s.sport.match(40));
+}
+
+TEST(RuleParser, EscapesAndHex) {
+  auto s = parse_ok(
+      R"(alert tcp any any -> any any (msg:"a \"quoted\" \; msg"; content:"a\;b|0d 0A|\"\\"; sid:3;))");
+  EXPECT_EQ(s.msg, "a \"quoted\" ; msg");
+  ASSERT_EQ(s.lists.size(), 1u);
+  EXPECT_EQ(std::get<Content>(s.lists[0].items[0]).pattern, std::string("a;b\r\n\"\\"));
+}
+
+TEST(RuleParser, UnescapedQuoteInsidePcreLikeSuricata) {
+  // ET sid 2029732: a '"' inside the regex; options end at unescaped ';' only.
+  auto s = parse_ok(
+      R"(alert http any any -> any any (msg:"q"; content:"x"; pcre:"/^["']?post/Ri"; sid:4;))");
+  EXPECT_EQ(s.sid, 4u);
+}
+
+TEST(RuleParser, MultiLineAndComments) {
+  RuleLoader loader;
+  loader.load_text(
+      "# comment\n"
+      "#alert tcp any any -> any any (msg:\"disabled\"; sid:9;)\n"
+      "alert tcp any any -> any any (msg:\"multi\"; \\\n"
+      "   content:\"abc\"; \\\n"
+      "   sid:10;)\n"
+      "\n"
+      "drop tcp any any -> any any (msg:\"drop\"; sid:11;)\n",
+      "m.rules");
+  EXPECT_EQ(loader.report().loaded, 2u);
+  auto set = loader.take();
+  EXPECT_EQ(set.sigs[0].line, 3);
+  EXPECT_EQ(set.sigs[1].action, Action::kDrop);
+}
+
+TEST(RuleParser, ErrorsNameFileAndLineAndLoadingGoesOn) {
+  RuleLoader loader;
+  loader.load_text(
+      "alert tcp any any -> any any (msg:\"ok\"; sid:1;)\n"
+      "alert tcp any any => any any (msg:\"bad dir\"; sid:2;)\n"
+      "alert tcp any any -> any any (msg:\"unk\"; frobnicate:3; sid:3;)\n"
+      "alert tcp any any -> any any (msg:\"ok2\"; sid:4;)\n",
+      "e.rules");
+  const auto& r = loader.report();
+  EXPECT_EQ(r.loaded, 2u);
+  EXPECT_EQ(r.skipped, 2u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].where(), "e.rules:2");
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].sid, 3u);
+  EXPECT_EQ(r.warnings[0].keyword, "frobnicate");
+  EXPECT_EQ(r.skipped_by_keyword.at("frobnicate"), 1u);
+  auto json = r.to_json();
+  EXPECT_NE(json.find("\"loaded\":2"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"skipped_by_keyword\":{\"frobnicate\":1}"), std::string::npos) << json;
+}
+
+TEST(RuleVars, YamlOverridesDefaults) {
+  RuleVars v;
+  std::string err;
+  ASSERT_TRUE(
+      v.load_yaml_text("vars:\n  address-groups:\n    HOME_NET: \"[198.51.100.0/24]\"\n"
+                       "  port-groups:\n    HTTP_PORTS: \"[80,8080]\"\n",
+                       err))
+      << err;
+  AddrExpr a;
+  ASSERT_TRUE(v.parse_address("$EXTERNAL_NET", a, err)) << err;
+  EXPECT_FALSE(a.match(*IpAddr::parse("198.51.100.7")));
+  EXPECT_TRUE(a.match(*IpAddr::parse("10.0.0.1")));
+  PortExpr p;
+  ASSERT_TRUE(v.parse_port("$HTTP_PORTS", p, err));
+  EXPECT_TRUE(p.match(8080));
+  EXPECT_FALSE(v.parse_address("$NOPE", a, err));
+  v.set_address("LOOP", "$LOOP");
+  EXPECT_FALSE(v.parse_address("$LOOP", a, err));
+}
+
+TEST(FastPattern, StrongestContentUnlessGiven) {
+  auto s = parse_ok(
+      "alert tcp any any -> any any (msg:\"x\"; content:\"aaaa\"; content:\"|00 01 ff|zq\"; "
+      "sid:1;)");
+  EXPECT_EQ(s.fp_item, 1);
+  s = parse_ok(
+      "alert tcp any any -> any any (msg:\"x\"; content:\"aaaa\"; fast_pattern; "
+      "content:\"|00 01 ff|zq\"; sid:1;)");
+  EXPECT_EQ(s.fp_item, 0);
+}
+
+TEST(Classification, DefaultsAndPriority) {
+  auto c = Classifications::defaults();
+  EXPECT_GT(c.size(), 40u);
+  auto s = parse_ok("alert tcp any any -> any any (msg:\"x\"; classtype:trojan-activity; sid:1;)");
+  EXPECT_EQ(s.priority, 1);
+  EXPECT_EQ(s.class_description, "A Network Trojan was detected");
+  auto a = alert_info(s);
+  EXPECT_EQ(a.severity, 1);
+}
+
+// --- corpus targets -------------------------------------------------------------------------
+
+std::vector<std::string> rule_files(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".rules") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(Corpus, EtOpenLoadsAtLeast97Percent) {
+  std::filesystem::path et = std::filesystem::path(KOMAINU_SHARED_DIR) / "corpus/rules/et-open";
+  if (!std::filesystem::exists(et)) GTEST_SKIP() << "no ET Open corpus at " << et;
+  std::vector<std::string> files;
+  for (auto sub : {"2025-08", "2024-04-supplement"})
+    for (auto& f : rule_files(et / sub)) files.push_back(f);
+  auto r = check_rules(files);
+  double share = double(r.loaded + r.duplicates) / double(r.loaded + r.duplicates + r.skipped);
+  std::cout << r.to_text() << "load time " << r.load_seconds << " s, share " << share << "\n";
+  EXPECT_GE(share, 0.97);
+}
+
+TEST(Corpus, VpnAppliancesLoadCompletely) {
+  auto f = std::filesystem::path(KOMAINU_SHARED_DIR) / "corpus/rules/vpn-appliances.rules";
+  if (!std::filesystem::exists(f)) GTEST_SKIP() << "no " << f;
+  auto r = check_rules({f.string()});
+  std::cout << r.to_text(true);
+  EXPECT_EQ(r.skipped, 0u);
+  EXPECT_GT(r.loaded, 100u);
+}
+
+}  // namespace
+}  // namespace komainu::sig
