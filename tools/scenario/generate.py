@@ -1030,7 +1030,27 @@ class Scenario:
             s.send(False, cmd, think=rng.randint(3, 25) * S, ack_last=False)
             s.send(True, rng.randbytes(rng.randint(60, 1500)), think=rng.randint(5_000, 60_000))
         s.close(from_client=False, think=rng.randint(5, 20) * S)
-        return {"connections": 2, "destination": ATTACKER_INFRA, "ports": [80, 443]}
+        # From the shell, the appliance's inside address reaches for internal admin services:
+        # SMB on the DC (negotiate only) and SSH on gitlab (banner, then gone).
+        t = s.t + rng.randint(30, 90) * S
+        smb = self.tcp(t, VPN_INSIDE, DC, 445).handshake()
+        smb.exchange(
+            P.netbios(P.smb2_header(P.SMB2_NEGOTIATE, 0) + P.smb2_negotiate_req(rng, smb.t)),
+            P.netbios(
+                P.smb2_header(P.SMB2_NEGOTIATE, 0, response=True)
+                + P.smb2_negotiate_resp(rng.randbytes(16), smb.t, self.start - 40 * 86400 * S)
+            ),
+            server_think=600,
+        )
+        smb.reset(True, think=2_000)
+        ssh = self.tcp(smb.t + rng.randint(2, 8) * S, VPN_INSIDE, GITLAB, 22).handshake()
+        ssh.send(False, b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n", think=2_000)
+        ssh.close(from_client=True, think=rng.randint(100_000, 900_000))
+        return {
+            "connections": 4,
+            "internet": {"destination": ATTACKER_INFRA, "ports": [80, 443]},
+            "internal": {"destinations": [DC, GITLAB], "ports": [445, 22]},
+        }
 
     def stage_vpn_login(self):
         # The stolen session: the attacker logs in as jdoe and gets a pool address.
@@ -1254,11 +1274,12 @@ class Scenario:
         self.stage(
             "b",
             "vpn_appliance_outbound",
-            "The VPN appliance itself downloads a script and opens a reverse shell " "to an internet host",
+            "The VPN appliance itself downloads a script and opens a reverse shell to an internet host, "
+            "then its inside address touches SMB on the DC and SSH on gitlab",
             "vpn_appliance",
             ["zones.allowed_services"],
             ("TA0011", "T1105"),
-            {"ip": [VPN_PUBLIC, ATTACKER_INFRA]},
+            {"ip": [VPN_PUBLIC, ATTACKER_INFRA, VPN_INSIDE]},
             self.stage_appliance,
         )
         self.stage(

@@ -368,13 +368,22 @@ class GeneratedScenario(unittest.TestCase):
             if bad:
                 violators.add(".".join(map(str, src)))
         by_id = {s["id"]: s for s in self.truth["stages"]}
-        # Appliance reaching the internet, scan and SMB from the pool, the business host's SYN.
-        expected = {
-            by_id["b"]["entities"]["ip"][0],
-            by_id["c"]["entities"]["ip"][0],
-            by_id["h"]["entities"]["ip"][0],
-        }
+        # Appliance (public and inside address) reaching out, scan and SMB from the pool, the
+        # business host's SYN.
+        b, c, h = (by_id[k]["entities"]["ip"] for k in "bch")
+        expected = {b[0], b[2], c[0], h[0]}
         self.assertEqual(violators, expected)
+
+    def test_zones_file_is_plain_yaml(self):
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("PyYAML not installed")
+        with open(os.path.join(self.a, "zones.yaml")) as f:
+            doc = yaml.safe_load(f)
+        nets, policy = load_zones(os.path.join(self.a, "zones.yaml"))
+        self.assertEqual(sorted(doc["zones"]), sorted({z for z, _ in nets}))
+        self.assertEqual(doc["policy"], policy)
 
     def test_zones_file(self):
         with open(os.path.join(self.a, "zones.yaml")) as f:
