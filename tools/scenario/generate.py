@@ -9,6 +9,7 @@ byte-identical files. Standard library only.
 """
 
 import argparse
+import bisect
 import datetime
 import ipaddress
 import json
@@ -394,11 +395,10 @@ class Scenario:
     def lookup(self, t, client_ip, name, qtype="A", force=False):
         """Client query to its zone's resolver (forwarded upstream on a cache miss for public
         names). Returns (first A address or None, time the answer reached the client)."""
-        cache = self.client_dns_cache.setdefault(client_ip, {})
-        key = (name, qtype)
+        key = (client_ip, name, qtype)
         recs = self.answers_for(name, qtype)
         addr = next((v for rt, _ttl, v in recs if rt == "A"), None) if recs else None
-        if not force and cache.get(key, 0) > t:
+        if not force and cached(self.client_dns_cache, key, t):
             return addr, t
         net = self.net
         resolver_ip = self.resolver_for(client_ip)
@@ -411,7 +411,7 @@ class Scenario:
         public = name not in self.internal_names and not name.endswith(".corp.example")
         if public and resolver_ip != UPSTREAM_DNS and self.zone_of(client_ip) != "launch_ops":
             rkey = (resolver_ip, name, qtype)
-            if self.resolver_cache.get(rkey, 0) <= t1:
+            if not cached(self.resolver_cache, rkey, t1):
                 up = net.host(UPSTREAM_DNS)
                 uq = self.rng.getrandbits(16)
                 usport = self.rng.randint(1024, 65535)
@@ -425,12 +425,12 @@ class Scenario:
                     usport,
                     P.dns_response(uq, name, qtype, recs or [], rcode=0 if recs else 3),
                 )
-                self.resolver_cache[rkey] = t1 + 300 * S
+                bisect.insort(self.resolver_cache.setdefault(rkey, []), t1)
             t1 += 30
         else:
             t1 += 60
         net.udp(t1, res, 53, cli, sport, P.dns_response(qid, name, qtype, recs or [], rcode=0 if recs else 3))
-        cache[key] = t1 + 300 * S
+        bisect.insort(self.client_dns_cache.setdefault(key, []), t1)
         return addr, t1 + self.distance(client_ip) + self.distance(resolver_ip)
 
     # ------------------------------------------------------------------ sessions
@@ -1425,6 +1425,17 @@ class Scenario:
         return truth
 
 
+def cached(fills, key, t, ttl=300 * S):
+    """True when a record filled at one of the (sorted) times fills[key] is still live at t.
+    Sessions are generated host by host, not in time order, so a cache is a list of fill times
+    rather than one expiry."""
+    times = fills.get(key)
+    if not times:
+        return False
+    i = bisect.bisect_right(times, t)
+    return i > 0 and t < times[i - 1] + ttl
+
+
 def ip_str(b):
     return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
 
@@ -1522,8 +1533,8 @@ def main(argv=None):
         help="file name of the capture in --out (default scenario.pcap)",
     )
     args = ap.parse_args(argv)
-    if args.scale <= 0:
-        ap.error("--scale must be positive")
+    if not 0 < args.scale <= 20:
+        ap.error("--scale must be in (0, 20]: the address plan has room for 20x the large background")
     if args.files is not None and args.files < 2:
         ap.error("--files must be at least 2")
     try:
