@@ -695,6 +695,62 @@ TEST(Tunnel, Erspan) {
   expect_tunnel(r3, TunnelType::kErspan);
 }
 
+TEST(Tunnel, GreAnomalies) {
+  struct Case {
+    Bytes gre;
+    const char* weird;
+  };
+  const Case cases[] = {
+      {{0x00, 0x00}, "truncated_GRE"},
+      {{0x00, 0x02, 0x08, 0x00}, "unknown_gre_version"},
+      {{0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0}, "gre_routing"},
+      {{0x00, 0x08, 0x08, 0x00}, "unknown_gre_flags"},
+      {{0x20, 0x01, 0x08, 0x00, 0, 0, 0, 0}, "egre_protocol_type"},
+      {{0x30, 0x01, 0x88, 0x0b, 0, 4, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0xc0, 0x21},
+       "non_ip_packet_in_encap"},
+      {{0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x01}, "truncated_GRE"},
+      {{0x00, 0x00, 0x12, 0x34}, "unknown_gre_protocol"},
+  };
+  for (const Case& c : cases) {
+    Decoder d{DecodeConfig{}};
+    Outcome r = run(d, cat({eth(0x0800), ipv4(v4h(47), c.gre)}));
+    EXPECT_EQ(r.result, DecodeResult::kDecoded) << c.weird;
+    EXPECT_EQ(r.seen.size(), 1u) << c.weird;  // the outer layer is still handed on
+    EXPECT_EQ(d.weird(c.weird), 1u) << c.weird;
+  }
+}
+
+TEST(Tunnel, UdpTunnelAnomalies) {
+  Decoder d{DecodeConfig{}};
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 4789, Bytes{8, 0, 0}))}));
+  EXPECT_EQ(d.weird("VXLAN_truncated"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 6081, Bytes{0x3f, 0, 0x65, 0x58, 0, 0, 0, 0}))}));
+  EXPECT_EQ(d.weird("geneve_truncated"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 6081, Bytes{0, 0, 0x12, 0x34, 0, 0, 0, 0}))}));
+  EXPECT_EQ(d.weird("geneve_unknown_protocol"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 5072, Bytes{0x41, 0x50, 0x11}))}));
+  EXPECT_EQ(d.weird("truncated_AYIYA"), 1u);
+  run(d, cat({eth(0x0800),
+              ipv4(v4h(17), udp(1, 5072, Bytes{0x01, 0x00, 0x11, 6, 0, 0, 0, 0, 1, 2}))}));
+  EXPECT_EQ(d.weird("ayiya_tunnel_non_ip"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 2152, Bytes{0x32, 0xff, 0}))}));
+  EXPECT_EQ(d.weird("GTPv1_truncated"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 2152, Bytes{0x50, 0xff, 0, 0, 0, 0, 0, 0}))}));
+  EXPECT_EQ(d.weird("GTPv1_unsupported_version"), 1u);
+  run(d,
+      cat({eth(0x0800), ipv4(v4h(17), udp(1, 2152, Bytes{0x30, 0xff, 0, 1, 0, 0, 0, 1, 0x10}))}));
+  EXPECT_EQ(d.weird("tunnel_payload_not_ip"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 3544, Bytes{0}))}));
+  EXPECT_EQ(d.weird("truncated_Teredo"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 3544, Bytes{0, 0, 1}))}));
+  EXPECT_EQ(d.weird("truncated_Teredo_origin_indication"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 3544, Bytes{0, 1, 5, 5, 0}))}));
+  EXPECT_EQ(d.weird("truncated_Teredo_authentication"), 1u);
+  run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 3544, Bytes{0x60, 0, 0, 0}))}));
+  EXPECT_EQ(d.weird("truncated_IPv6_in_Teredo"), 1u);
+  EXPECT_EQ(d.counters()[decode_ctr::kInvalid], 0u);
+}
+
 TEST(Tunnel, GrePptp) {
   Bytes gre = {0x30, 0x01, 0x88, 0x0b, 0, 40, 0, 1, 0, 0, 0, 1};
   Bytes ppp = {0xff, 0x03, 0x00, 0x21};
@@ -726,7 +782,7 @@ TEST(Tunnel, VxlanAndGeneveEmitOuterUdp) {
   Decoder d{DecodeConfig{}};
   Outcome b =
       run(d, cat({eth(0x0800), ipv4(v4h(17), udp(1, 4789, cat({bad, eth(0x0800), inner_v4()})))}));
-  EXPECT_EQ(b.seen.size(), 1u);
+  EXPECT_EQ(b.seen.size(), 2u);
   EXPECT_EQ(d.weird("VXLAN_invalid_flags"), 1u);
 }
 

@@ -91,7 +91,9 @@ constexpr const char* kWeirdNames[] = {
     "unknown_gre_version",
     "unknown_gre_protocol",
     "gre_routing",
-    "truncated_ERSPAN",
+    "unknown_gre_flags",
+    "egre_protocol_type",
+    "non_ip_packet_in_encap",
     "VXLAN_truncated",
     "VXLAN_invalid_flags",
     "geneve_truncated",
@@ -1034,10 +1036,8 @@ void Decoder::decode_vxlan(Frame& fr, Packet& outer) {
     weird(kTruncatedVxlan);
     return;
   }
-  if (!(p[0] & 0x08)) {  // the VNI-valid flag
-    weird(kVxlanInvalidFlags);
-    return;
-  }
+  // Zeek decapsulates whatever the flags say; a missing VNI-valid flag is only reported.
+  if (!(p[0] & 0x08)) weird(kVxlanInvalidFlags);
   KOMAINU_TUNNEL(fr, outer, TunnelType::kVxlan,
                  decode_ether(fr, p + 8, cap - 8, std::max<size_t>(len, cap) - 8, true));
 }
@@ -1201,6 +1201,10 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
   uint16_t flags = rd16(p);
   uint16_t proto = rd16(p + 2);
   size_t off = 4;
+  if (flags & 0x0078) {  // reserved bits
+    weird(kUnknownGreFlags);
+    return;
+  }
   switch (flags & 0x0007) {
     case 0:
       if (flags & 0x4000) {  // source routing (RFC 1701): obsolete, not followed
@@ -1213,7 +1217,7 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
       break;
     case 1:  // enhanced GRE (PPTP): key carries payload length and call id
       if (proto != 0x880B || !(flags & 0x2000)) {
-        weird(kGreUnknownProtocol);
+        weird(kEgreProtocolType);
         return;
       }
       off += 4;
@@ -1246,7 +1250,7 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
                     // type I has neither
       size_t eh = (flags & 0x1000) ? 8 : 0;
       if (cap < eh) {
-        weird(kTruncatedErspan);
+        weird(kTruncatedGre);
         return;
       }
       KOMAINU_TUNNEL(fr, outer, TunnelType::kErspan,
@@ -1255,12 +1259,12 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
     }
     case 0x22EB: {  // ERSPAN type III: 12 bytes, plus 8 when the O flag is set
       if (cap < 12) {
-        weird(kTruncatedErspan);
+        weird(kTruncatedGre);
         return;
       }
       size_t eh = (p[11] & 0x01) ? 20 : 12;
       if (cap < eh) {
-        weird(kTruncatedErspan);
+        weird(kTruncatedGre);
         return;
       }
       KOMAINU_TUNNEL(fr, outer, TunnelType::kErspan,
@@ -1286,7 +1290,10 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
         pp = rd16(p + o);
         o += 2;
       }
-      if (pp != 0x21 && pp != 0x57) return;  // PPP control traffic
+      if (pp != 0x21 && pp != 0x57) {  // PPP control traffic (LCP, CCP, ...)
+        weird(kNonIpInEncap);
+        return;
+      }
       KOMAINU_TUNNEL(fr, outer, TunnelType::kGre, decode_by_version(fr, p + o, cap - o, len - o));
       return;
     }
