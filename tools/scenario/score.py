@@ -58,6 +58,23 @@ def alert_name(ev):
     )
 
 
+def names_detector(ev, expected):
+    """Whether an alert looks like it comes from the expected detector family: its
+    alert.metadata detector, category or signature mentions the family's first word
+    (mass_file_access -> "mass_file", zones.forbidden -> "zones")."""
+    family = expected.split(".")[0]
+    key = "_".join(family.split("_")[:2])
+    a = ev.get("alert") or {}
+    meta = a.get("metadata") or {}
+    det = meta.get("detector", [])
+    det = det if isinstance(det, list) else [det]
+    for text in list(det) + [a.get("category", ""), a.get("signature", "")]:
+        norm = str(text).lower().replace(" ", "_").replace("-", "_")
+        if key in norm or family in norm:
+            return True
+    return False
+
+
 def read_alerts(paths):
     alerts = []
     for path in paths:
@@ -94,8 +111,10 @@ def score(truth, alerts, slack_s=300, allow_missing=()):
         ents = stage_entities(st)
         lo, hi = st["start_us"] - 1_000_000, st["end_us"] + slack_s * 1_000_000
         hits = [a for a in alerts if lo <= a["_ts"] <= hi and a["_entities"] & ents]
-        first = hits[0] if hits else None
         expected = st["expected_detector"]
+        # Prefer the expected detector's alert: another stage's alert may name the same host.
+        own = [a for a in hits if expected and names_detector(a, expected)]
+        first = own[0] if own else (hits[0] if hits else None)
         detected = first is not None
         if expected and not detected and st["id"] not in allow_missing:
             ok = False
@@ -109,6 +128,7 @@ def score(truth, alerts, slack_s=300, allow_missing=()):
                 "first_alert": first["timestamp"] if first else None,
                 "delay_s": round((first["_ts"] - st["start_us"]) / 1e6, 3) if first else None,
                 "by": alert_name(first) if first else None,
+                "by_expected_detector": bool(own),
             }
         )
     benign = {ip.lower() for ip in truth["benign"]["ip"]}
@@ -149,7 +169,8 @@ def main(argv=None):
                 "yes" if r["detected"] else ("NO" if r["expected"] else "-"),
                 r["alerts"],
                 "%.3f" % r["delay_s"] if r["delay_s"] is not None else "-",
-                r["by"] or "",
+                (r["by"] or "")
+                + ("" if r["by_expected_detector"] or not r["detected"] else "  (not the expected detector)"),
             )
         )
     print("alerts: %d; alerts from benign hosts: %d" % (len(alerts), len(false_pos)))

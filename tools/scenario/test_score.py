@@ -94,6 +94,23 @@ class Score(unittest.TestCase):
                 a["alert"]["metadata"]["user"] = [d["entities"]["user"][0]]
         self.assertEqual(self.run_score(alerts)[0], 0)
 
+    def test_expected_detector_preferred_for_delay(self):
+        e = self.stages["e"]
+        host = e["entities"]["ip"][0]
+        alerts = [a for a in self.perfect() if a["src_ip"] != host]
+        alerts.append(alert(e["start_us"] + 1_000_000, host, "192.0.2.200", 50, detector=["beaconing"]))
+        alerts.append(
+            alert(e["start_us"] + 3_000_000, host, e["entities"]["ip"][1], 51, detector=["exfiltration"])
+        )
+        f = self.stages["f"]
+        alerts.append(alert(f["start_us"] + 5_000_000, host, "192.0.2.200", 52, detector=["beaconing"]))
+        rc, out = self.run_score(alerts)
+        self.assertEqual(rc, 0, out)
+        line = next(l for l in out.splitlines() if l.startswith("e "))
+        self.assertIn("3.000", line)
+        self.assertIn("exfiltration", line)
+        self.assertNotIn("not the expected", line)
+
     def test_benign_source_fails(self):
         alerts = self.perfect() + [
             alert(self.truth["start_us"] + 60_000_000, self.truth["benign"]["ip"][0], "10.30.0.5", 99)
