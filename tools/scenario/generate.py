@@ -55,9 +55,9 @@ SIZE_TABLE = {
     "file_median": (350, 4000, 6000, 6000),
     "smb_workers": ((1, 1), (3, 1), (3, 1), (3, 1)),  # parallel sessions on fs1, rnd-fs2
     "list_dirs": (1, 4, 4, 4),  # QUERY_DIRECTORY listings per session
-    "exfil_bytes": (30_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
+    "exfil_bytes": (24_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
     "beacon_task_bytes": (600, 4000, 8000, 8000),  # stage (f) occasional larger response
-    "tunnel_queries": (24, 300, 1000, 3000),  # stage (g)
+    "tunnel_queries": (20, 300, 1000, 3000),  # stage (g)
 }
 SIZES = {name: {k: v[i] for k, v in SIZE_TABLE.items()} for i, name in enumerate(SIZE_NAMES)}
 
@@ -782,7 +782,17 @@ class Scenario:
         c.send(False, P.tls_app_data(rng, 900), think=rng.randint(20_000, 60_000))
         while c.t < end_t:
             gap = int(rng.expovariate(1 / self.cfg["vpn_burst_gap"]) * S) + 200_000
-            if c.t + gap >= end_t:
+            done = c.t + gap >= end_t
+            if done:
+                gap = max(0, end_t - c.t)  # idle, kept alive, until the user disconnects
+            # Dead-peer-detection keepalives every ~30 s while the tunnel is idle, as real VPN
+            # clients send: without them flow tables would time the tunnel out.
+            while gap > 35 * S:
+                before = c.t
+                c.send(True, P.tls_app_data(rng, 8), think=rng.randint(28 * S, 32 * S), ack_last=False)
+                c.send(False, P.tls_app_data(rng, 8), think=rng.randint(300, 3_000))
+                gap -= c.t - before
+            if done:
                 break
             c.send(True, P.tls_app_data(rng, rng.randint(80, 1400)), think=gap, ack_last=False)
             c.send(
