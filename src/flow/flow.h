@@ -37,6 +37,8 @@ struct FlowConfig {
   // Out-of-order bytes buffered for analyzers, per direction and for the whole table.
   uint64_t reassembly_flow_limit = 1ull << 20;
   uint64_t reassembly_global_limit = 64ull << 20;
+  // Distinct out-of-order ranges kept per direction (each costs bookkeeping memory).
+  uint32_t reassembly_max_blocks = 1024;
   uint64_t uid_seed = 0;  // uids are a keyed hash of a counter: runs are reproducible
   uint16_t community_id_seed = 0;
   // Attach AppSessions from the AnalyzerApi registry.
@@ -89,7 +91,8 @@ struct TcpEndpoint {
   uint64_t last_reassem = 1;
   uint64_t trim_seq = 1;
   std::unique_ptr<std::vector<PendingBlock>> pending;
-  uint64_t pending_bytes = 0;
+  uint64_t pending_bytes = 0;  // buffered payload bytes (reassembly limits)
+  uint64_t pending_cost = 0;   // payload + block bookkeeping (flow memcap)
 
   uint64_t full(uint32_t seq, uint32_t wraps) const { return uint64_t(wraps) << 32 | seq; }
   uint64_t rel(uint32_t seq, uint32_t wraps) const { return full(seq, wraps) - start_seq; }
@@ -268,6 +271,7 @@ class FlowTable : public PacketSink {
   void deliver(Flow& f, int side, const uint8_t* data, size_t len, TimeNs ts);
   void drain_pending(Flow& f, int side, TimeNs ts);
   void free_pending(Flow& f, int side);
+  void release_block(TcpEndpoint& e, const PendingBlock& b);
   void probe(Flow& f, Direction dir, std::span<const uint8_t> data);
 
   static constexpr uint32_t kChunkBits = 10;

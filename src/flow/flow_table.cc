@@ -957,12 +957,20 @@ void FlowTable::tcp_connection_closed(Flow& f, int side, bool /*gen_event*/) {
 
 // --- Reassembly ----------------------------------------------------------------------------
 
+void FlowTable::release_block(TcpEndpoint& e, const PendingBlock& b) {
+  e.pending_bytes -= b.data.size();
+  reassembly_bytes_ -= b.data.size();
+  e.pending_cost -= sizeof(PendingBlock) + b.data.size();
+  mem_used_ -= sizeof(PendingBlock) + b.data.size();
+}
+
 void FlowTable::free_pending(Flow& f, int side) {
   TcpEndpoint& e = f.ep[side];
   if (!e.pending) return;
   reassembly_bytes_ -= e.pending_bytes;
-  mem_used_ -= e.pending_bytes;
+  mem_used_ -= e.pending_cost;
   e.pending_bytes = 0;
+  e.pending_cost = 0;
   e.pending.reset();
 }
 
@@ -1011,9 +1019,7 @@ void FlowTable::drain_pending(Flow& f, int side, TimeNs ts) {
   }
   if (n) {
     for (size_t i = 0; i < n; ++i) {
-      e.pending_bytes -= v[i].data.size();
-      reassembly_bytes_ -= v[i].data.size();
-      mem_used_ -= v[i].data.size();
+      release_block(e, v[i]);
     }
     v.erase(v.begin(), v.begin() + n);
   }
@@ -1066,7 +1072,7 @@ void FlowTable::stream_data(Flow& f, int side, uint64_t seq, const uint8_t* data
       continue;
     }
     if (i < v.size() && v[i].seq < end) end = v[i].seq;
-    if (v.size() >= 1024) {
+    if (v.size() >= cfg_.reassembly_max_blocks) {
       ++counters_[kReassemblyOverflows];
       return;
     }
@@ -1084,9 +1090,10 @@ void FlowTable::stream_data(Flow& f, int side, uint64_t seq, const uint8_t* data
         b.data.assign(reinterpret_cast<const char*>(data + (cur - seq)), n);
         e.pending_bytes += n;
         reassembly_bytes_ += n;
-        mem_used_ += n;
       }
     }
+    e.pending_cost += sizeof(PendingBlock) + b.data.size();
+    mem_used_ += sizeof(PendingBlock) + b.data.size();
     v.insert(v.begin() + i, std::move(b));
     ++i;
     cur = end;
@@ -1121,9 +1128,7 @@ void FlowTable::stream_ack(Flow& f, int side, uint64_t seq, TimeNs ts) {
     auto& v = *e.pending;
     size_t n = 0;
     while (n < v.size() && v[n].upper <= seq) {
-      e.pending_bytes -= v[n].data.size();
-      reassembly_bytes_ -= v[n].data.size();
-      mem_used_ -= v[n].data.size();
+      release_block(e, v[n]);
       ++n;
     }
     if (n) v.erase(v.begin(), v.begin() + n);

@@ -18,6 +18,7 @@ struct Conn {
   uint64_t orig_bytes = 0, resp_bytes = 0, missed = 0;
   uint64_t orig_pkts = 0, resp_pkts = 0, orig_ip = 0, resp_ip = 0;
   TimeNs duration = 0;
+  int parents = 0;
   std::string app_proto, uid, community_id;
 };
 
@@ -40,6 +41,7 @@ class Collect : public EventSink {
     out.orig_ip = f.ip_bytes[0];
     out.resp_ip = f.ip_bytes[1];
     out.duration = f.last - f.start;
+    out.parents = f.n_parents;
     out.app_proto = f.ctx.app_proto;
     out.uid = f.ctx.uid;
     out.community_id = f.ctx.community_id;
@@ -453,7 +455,7 @@ class RecordingSession : public AppSession {
 const Registration<AnalyzerApi> kTestAnalyzer{AnalyzerApi{
     .name = "flowtest",
     .tcp = true,
-    .udp = false,
+    .udp = true,
     .probe =
         [](std::span<const uint8_t> d, Direction, uint16_t) {
           return d.size() >= 2 && d[0] == 'T' && d[1] == 'S' ? ProbeResult::kYes : ProbeResult::kNo;
@@ -501,6 +503,83 @@ TEST(FlowReassembly, BufferLimitTurnsIntoAGapForTheAnalyzer) {
   EXPECT_EQ(seen.gaps, 8u);
   EXPECT_EQ(t.table.counters()[kReassemblyOverflows], 1u);
   g_seen = nullptr;
+}
+
+TEST(FlowUdp, ServiceSessionTimeoutFollowsZeeksDnsRule) {
+  Seen seen;
+  g_seen = &seen;
+  FlowConfig cfg;
+  cfg.udp_session_timeouts = {{"flowtest", 10 * kNsPerSec}};
+  Fixture t(cfg);
+  t.net.udp(ms(0), true, "TS query");
+  t.net.udp(ms(200), false, "TS answer");
+  // Checked at 10 s: idle 9.8 s >= 10 s - 1 s, so the flow goes.
+  t.net.udp(ms(16'000), true, "TS again");
+  t.table.finish(ms(16'001));
+  ASSERT_EQ(t.sink.conns.size(), 2u);
+  EXPECT_EQ(t.sink.conns[0].app_proto, "flowtest");
+  EXPECT_EQ(t.sink.conns[0].orig_pkts, 1u);
+  EXPECT_EQ(t.sink.conns[0].duration, 200 * kNsPerMs);
+  EXPECT_EQ(seen.to_server, "TS queryTS again");
+  g_seen = nullptr;
+}
+
+TEST(FlowUdp, SessionTimeoutIsRecheckedWhileActive) {
+  FlowConfig cfg;
+  cfg.udp_session_timeouts = {{"flowtest", 10 * kNsPerSec}};
+  Fixture t(cfg);
+  Seen seen;
+  g_seen = &seen;
+  t.net.udp(ms(0), true, "TS 1");
+  t.net.udp(ms(9'500), true, "TS 2");   // at the 10 s check it was idle only 0.5 s
+  t.net.udp(ms(19'000), true, "TS 3");  // 20 s check: idle 1 s: kept
+  t.table.advance(ms(30'000));          // 30 s check: idle 11 s: removed
+  ASSERT_EQ(t.sink.conns.size(), 1u);
+  EXPECT_EQ(t.sink.conns[0].orig_pkts, 3u);
+  g_seen = nullptr;
+}
+
+TEST(FlowTable, TunnelledFlowsNameTheirParents) {
+  Collect sink;
+  FlowConfig cfg;
+  cfg.key_tunnel = false;
+  FlowTable table(cfg, &sink);
+  RawFrame frame;
+  auto layer = [&](Packet& p, const char* s, const char* d, uint16_t sp, uint16_t dp,
+                   uint8_t proto) {
+    p.frame = &frame;
+    p.ts = frame.ts;
+    p.ip_version = 4;
+    p.proto = proto;
+    p.l4_valid = true;
+    p.src = *IpAddr::parse(s);
+    p.dst = *IpAddr::parse(d);
+    p.sport = sp;
+    p.dport = dp;
+    p.ip_len = 100;
+  };
+  for (int i = 0; i < 2; ++i) {
+    frame.ts = ms(i);
+    Packet outer, inner;
+    // The inner echo request and reply travel in different outer flows.
+    layer(outer, i ? "192.0.2.2" : "192.0.2.1", i ? "192.0.2.1" : "192.0.2.2",
+          uint16_t(i ? 5000 : 6000), 4789, 17);
+    layer(inner, i ? "10.0.0.2" : "10.0.0.1", i ? "10.0.0.1" : "10.0.0.2", i ? 0 : 8, i ? 8 : 0, 1);
+    inner.parent = &outer;
+    inner.tunnel = TunnelType::kVxlan;
+    table.on_packet(outer);
+    table.on_packet(inner);
+  }
+  table.finish(ms(10));
+  ASSERT_EQ(sink.conns.size(), 3u);
+  const Conn* icmp = nullptr;
+  for (const auto& c : sink.conns)
+    if (c.orig.rfind("10.0.0.1", 0) == 0) icmp = &c;
+  ASSERT_NE(icmp, nullptr);
+  EXPECT_EQ(icmp->orig_pkts, 1u);
+  EXPECT_EQ(icmp->resp_pkts, 1u);
+  EXPECT_EQ(icmp->state, "OTH");
+  EXPECT_EQ(icmp->parents, 2);
 }
 
 }  // namespace
