@@ -623,6 +623,33 @@ TEST(Defrag, Limits) {
   EXPECT_EQ(d.weird("fragment_with_DF"), 1u);
 }
 
+TEST(Defrag, BuffersArePooled) {
+  Decoder d{DecodeConfig{}};
+  size_t after_first = 0;
+  for (uint16_t id = 0; id < 500; ++id) {
+    auto frags = fragment_v4(udp(1, 2, Bytes(3000, uint8_t(id))), {1480}, id);
+    EXPECT_TRUE(run(d, frags[0]).seen.empty());
+    ASSERT_EQ(run(d, frags[1]).seen.size(), 1u);
+    if (id == 0) after_first = d.frag_memory();
+    EXPECT_EQ(d.frag_memory(), after_first);  // no new buffer: the first one is reused
+  }
+  EXPECT_EQ(d.counters()[decode_ctr::kReassembled], 500u);
+}
+
+TEST(Defrag, LastFragmentShorterThanDataSeen) {
+  Decoder d{DecodeConfig{}};
+  V4 h;
+  h.proto = 17;
+  h.id = 11;
+  h.frag = 0x2000;
+  Bytes dgram = udp(1, 2, Bytes(40, 7));  // 48 bytes
+  run(d, cat({eth(0x0800), ipv4(h, dgram)}));
+  h.frag = 16 / 8;  // last fragment ends at 24: the datagram is its first 24 bytes
+  Outcome r = run(d, cat({eth(0x0800), ipv4(h, Bytes(dgram.begin() + 16, dgram.begin() + 24))}));
+  ASSERT_EQ(r.seen.size(), 1u);
+  EXPECT_EQ(r.seen[0].p.ip_len, 20u + 24);
+}
+
 TEST(Defrag, Ipv6Fragments) {
   Decoder d{DecodeConfig{}};
   Bytes seg = tcp(80, 1234, tcpflag::kAck, text(std::string(40, 'q')));  // 60 bytes

@@ -207,8 +207,9 @@ FragmentTable::Status FragmentTable::add(const FragKey& key, TimeNs ts, const ui
     s.ranges.insert(s.ranges.begin() + k, nr);
   }
 
-  if (!s.have_last || s.hdr_len == 0 || s.ranges.size() != 1 || s.ranges[0].begin != 0 ||
-      s.ranges[0].end != s.total)
+  // Whole once [0, total) is covered; bytes kept past a later-announced end are dropped.
+  if (!s.have_last || s.hdr_len == 0 || s.ranges.empty() || s.ranges[0].begin != 0 ||
+      s.ranges[0].end < s.total)
     return Status::kHeld;
 
   // Complete: put the header right before the payload and describe the whole datagram.
