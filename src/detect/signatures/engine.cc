@@ -689,28 +689,6 @@ bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) 
     }
     if (!hit) return false;
   }
-  for (const auto& fi : s.flowints) {
-    if (!fi.is_check) continue;
-    if (!fv) return false;
-    bool set = fv->int_set[fi.var];
-    if (fi.op == 'i') {
-      if (!set) return false;
-      continue;
-    }
-    if (fi.op == 'n') {
-      if (set) return false;
-      continue;
-    }
-    if (!set) return false;
-    int64_t rhs = fi.value.v;
-    if (fi.from_var >= 0) {
-      if (!fv->int_set[fi.from_var]) return false;
-      rhs = fv->ints[fi.from_var];
-    }
-    NumCmp cmp{fi.op, rhs, 0};
-    if (!cmp.match(fv->ints[fi.var])) return false;
-  }
-
   for (const auto& x : s.xbits) {
     if (!x.is_check()) continue;
     if (!xbit_key(x, c, sc.threshold_key)) return false;
@@ -737,6 +715,42 @@ bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) 
     if (!data) data = reinterpret_cast<const uint8_t*>("");
     Evaluator ev{sc, l};
     if (!ev.run(0, data, len, 0)) return false;
+  }
+  // flowint last, in rule order: a modifier before a check counts this packet, as in
+  // "flowint:fails,+,1; flowint:fails,>,2;".
+  for (const auto& fi : s.flowints) {
+    if (!fv) return false;
+    bool set = fv->int_set[fi.var];
+    if (!fi.is_check) {
+      int64_t rhs = fi.value.v;
+      if (fi.from_var >= 0) {
+        if (!fv->int_set[fi.from_var]) return false;
+        rhs = fv->ints[fi.from_var];
+      }
+      int64_t& x = fv->ints[fi.var];
+      if (fi.op == 's')
+        x = rhs;
+      else if (!set)
+        x = fi.op == '+' ? rhs : -rhs;  // unset counts from 0
+      else if (fi.op == '+')
+        x += rhs;
+      else
+        x -= rhs;
+      fv->int_set[fi.var] = 1;
+      continue;
+    }
+    if (fi.op == 'i' || fi.op == 'n') {
+      if (set != (fi.op == 'i')) return false;
+      continue;
+    }
+    if (!set) return false;
+    int64_t rhs = fi.value.v;
+    if (fi.from_var >= 0) {
+      if (!fv->int_set[fi.from_var]) return false;
+      rhs = fv->ints[fi.from_var];
+    }
+    NumCmp cmp{fi.op, rhs, 0};
+    if (!cmp.match(fv->ints[fi.var])) return false;
   }
   return true;
 }
@@ -816,20 +830,6 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
           else
             fv->set(b);
         }
-      for (const auto& fi : s.flowints) {
-        if (fi.is_check) continue;
-        int64_t rhs = fi.from_var >= 0 ? fv->ints[fi.from_var] : fi.value.v;
-        int64_t& x = fv->ints[fi.var];
-        if (fi.op == 's')
-          x = rhs;
-        else if (!fv->int_set[fi.var])
-          x = fi.op == '+' ? rhs : -rhs;  // unset counts from 0
-        else if (fi.op == '+')
-          x += rhs;
-        else
-          x -= rhs;
-        fv->int_set[fi.var] = 1;
-      }
     }
     for (const auto& x : s.xbits) {
       if (x.is_check() || !xbit_key(x, c, sc.threshold_key)) continue;

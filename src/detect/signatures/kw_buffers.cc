@@ -146,11 +146,8 @@ bool parse_transform(ParseState& st, std::string_view value, std::string& err) {
     st.sig.lists.push_back(BufferList::of(0));
     st.current_list = static_cast<int>(st.sig.lists.size() - 1);
   }
+  // Like Suricata, a transform changes the whole buffer, items before it included.
   auto& l = st.sig.lists[st.current_list];
-  if (!l.items.empty()) {
-    err = "transforms must directly follow the sticky buffer";
-    return false;
-  }
   l.transforms.push_back(static_cast<Transform>(st.kw->arg));
   return true;
 }

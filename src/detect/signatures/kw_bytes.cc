@@ -78,8 +78,8 @@ bool parse_common_opts(std::vector<std::string_view>& a, size_t from, ByteCommon
       return false;
     }
   }
-  if (c.base == NumBase::kBinary && (c.nbytes > 8 || c.nbytes == 0)) {
-    err = "0 or more than 8 bytes need 'string'";
+  if (c.base == NumBase::kBinary && c.nbytes > 8) {
+    err = "more than 8 bytes need 'string'";
     return false;
   }
   return true;

@@ -116,6 +116,11 @@ bool parse_pcre(ParseState& st, std::string_view v, std::string& err) {
   p.jit = pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0;
   p.code = std::shared_ptr<pcre2_code>(c, PcreDeleter{});
 
+  // /Q after file_data: Suricata reads the response body as file.data.
+  if (buffer && st.content_list >= 0 &&
+      st.sig.lists[st.content_list].buffer == buffer_id("file.data") &&
+      flags.find('Q') != flags.npos)
+    buffer = nullptr;
   if (buffer) {
     if (p.relative && st.last_list >= 0 && st.sig.lists[st.last_list].buffer != buffer_id(buffer)) {
       // Relative to a content in another buffer: Suricata rejects this too.
