@@ -50,12 +50,12 @@ SIZE_TABLE = {
     "ntp_interval": (1024, 1024, 1024, 1024),
     # Attack.
     "scan_hosts": (10, 60, 150, 250),  # stage (c) targets, 5 ports each
-    "files": (36, 500, 3000, 10000),  # stage (d) files collected (--files overrides)
+    "files": (30, 500, 3000, 10000),  # stage (d) files collected (--files overrides)
     "file_size": ((100, 600), (400, 32768), (400, 131072), (400, 131072)),  # min, max bytes
     "file_median": (350, 4000, 6000, 6000),
     "smb_workers": ((1, 1), (3, 1), (3, 1), (3, 1)),  # parallel sessions on fs1, rnd-fs2
     "list_dirs": (1, 4, 4, 4),  # QUERY_DIRECTORY listings per session
-    "exfil_bytes": (24_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
+    "exfil_bytes": (16_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
     "beacon_task_bytes": (600, 4000, 8000, 8000),  # stage (f) occasional larger response
     "tunnel_queries": (20, 300, 1000, 3000),  # stage (g)
 }
@@ -121,6 +121,7 @@ ATTACKER_WORKSTATION = "DESKTOP-7Q2M4KD"
 STAGING_HOST = "10.20.7.44"
 C2_IP = "192.0.2.200"
 C2_SNI = "api.cloudsync-metrics.example"
+STAGING_SHARE = (STAGING_HOST, "rs-ws-044", "C$", "RESEARCH")
 EXFIL_IP = "203.0.113.150"
 EXFIL_SNI = "files.sharebox-upload.example"
 TUNNEL_HOST = "10.20.5.88"
@@ -566,9 +567,11 @@ class Scenario:
         dirs=None,
         workstation=None,
         max_read=65536,
+        writes=(),
     ):
         """One SMB2 session: NEGOTIATE, SESSION_SETUP (NTLMSSP in SPNEGO), TREE_CONNECT, optional
-        directory listings, then CREATE/READ/CLOSE of each (path, size), TREE_DISCONNECT, LOGOFF."""
+        directory listings, then CREATE/READ/CLOSE of each (path, size), CREATE/WRITE/CLOSE of each
+        (path, size) in `writes`, TREE_DISCONNECT, LOGOFF."""
         rng = self.rng
         srv_ip, srv_name, share, srv_domain = server
         c = self.tcp(t, client_ip, srv_ip, 445).handshake()
@@ -692,6 +695,18 @@ class Scenario:
                 )
                 off += n
             bytes_read += size
+            req(P.SMB2_CLOSE, P.smb2_close_req(fid), P.smb2_close_resp())
+        for path, size in writes:
+            fid = file_id()
+            req(
+                P.SMB2_CREATE,
+                P.smb2_create_req(path, write=True),
+                P.smb2_create_resp(fid, c.t, 0),
+                think=rng.randint(*workers_delay),
+            )
+            for off in range(0, size, 65536):
+                n = min(65536, size - off)
+                req(P.SMB2_WRITE, P.smb2_write_req(fid, off, rng.randbytes(n)), P.smb2_write_resp(n))
             req(P.SMB2_CLOSE, P.smb2_close_req(fid), P.smb2_close_resp())
         req(P.SMB2_TREE_DISCONNECT, P.smb2_simple(), P.smb2_simple())
         tree = 0
@@ -1173,6 +1188,25 @@ class Scenario:
         self.collect_end = end
         return {"files": n, "bytes": total, "shares": shares, "sessions": sum(w for _, _, w in plan)}
 
+    def stage_staging(self):
+        """The collected files, archived, are copied from the VPN-pool address to the staging
+        workstation's administrative share, from where the implant uploads them."""
+        rng = self.rng
+        size = self.cfg["exfil_bytes"]
+        name = "Windows\\Temp\\~wrk%04d.7z" % rng.randint(0, 9999)
+        c, _, tree = self.smb_session(
+            self.t_staging,
+            VPN_ATTACKER_ADDR,
+            STAGING_SHARE,
+            VPN_ATTACKER_USER,
+            VPN_ATTACKER_DOMAIN,
+            [],
+            workers_delay=(5_000, 50_000),
+            workstation=ATTACKER_WORKSTATION,
+            writes=[(name, size)],
+        )
+        return {"share": tree, "file": name, "bytes": size}
+
     def stage_exfil(self):
         rng = self.rng
         t = self.t_exfil
@@ -1319,7 +1353,7 @@ class Scenario:
             "d",
             "smb_mass_collection",
             "SMB2 sessions from the VPN-pool address as RESEARCH\\jdoe reading "
-            "many distinct files (evidence.files: 36 tiny, 500 small, 3000 medium, 10000 large) from the research file servers",
+            "many distinct files (evidence.files: 30 tiny, 500 small, 3000 medium, 10000 large) from the research file servers",
             "mass_file_access",
             ["lateral_movement", "zones.allowed_services"],
             ("TA0009", "T1039"),
@@ -1331,11 +1365,28 @@ class Scenario:
             },
             self.stage_collection,
         )
+        self.t_staging = self.stages[-1]["end_us"] + rng.randint(60 * S, 120 * S)
+        self.stage(
+            "d2",
+            "staging",
+            "The VPN-pool address writes the archived collection to the staging workstation's C$ "
+            "share over SMB2 (a host it never used before)",
+            "lateral_movement",
+            ["zones.allowed_services"],
+            ("TA0009", "T1074.002"),
+            {
+                "ip": [VPN_ATTACKER_ADDR, STAGING_HOST],
+                "user": ["%s\\%s" % (VPN_ATTACKER_DOMAIN, VPN_ATTACKER_USER)],
+                "share": ["\\\\%s\\%s" % (STAGING_SHARE[1], STAGING_SHARE[2])],
+                "host": [STAGING_SHARE[1]],
+            },
+            self.stage_staging,
+        )
         self.t_exfil = self.stages[-1]["end_us"] + max(120 * S, int(0.05 * D)) + rng.randint(0, 30 * S)
         self.stage(
             "e",
             "exfiltration",
-            "Staged archive uploaded over TLS from a research host to a first-seen " "external address",
+            "The staged archive uploaded over TLS from the staging workstation to a first-seen external address",
             "exfiltration",
             [],
             ("TA0010", "T1041"),

@@ -605,15 +605,15 @@ def smb2_tree_connect_resp(ipc=False):
     return struct.pack("<HBBIII", 16, 2 if ipc else 1, 0, 0x00000000, 0, 0x001F01FF)
 
 
-def smb2_create_req(name, directory=False):
+def smb2_create_req(name, directory=False, write=False):
     n = name.encode("utf-16-le")
-    options = (
-        0x00000021 if directory else 0x00000040
-    )  # DIRECTORY_FILE|SYNCHRONOUS_IO_NONALERT : NON_DIRECTORY_FILE
-    access = (
-        0x00100081 if directory else 0x00120089
-    )  # (SYNCHRONIZE|)READ_DATA|READ_EA|READ_ATTRIBUTES|READ_CONTROL
-    body = struct.pack("<HBBIQQIIIII", 57, 0, 0, 2, 0, 0, access, 0, 0x00000007, 1, options)
+    if directory:  # DIRECTORY_FILE|SYNCHRONOUS_IO_NONALERT; SYNCHRONIZE|READ_DATA|READ_ATTRIBUTES
+        options, access, disposition = 0x00000021, 0x00100081, 1
+    elif write:  # NON_DIRECTORY_FILE; generic write access; FILE_OVERWRITE_IF
+        options, access, disposition = 0x00000044, 0x0012019F, 5
+    else:  # NON_DIRECTORY_FILE; READ_DATA|READ_EA|READ_ATTRIBUTES|READ_CONTROL|SYNCHRONIZE; FILE_OPEN
+        options, access, disposition = 0x00000040, 0x00120089, 1
+    body = struct.pack("<HBBIQQIIIII", 57, 0, 0, 2, 0, 0, access, 0, 0x00000007, disposition, options)
     body += struct.pack("<HHII", 120, len(n), 0, 0)
     return body + (n if n else b"\x00")
 
@@ -637,6 +637,17 @@ def smb2_read_req(file_id, length, offset):
 
 def smb2_read_resp(data):
     return struct.pack("<HBBIII", 17, 80, 0, len(data), 0, 0) + data
+
+
+def smb2_write_req(file_id, offset, data):
+    head = (
+        struct.pack("<HHIQ", 49, 64 + 48, len(data), offset) + file_id + struct.pack("<IIHHI", 0, 0, 0, 0, 0)
+    )
+    return head + data
+
+
+def smb2_write_resp(count):
+    return struct.pack("<HHIIHH", 17, 0, count, 0, 0, 0)
 
 
 def smb2_close_req(file_id):

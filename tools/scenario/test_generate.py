@@ -215,6 +215,7 @@ class GeneratedScenario(unittest.TestCase):
         attacker = bytes([10, 8, 3, 17])
         creates = set()
         commands = {}
+        written = 0
         for (src, sport, dst, dport), segs in self.tcp_streams().items():
             if dport != 445 and sport != 445:
                 continue
@@ -232,13 +233,18 @@ class GeneratedScenario(unittest.TestCase):
                 commands[cmd] = commands.get(cmd, 0) + 1
                 if cmd == 5 and not response and src == attacker:
                     name_off, name_len = struct.unpack_from("<HH", msg, 64 + 44)
-                    options = struct.unpack_from("<I", msg, 64 + 40)[0]
-                    if not options & 0x1:  # not a directory open
+                    disposition, options = struct.unpack_from("<II", msg, 64 + 36)
+                    if not options & 0x1 and disposition == 1:  # opening an existing file
                         creates.add(msg[name_off : name_off + name_len].decode("utf-16-le"))
+                if cmd == 9 and not response and src == attacker:
+                    data_off, data_len = struct.unpack_from("<HI", msg, 64 + 2)
+                    self.assertEqual(len(msg) - data_off, data_len)
+                    written += data_len
                 off += 4 + length
-        stage = next(s for s in self.truth["stages"] if s["id"] == "d")
-        self.assertEqual(len(creates), stage["evidence"]["files"])
-        for cmd in (0, 1, 3, 5, 6, 8, 14):
+        stages = {s["id"]: s for s in self.truth["stages"]}
+        self.assertEqual(len(creates), stages["d"]["evidence"]["files"])
+        self.assertEqual(written, stages["d2"]["evidence"]["bytes"])
+        for cmd in (0, 1, 3, 5, 6, 8, 9, 14):
             self.assertIn(cmd, commands)
 
     def test_ntlm_user_in_session_setup(self):
@@ -317,7 +323,7 @@ class GeneratedScenario(unittest.TestCase):
     # -------------------------------------------------------------- truth.json
     def test_truth_stages_inside_capture(self):
         t = self.truth
-        self.assertEqual([s["id"] for s in t["stages"]], ["a", "b", "a2", "c", "d", "e", "f", "g", "h"])
+        self.assertEqual([s["id"] for s in t["stages"]], ["a", "b", "a2", "c", "d", "d2", "e", "f", "g", "h"])
         first, last = self.frames[0][0], self.frames[-1][0]
         self.assertEqual((t["first_packet_us"], t["last_packet_us"]), (first, last))
         self.assertLessEqual(t["start_us"], first)
@@ -329,7 +335,15 @@ class GeneratedScenario(unittest.TestCase):
             self.assertTrue(s["entities"]["ip"], s["id"])
             self.assertGreater(s["packets"], 0)
         by_id = {s["id"]: s for s in t["stages"]}
-        for earlier, later in (("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"), ("e", "g"), ("g", "h")):
+        for earlier, later in (
+            ("a", "b"),
+            ("b", "c"),
+            ("c", "d"),
+            ("d", "d2"),
+            ("d2", "e"),
+            ("e", "g"),
+            ("g", "h"),
+        ):
             self.assertLess(by_id[earlier]["start_us"], by_id[later]["start_us"], (earlier, later))
         self.assertLess(by_id["f"]["start_us"] - first, 60 * 1_000_000)
 
