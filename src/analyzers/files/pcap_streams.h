@@ -146,10 +146,11 @@ inline std::vector<TcpConn> read_tcp_streams(const std::string& path, std::strin
     TcpConn& c = conns[ci];
     const uint8_t* pay = tcp + off;
     size_t plen = tlen - off;
-    if (flags & 0x02) {  // SYN
+    if (flags & 0x02) {  // SYN (TCP Fast Open may carry data)
       st.init = true;
       st.next = seq + 1;
-      continue;
+      if (plen == 0) continue;
+      seq += 1;
     }
     if (!st.init) {
       st.init = true;

@@ -439,9 +439,9 @@ void HttpParser::on_status_line(Side& s, TimeNs ts) {
       sp2 == std::string_view::npos ? std::string_view{} : trim(rest.substr(sp2));
   int status = 0;
   bool ok = code.size() == 3;
-  for (char c : code) {
-    ok = ok && c >= '0' && c <= '9';
-    status = status * 10 + (c - '0');
+  for (size_t i = 0; ok && i < code.size(); ++i) {
+    ok = code[i] >= '0' && code[i] <= '9';
+    status = status * 10 + (code[i] - '0');
   }
   if (!ok) {
     anomaly("bad_HTTP_reply", dir, ts);
@@ -666,7 +666,11 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
     auto& rec = s.file.record();
     rec.filename = s.filename;
     std::string_view path = tx.buf.uri_raw;
-    rec.eve_filename.assign(path.substr(0, path.find('?')));
+    // Suricata names the file after Content-Disposition, else the URI path.
+    if (s.filename.empty())
+      rec.eve_filename.assign(path.substr(0, path.find('?')));
+    else
+      rec.eve_filename = s.filename;
     rec.tx_id = tx.tx_id;
     // A range not starting at 0 is the middle of a file: nothing to sniff (as Zeek).
     if (const auto* cr =

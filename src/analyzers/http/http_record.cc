@@ -59,9 +59,9 @@ void split_host(const HttpTransaction& tx, std::string& host, int& port) {
     std::string_view p = h.substr(colon + 1);
     int v = 0;
     bool ok = !p.empty() && p.size() <= 5;
-    for (char c : p) {
-      ok = ok && c >= '0' && c <= '9';
-      v = v * 10 + (c - '0');
+    for (size_t i = 0; ok && i < p.size(); ++i) {
+      ok = p[i] >= '0' && p[i] <= '9';
+      v = v * 10 + (p[i] - '0');
     }
     if (ok && v <= 65535) port = v;
     h = h.substr(0, colon);
