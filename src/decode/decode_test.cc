@@ -446,6 +446,13 @@ TEST(Decode, EachAnomalyIsNamedAndCounted) {
   Bytes bad_opts = ipv4(v4opts({7, 9, 0, 0}), tcp(1, 2, tcpflag::kSyn, {}));
   Bytes v6_badext = ipv6(0, cat({Bytes{6, 9, 0, 0, 0, 0, 0, 0}, tcp(1, 2, 2, {})}));
   Bytes v6_shortext = ipv6(60, Bytes{6});
+  // Destination options: an option running past the header, two home addresses, a short one.
+  Bytes v6_badopt = ipv6(60, cat({Bytes{59, 0, 1, 9, 0, 0, 0, 0}}));
+  Bytes home(18, 0);
+  home[0] = 201;
+  home[1] = 16;
+  Bytes v6_twohome = ipv6(60, cat({Bytes{59, 4, 1, 0}, home, home}));  // 4 + 36 = 40 bytes
+  Bytes v6_badhome = ipv6(60, cat({Bytes{59, 0, 201, 4, 0, 0, 0, 0}}));
 
   std::vector<AnomalyCase> cases = {
       {"truncated_ethernet_frame", Bytes(10, 0), 1, DecodeResult::kInvalid},
@@ -469,7 +476,10 @@ TEST(Decode, EachAnomalyIsNamedAndCounted) {
       {"bad_TCP_header_len", cat({eth(0x0800), bad_doff}), 1, DecodeResult::kInvalid},
       {"truncated_header", cat({eth(0x0800), long_doff}), 1, DecodeResult::kInvalid},
       {"UDP_datagram_length_mismatch", cat({eth(0x0800), udp_mismatch}), 1, DecodeResult::kDecoded},
-      {"bad_IPv6_ext_header_len", cat({eth(0x86DD), v6_badext}), 1, DecodeResult::kInvalid},
+      {"invalid_IP_header_size", cat({eth(0x86DD), v6_badext}), 1, DecodeResult::kInvalid},
+      {"bad_ipv6_dest_opt_len", cat({eth(0x86DD), v6_badopt}), 1, DecodeResult::kDecoded},
+      {"multiple_home_addr_opts", cat({eth(0x86DD), v6_twohome}), 1, DecodeResult::kDecoded},
+      {"bad_home_addr_len", cat({eth(0x86DD), v6_badhome}), 1, DecodeResult::kDecoded},
       {"truncated_IPv6_ext_header", cat({eth(0x86DD), v6_shortext}), 1, DecodeResult::kInvalid},
   };
   for (const AnomalyCase& c : cases) {

@@ -74,7 +74,9 @@ constexpr const char* kWeirdNames[] = {
     "unknown_ip_version",
     "bad_IP_options",
     "truncated_IPv6_ext_header",
-    "bad_IPv6_ext_header_len",
+    "bad_ipv6_dest_opt_len",
+    "multiple_home_addr_opts",
+    "bad_home_addr_len",
     "truncated_header",
     "bad_TCP_header_len",
     "UDP_datagram_length_mismatch",
@@ -772,13 +774,14 @@ bool Decoder::decode_ipv6(Frame& fr, const uint8_t* p, size_t cap, size_t wire) 
         }
         hlen = nh == 51 ? (uint32_t(p[off + 1]) + 2) * 4 : (uint32_t(p[off + 1]) + 1) * 8;
         if (off + hlen > total) {
-          weird(kBadIpv6ExtHeaderLen);
+          weird(kInvalidIpHeaderSize);  // Zeek's name for a header chain past the datagram
           return false;
         }
         if (off + hlen > l3_cap) {
           weird(kInternallyTruncatedHeader);
           return false;
         }
+        if (nh == 60) check_dest_options(p + off + 2, hlen - 2);
         nh = p[off];
         off += hlen;
         continue;
@@ -850,6 +853,28 @@ bool Decoder::decode_ipv6(Frame& fr, const uint8_t* p, size_t cap, size_t wire) 
   }
   pk->proto = nh;
   return finish_ip(fr, *pk, p + off, l3_cap - off, total - off);
+}
+
+// Destination options are skipped as a block; their inner layout is only checked so that
+// malformed ones are reported (Zeek's names), never fatal.
+void Decoder::check_dest_options(const uint8_t* o, size_t len) {
+  size_t i = 0;
+  int home_addr = 0;
+  while (i < len) {
+    if (o[i] == 0) {  // Pad1
+      ++i;
+      continue;
+    }
+    if (i + 2 > len || i + 2 + o[i + 1] > len) {
+      weird(kBadIpv6DestOptLen);
+      return;
+    }
+    if (o[i] == 201) {  // home address (mobile IPv6)
+      if (++home_addr > 1) weird(kMultipleHomeAddrOpts);
+      if (o[i + 1] != 16) weird(kBadHomeAddrLen);
+    }
+    i += 2 + size_t(o[i + 1]);
+  }
 }
 
 bool Decoder::finish_ip(Frame& fr, Packet& pk, const uint8_t* l4, size_t l4_cap, size_t l4_len,

@@ -130,7 +130,9 @@ class Decoder {
     kUnknownIpVersion,
     kBadIpv4Options,
     kTruncatedIpv6ExtHeader,
-    kBadIpv6ExtHeaderLen,
+    kBadIpv6DestOptLen,
+    kMultipleHomeAddrOpts,
+    kBadHomeAddrLen,
     kTruncatedHeader,
     kBadTcpHeaderLen,
     kUdpLengthMismatch,
@@ -181,6 +183,7 @@ class Decoder {
   bool decode_by_version(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_ipv4(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_ipv6(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
+  void check_dest_options(const uint8_t* o, size_t len);
   bool finish_ip(Frame& fr, Packet& pk, const uint8_t* l4, size_t l4_cap, size_t l4_len,
                  bool transport = true);
   bool decode_l4(Frame& fr, Packet& pk, const uint8_t* l4, size_t l4_cap, size_t l4_len);
