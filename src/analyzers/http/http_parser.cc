@@ -285,6 +285,10 @@ void HttpParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
       }
       case State::kChunkSize: {
         if (!take_line(s, dir, p, end, ts)) return;
+        if (trim(s.line).empty()) {  // blank lines before a chunk size are tolerated
+          s.line.clear();
+          break;
+        }
         if (s.tx)
           (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) +=
               s.line.size() + 2;
@@ -567,7 +571,11 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
       return;
     }
   }
-  if (te && has_token(*te, "chunked")) {
+  // Chunked is HTTP/1.1: a 1.0 message that also has a length is framed by the length
+  // (what libhtp does, so evasions cannot split the two views).
+  std::string_view version = req ? tx.request_version : tx.response_version;
+  bool http10 = version == "1.0" || version == "0.9";
+  if (te && has_token(*te, "chunked") && !(http10 && cl)) {
     s.mode = BodyMode::kChunked;
     s.state = State::kChunkSize;
     if (cl) anomaly("HTTP_both_content_length_and_transfer_encoding", dir, ts);
