@@ -1,0 +1,143 @@
+// Per-account sign-in baseline: unfamiliar properties, new legacy protocol, MFA dropped.
+#include <algorithm>
+
+#include "logs/model/detector.h"
+#include "logs/model/text_util.h"
+
+namespace komainu::logs {
+namespace {
+
+const AlertSpec kUnfamiliar{2000020,          "KOMAINU identity unfamiliar sign-in properties",
+                            "Initial Access", 2,
+                            "TA0001",         "T1078.004"};
+const AlertSpec kLegacy{
+    2000021,           "KOMAINU identity sign-in with a legacy authentication protocol",
+    "Defense Evasion", 2,
+    "TA0005",          "T1078.004"};
+const AlertSpec kNoMfa{
+    2000022,           "KOMAINU identity sign-in without MFA by an account that uses MFA",
+    "Defense Evasion", 2,
+    "TA0005",          "T1556.006"};
+
+struct Profile {
+  uint32_t successes = 0, mfa = 0;
+  std::vector<std::string> countries, asns, ranges, oses, browsers, devices, clients, apps;
+};
+
+std::string family(std::string_view browser) {
+  auto sp = browser.find(' ');
+  return std::string(browser.substr(0, sp));
+}
+
+enum : size_t { kTracked, kEvictions };
+const std::vector<CounterInfo> kCounters = {{"tracked_accounts", "accounts with a baseline"},
+                                            {"evictions", "baselines evicted by the cap"}};
+
+class Unfamiliar : public IdentityDetector {
+ public:
+  Unfamiliar(const YAML::Node& s)
+      : min_history_(setting_int(s, "min_history", 5)),
+        min_new_(setting_int(s, "min_new_categories", 2)),
+        mfa_ratio_(setting_double(s, "mfa_ratio", 0.9)),
+        max_values_(size_t(setting_int(s, "max_values", 32))),
+        profiles_(size_t(setting_int(s, "max_accounts", 200000)), 90 * 86400 * kNsPerSec),
+        counters_("unfamiliar_signin", kCounters) {}
+
+  void on_event(const LogEvent& ev, DetectorContext& ctx) override {
+    if (ev.cls != EventClass::kSignIn || ev.outcome != Outcome::kSuccess || ev.user.empty()) return;
+    Profile& p = profiles_.touch(ev.user, ev.ts);
+    bool learned = int64_t(p.successes) >= min_history_;
+    std::string asn = ev.asn ? std::to_string(ev.asn) : "";
+    std::string range = ev.ip_valid ? ip_range(ev) : "";
+    std::string browser = family(ev.browser);
+    std::vector<std::string> news;
+    auto is_new = [&](const std::vector<std::string>& set, const std::string& v) {
+      return !v.empty() && std::find(set.begin(), set.end(), v) == set.end();
+    };
+    bool net = is_new(p.countries, ev.country) || is_new(p.asns, asn);
+    if (is_new(p.countries, ev.country)) news.push_back("country:" + ev.country);
+    if (is_new(p.asns, asn)) news.push_back("asn:" + asn);
+    if (ev.country.empty() && asn.empty() && is_new(p.ranges, range)) {
+      net = true;
+      news.push_back("ip_range:" + range);
+    }
+    bool dev =
+        is_new(p.oses, ev.os) || is_new(p.browsers, browser) || is_new(p.devices, ev.device_id);
+    if (is_new(p.oses, ev.os)) news.push_back("os:" + ev.os);
+    if (is_new(p.browsers, browser)) news.push_back("browser:" + browser);
+    if (is_new(p.devices, ev.device_id)) news.push_back("device_id:" + ev.device_id);
+    bool cli = is_new(p.clients, ev.client_app) || is_new(p.apps, ev.app);
+    if (is_new(p.clients, ev.client_app)) news.push_back("client_app:" + ev.client_app);
+    if (is_new(p.apps, ev.app)) news.push_back("app:" + ev.app);
+
+    if (learned) {
+      int cats = int(net) + int(dev) + int(cli);
+      if (cats >= min_new_) raise(kUnfamiliar, ev, p, news, ctx);
+      if (is_legacy_client(ev.client_app) && is_new(p.clients, ev.client_app))
+        raise(kLegacy, ev, p, {"client_app:" + ev.client_app}, ctx);
+      if (ev.mfa == Mfa::kSingleFactor && ev.interactive != 0 && p.successes > 0 &&
+          double(p.mfa) / double(p.successes) >= mfa_ratio_)
+        raise(kNoMfa, ev, p, {"mfa:single_factor"}, ctx);
+    }
+    ++p.successes;
+    if (ev.mfa == Mfa::kMultiFactor) ++p.mfa;
+    auto add = [&](std::vector<std::string>& set, const std::string& v) {
+      if (!v.empty() && set.size() < max_values_ &&
+          std::find(set.begin(), set.end(), v) == set.end())
+        set.push_back(v);
+    };
+    add(p.countries, ev.country);
+    add(p.asns, asn);
+    add(p.ranges, range);
+    add(p.oses, ev.os);
+    add(p.browsers, browser);
+    add(p.devices, ev.device_id);
+    add(p.clients, ev.client_app);
+    add(p.apps, ev.app);
+    counters_[kTracked] = profiles_.size();
+    counters_[kEvictions] = profiles_.evictions();
+  }
+  const CounterSet* counters() const override { return &counters_; }
+
+ private:
+  void raise(const AlertSpec& spec, const LogEvent& ev, const Profile& p,
+             const std::vector<std::string>& news, DetectorContext& ctx) {
+    AlertDraft d;
+    d.spec = &spec;
+    add_entities(d, ev);
+    std::string e;
+    JsonWriter w(e);
+    w.begin_object();
+    w.key("new_properties").begin_array();
+    for (const auto& n : news) w.value(std::string_view(n));
+    w.end_array();
+    w.kv("baseline_signins", uint64_t(p.successes));
+    w.kv("baseline_mfa_signins", uint64_t(p.mfa));
+    w.key("known_countries").begin_array();
+    for (const auto& c : p.countries) w.value(std::string_view(c));
+    w.end_array();
+    w.key("signin");
+    write_event_summary(w, ev);
+    w.end_object();
+    d.evidence_json = std::move(e);
+    ctx.raise(d, ev);
+  }
+
+  int64_t min_history_, min_new_;
+  double mfa_ratio_;
+  size_t max_values_;
+  BoundedMap<Profile> profiles_;
+  CounterSet counters_;
+};
+
+const Registration<IdentityDetectorApi> reg{{
+    .name = "unfamiliar_signin",
+    .description =
+        "new country/ASN/device/client for the account, new legacy protocol, MFA dropped",
+    .make = [](const YAML::Node& s) -> std::unique_ptr<IdentityDetector> {
+      return std::make_unique<Unfamiliar>(s);
+    },
+}};
+
+}  // namespace
+}  // namespace komainu::logs

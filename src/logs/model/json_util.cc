@@ -1,0 +1,84 @@
+#include "logs/model/json_util.h"
+
+namespace komainu::logs {
+
+std::string_view fold_key(std::string_view key, char (&buf)[64]) {
+  if (key.size() >= sizeof buf) return {};
+  for (size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
+  }
+  return std::string_view(buf, key.size());
+}
+
+simdjson::simdjson_result<simdjson::dom::element> get_ci(simdjson::dom::object o,
+                                                         std::string_view key) {
+  for (auto [k, v] : o) {
+    if (k.size() != key.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < k.size() && eq; ++i) {
+      char a = k[i], b = key[i];
+      if (a >= 'A' && a <= 'Z') a = char(a + 32);
+      if (b >= 'A' && b <= 'Z') b = char(b + 32);
+      eq = a == b;
+    }
+    if (eq) return simdjson::simdjson_result<simdjson::dom::element>(simdjson::dom::element(v));
+  }
+  return simdjson::NO_SUCH_FIELD;
+}
+
+bool scalar_text(simdjson::dom::element e, std::string& out) {
+  using simdjson::dom::element_type;
+  char buf[32];
+  switch (e.type()) {
+    case element_type::STRING: {
+      std::string_view s = e.get_string().value_unsafe();
+      out.append(s);
+      return true;
+    }
+    case element_type::INT64: {
+      int n = snprintf(buf, sizeof buf, "%lld", (long long)e.get_int64().value_unsafe());
+      out.append(buf, size_t(n));
+      return true;
+    }
+    case element_type::UINT64: {
+      int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)e.get_uint64().value_unsafe());
+      out.append(buf, size_t(n));
+      return true;
+    }
+    case element_type::DOUBLE: {
+      int n = snprintf(buf, sizeof buf, "%.17g", e.get_double().value_unsafe());
+      out.append(buf, size_t(n));
+      return true;
+    }
+    case element_type::BOOL:
+      out.append(e.get_bool().value_unsafe() ? "true" : "false");
+      return true;
+    case element_type::NULL_VALUE:
+      return false;
+    case element_type::ARRAY:
+    case element_type::OBJECT:
+      out.append(simdjson::minify(e));
+      return true;
+  }
+  return false;
+}
+
+bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
+                    simdjson::dom::element& out) {
+  if (e.is_object() || e.is_array()) {
+    out = e;
+    return true;
+  }
+  if (!e.is_string()) return false;
+  std::string_view s = e.get_string().value_unsafe();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  if (i >= s.size() || (s[i] != '{' && s[i] != '[')) return false;
+  auto r = p.parse(s.data(), s.size(), true);
+  if (r.error()) return false;
+  out = r.value_unsafe();
+  return true;
+}
+
+}  // namespace komainu::logs

@@ -1,0 +1,387 @@
+// Entra ID sign-ins in their three shapes, normalised in one pass over the object's members
+// (nested objects recurse with the same key table).
+#include <simdjson.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "logs/model/json_util.h"
+#include "logs/model/source.h"
+#include "logs/model/text_util.h"
+
+namespace komainu::logs {
+namespace {
+
+enum class K : uint8_t {
+  kTime,
+  kCreated,
+  kCategory,
+  kResultType,
+  kResultDescription,
+  kCallerIp,
+  kProperties,
+  kLocation,
+  kUpn,
+  kUserId,
+  kUserDisplay,
+  kIdentity,
+  kIp,
+  kAppName,
+  kAppId,
+  kResource,
+  kClientApp,
+  kAuthReq,
+  kAuthProto,
+  kStatus,
+  kDevice,
+  kRiskDuring,
+  kUserAgent,
+  kInteractive,
+  kAsn,
+  kId,
+  kSessionId,
+  kSpName,
+  kOperationName,
+  kErrorCode,
+  kFailureReason,
+  kCity,
+  kState,
+  kCountry,
+  kGeo,
+  kLat,
+  kLon,
+  kDeviceId,
+  kDisplayName,
+  kOs,
+  kBrowser,
+  kAuthDetails,
+};
+
+const std::unordered_map<std::string_view, K>& keys() {
+  static const std::unordered_map<std::string_view, K> m = {
+      {"time", K::kTime},
+      {"timegenerated", K::kTime},
+      {"createddatetime", K::kCreated},
+      {"category", K::kCategory},
+      {"resulttype", K::kResultType},
+      {"resultdescription", K::kResultDescription},
+      {"calleripaddress", K::kCallerIp},
+      {"properties", K::kProperties},
+      {"location", K::kLocation},
+      {"locationdetails", K::kLocation},
+      {"userprincipalname", K::kUpn},
+      {"userid", K::kUserId},
+      {"userdisplayname", K::kUserDisplay},
+      {"identity", K::kIdentity},
+      {"ipaddress", K::kIp},
+      {"appdisplayname", K::kAppName},
+      {"appid", K::kAppId},
+      {"resourcedisplayname", K::kResource},
+      {"clientappused", K::kClientApp},
+      {"authenticationrequirement", K::kAuthReq},
+      {"authenticationprotocol", K::kAuthProto},
+      {"status", K::kStatus},
+      {"devicedetail", K::kDevice},
+      {"risklevelduringsignin", K::kRiskDuring},
+      {"useragent", K::kUserAgent},
+      {"isinteractive", K::kInteractive},
+      {"autonomoussystemnumber", K::kAsn},
+      {"id", K::kId},
+      {"sessionid", K::kSessionId},
+      {"serviceprincipalname", K::kSpName},
+      {"operationname", K::kOperationName},
+      {"errorcode", K::kErrorCode},
+      {"failurereason", K::kFailureReason},
+      {"city", K::kCity},
+      {"state", K::kState},
+      {"countryorregion", K::kCountry},
+      {"geocoordinates", K::kGeo},
+      {"latitude", K::kLat},
+      {"longitude", K::kLon},
+      {"deviceid", K::kDeviceId},
+      {"displayname", K::kDisplayName},
+      {"operatingsystem", K::kOs},
+      {"browser", K::kBrowser},
+      {"authenticationdetails", K::kAuthDetails},
+  };
+  return m;
+}
+
+class EntraSigninParser : public LogParser {
+ public:
+  bool parse(std::string_view rec, LogEvent& ev, const char** reason) override {
+    auto doc = parser_.parse(rec.data(), rec.size(), false);
+    if (doc.error()) {
+      *reason = "json_syntax";
+      return false;
+    }
+    simdjson::dom::object root;
+    if (doc.value_unsafe().get_object().get(root)) {
+      *reason = "not_an_object";
+      return false;
+    }
+    ev.kind = "entra_signin";
+    ev.product = "azure";
+    ev.service = "signinlogs";
+    ev.cls = EventClass::kSignIn;
+    ev.raw_is_json = true;
+    ev.json = doc.value_unsafe();
+    ev.has_json = true;
+    error_code_set_ = false;
+    result_text_.clear();
+    walk(root, ev, 0);
+    if (ev.ts == 0) {
+      *reason = "missing_time";
+      return false;
+    }
+    if (!error_code_set_) {
+      // Envelope-only outcome: "0"/"Success" or a numeric code / "Failure".
+      std::string_view r = result_text_;
+      if (r.empty()) {
+        ev.outcome = Outcome::kUnknown;
+      } else if (r == "0" || iequals(r, "success")) {
+        ev.outcome = Outcome::kSuccess;
+        ev.result_code = "0";
+      } else {
+        ev.outcome = Outcome::kFailure;
+        ev.result_code = iequals(r, "failure") ? "" : std::string(r);
+      }
+    }
+    to_lower(ev.user);
+    return true;
+  }
+
+ private:
+  void walk(simdjson::dom::object o, LogEvent& ev, int depth) {
+    char buf[64];
+    for (auto [key, v] : o) {
+      std::string_view fk = fold_key(key, buf);
+      auto it = keys().find(fk);
+      if (it == keys().end()) continue;
+      switch (it->second) {
+        case K::kTime:
+          if (ev.ts == 0 && v.is_string()) parse_any_time(v.get_string().value_unsafe(), ev.ts);
+          break;
+        case K::kCreated:  // the sign-in's own time wins over the envelope's
+          if (v.is_string()) {
+            TimeNs t;
+            if (parse_any_time(v.get_string().value_unsafe(), t)) ev.ts = t;
+          }
+          break;
+        case K::kCategory:
+          assign_text(v, ev.category);
+          break;
+        case K::kResultType:
+          result_text_.clear();
+          scalar_text(v, result_text_);
+          break;
+        case K::kResultDescription:
+          if (ev.failure_reason.empty()) assign_text(v, ev.failure_reason);
+          break;
+        case K::kCallerIp:
+          if (ev.src_ip.empty() && v.is_string()) set_ip(ev, v.get_string().value_unsafe());
+          break;
+        case K::kIp:
+          if (v.is_string() && !v.get_string().value_unsafe().empty())
+            set_ip(ev, v.get_string().value_unsafe());
+          break;
+        case K::kProperties:
+          if (v.is_object() && depth < 3) {
+            simdjson::dom::object props = v.get_object().value_unsafe();
+            walk(props, ev, depth + 1);
+          }
+          break;
+        case K::kLocation: {
+          simdjson::dom::element e;
+          if (parse_embedded(sub_, v, e) && e.is_object()) {
+            simdjson::dom::object eo = e.get_object().value_unsafe();
+            geo(eo, ev);
+          } else if (v.is_string() && ev.country.empty()) {
+            ev.country.assign(v.get_string().value_unsafe());
+          }
+          break;
+        }
+        case K::kUpn:
+          assign_text(v, ev.user);
+          break;
+        case K::kUserId:
+          assign_text(v, ev.user_id);
+          break;
+        case K::kUserDisplay:
+          assign_text(v, ev.user_display);
+          break;
+        case K::kIdentity:
+          if (ev.user_display.empty()) assign_text(v, ev.user_display);
+          break;
+        case K::kAppName:
+          assign_text(v, ev.app);
+          break;
+        case K::kAppId:
+          assign_text(v, ev.app_id);
+          break;
+        case K::kResource:
+          assign_text(v, ev.resource);
+          break;
+        case K::kClientApp:
+          assign_text(v, ev.client_app);
+          break;
+        case K::kAuthReq:
+          if (v.is_string()) {
+            std::string_view s = v.get_string().value_unsafe();
+            if (iequals(s, "multiFactorAuthentication"))
+              ev.mfa = Mfa::kMultiFactor;
+            else if (iequals(s, "singleFactorAuthentication"))
+              ev.mfa = Mfa::kSingleFactor;
+          }
+          break;
+        case K::kAuthProto:
+          assign_text(v, ev.auth_protocol);
+          break;
+        case K::kStatus: {
+          simdjson::dom::element e;
+          if (parse_embedded(sub_, v, e) && e.is_object()) {
+            simdjson::dom::object eo = e.get_object().value_unsafe();
+            status(eo, ev);
+          }
+          break;
+        }
+        case K::kDevice: {
+          simdjson::dom::element e;
+          if (parse_embedded(sub_, v, e) && e.is_object()) {
+            simdjson::dom::object eo = e.get_object().value_unsafe();
+            device(eo, ev);
+          }
+          break;
+        }
+        case K::kRiskDuring:
+          assign_text(v, ev.risk_level);
+          break;
+        case K::kUserAgent:
+          assign_text(v, ev.user_agent);
+          break;
+        case K::kInteractive:
+          if (v.is_bool())
+            ev.interactive = v.get_bool().value_unsafe();
+          else if (v.is_string())
+            ev.interactive = iequals(v.get_string().value_unsafe(), "true");
+          break;
+        case K::kAsn: {
+          std::string t;
+          int64_t n;
+          if (scalar_text(v, t) && parse_int(t, n) && n > 0 && n < (1LL << 32))
+            ev.asn = uint32_t(n);
+          break;
+        }
+        case K::kId:
+          if (depth > 0 || ev.object.empty()) assign_text(v, ev.object);
+          break;
+        case K::kSessionId:
+          assign_text(v, ev.session_id);
+          break;
+        case K::kSpName:
+          if (ev.user_display.empty()) assign_text(v, ev.user_display);
+          break;
+        case K::kOperationName:
+          assign_text(v, ev.action);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void status(simdjson::dom::object o, LogEvent& ev) {
+    for (auto [key, v] : o) {
+      char buf[64];
+      std::string_view fk = fold_key(key, buf);
+      if (fk == "errorcode") {
+        ev.result_code.clear();
+        if (scalar_text(v, ev.result_code)) {
+          error_code_set_ = true;
+          ev.outcome = ev.result_code == "0" ? Outcome::kSuccess : Outcome::kFailure;
+        }
+      } else if (fk == "failurereason") {
+        std::string t;
+        if (scalar_text(v, t) && !t.empty() && t != "Other.") ev.failure_reason = t;
+      }
+    }
+  }
+
+  void geo(simdjson::dom::object o, LogEvent& ev) {
+    for (auto [key, v] : o) {
+      char buf[64];
+      std::string_view fk = fold_key(key, buf);
+      if (fk == "city")
+        assign_text(v, ev.city);
+      else if (fk == "state")
+        assign_text(v, ev.state);
+      else if (fk == "countryorregion")
+        assign_text(v, ev.country);
+      else if (fk == "geocoordinates" && v.is_object()) {
+        bool la = false, lo = false;
+        simdjson::dom::object coords = v.get_object().value_unsafe();
+        for (auto [k2, c] : coords) {
+          double d;
+          if (c.get_double().get(d)) {
+            int64_t i;
+            if (c.get_int64().get(i)) continue;
+            d = double(i);
+          }
+          if (k2 == "latitude") {
+            ev.lat = d;
+            la = true;
+          } else if (k2 == "longitude") {
+            ev.lon = d;
+            lo = true;
+          }
+        }
+        ev.has_geo = la && lo;
+      }
+    }
+  }
+
+  void device(simdjson::dom::object o, LogEvent& ev) {
+    for (auto [key, v] : o) {
+      char buf[64];
+      std::string_view fk = fold_key(key, buf);
+      if (fk == "deviceid")
+        assign_text(v, ev.device_id);
+      else if (fk == "displayname")
+        assign_text(v, ev.device_name);
+      else if (fk == "operatingsystem")
+        assign_text(v, ev.os);
+      else if (fk == "browser")
+        assign_text(v, ev.browser);
+    }
+  }
+
+  simdjson::dom::parser parser_;
+  simdjson::dom::parser sub_;  // Sentinel's JSON-in-a-string columns
+  bool error_code_set_ = false;
+  std::string result_text_;
+};
+
+int sniff(std::string_view r) {
+  if (r.empty() || (r.front() != '{' && r.front() != '[')) return 0;
+  int score = 0;
+  if (find_ci(r, "signinlogs\"") != std::string_view::npos) score += 60;
+  if (find_ci(r, "\"Sign-in activity\"") != std::string_view::npos) score += 30;
+  if (find_ci(r, "\"userPrincipalName\"") != std::string_view::npos) score += 10;
+  if (find_ci(r, "\"clientAppUsed\"") != std::string_view::npos) score += 20;
+  if (find_ci(r, "\"appDisplayName\"") != std::string_view::npos) score += 10;
+  if (find_ci(r, "\"createdDateTime\"") != std::string_view::npos) score += 10;
+  if (find_ci(r, "\"activityDisplayName\"") != std::string_view::npos) score -= 50;
+  if (find_ci(r, "\"RecordType\"") != std::string_view::npos) score -= 50;
+  return std::max(0, std::min(score, 100));
+}
+
+const Registration<LogSourceApi> reg{{
+    .name = "entra_signin",
+    .description = "Entra ID sign-ins: Graph signIn, diagnostic export, Sentinel SigninLogs",
+    .framing = Framing::kJson,
+    .sniff = sniff,
+    .make = []() -> std::unique_ptr<LogParser> { return std::make_unique<EntraSigninParser>(); },
+}};
+
+}  // namespace
+}  // namespace komainu::logs
