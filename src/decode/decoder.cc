@@ -1002,27 +1002,28 @@ size_t tunnel_counter(TunnelType t) {
 }
 }  // namespace
 
-// Runs `inner` (an inner decode) and marks `outer` when it produced a layer.
-#define KOMAINU_TUNNEL(fr, outer, type, inner_call) \
-  do {                                              \
-    if (!enter_tunnel(fr, outer, type)) break;      \
-    int before_ = (fr).n;                           \
-    bool consumed_ = (fr).consumed;                 \
-    (fr).consumed = false;                          \
-    inner_call;                                     \
-    if ((fr).n > before_ || (fr).consumed) {        \
-      (outer).inner = type;                         \
-      counters_[tunnel_counter(type)]++;            \
-    }                                               \
-    (fr).consumed = (fr).consumed || consumed_;     \
-  } while (0)
+// Runs one inner decode below `outer` and marks `outer` when it produced a layer (or a
+// fragment was taken in).
+template <class Inner>
+void Decoder::run_tunnel(Frame& fr, Packet& outer, TunnelType type, Inner&& inner) {
+  if (!enter_tunnel(fr, outer, type)) return;
+  int before = fr.n;
+  bool consumed = fr.consumed;
+  fr.consumed = false;
+  inner();
+  if (fr.n > before || fr.consumed) {
+    outer.inner = type;
+    counters_[tunnel_counter(type)]++;
+  }
+  fr.consumed = fr.consumed || consumed;
+}
 
 void Decoder::try_tunnel(Frame& fr, Packet& pk) {
   switch (pk.proto) {
     case 4:
     case 41:
-      KOMAINU_TUNNEL(fr, pk, TunnelType::kIpInIp,
-                     decode_by_version(fr, pk.payload, pk.payload_caplen, pk.payload_len));
+      run_tunnel(fr, pk, TunnelType::kIpInIp,
+                 [&] { decode_by_version(fr, pk.payload, pk.payload_caplen, pk.payload_len); });
       return;
     case 47:
       decode_gre(fr, pk, pk.payload, pk.payload_caplen, pk.payload_len);
@@ -1063,8 +1064,8 @@ void Decoder::decode_vxlan(Frame& fr, Packet& outer) {
   }
   // Zeek decapsulates whatever the flags say; a missing VNI-valid flag is only reported.
   if (!(p[0] & 0x08)) weird(kVxlanInvalidFlags);
-  KOMAINU_TUNNEL(fr, outer, TunnelType::kVxlan,
-                 decode_ether(fr, p + 8, cap - 8, std::max<size_t>(len, cap) - 8, true));
+  run_tunnel(fr, outer, TunnelType::kVxlan,
+             [&] { decode_ether(fr, p + 8, cap - 8, std::max<size_t>(len, cap) - 8, true); });
 }
 
 void Decoder::decode_geneve(Frame& fr, Packet& outer) {
@@ -1081,11 +1082,11 @@ void Decoder::decode_geneve(Frame& fr, Packet& outer) {
   }
   uint16_t type = rd16(p + 2);
   if (type == 0x6558) {
-    KOMAINU_TUNNEL(fr, outer, TunnelType::kGeneve,
-                   decode_ether(fr, p + hdr, cap - hdr, len - hdr, true));
+    run_tunnel(fr, outer, TunnelType::kGeneve,
+               [&] { decode_ether(fr, p + hdr, cap - hdr, len - hdr, true); });
   } else if (type == 0x0800 || type == 0x86DD) {
-    KOMAINU_TUNNEL(fr, outer, TunnelType::kGeneve,
-                   decode_by_version(fr, p + hdr, cap - hdr, len - hdr));
+    run_tunnel(fr, outer, TunnelType::kGeneve,
+               [&] { decode_by_version(fr, p + hdr, cap - hdr, len - hdr); });
   } else {
     weird(kGeneveUnknownProtocol);
   }
@@ -1152,7 +1153,8 @@ bool Decoder::decode_teredo(Frame& fr, Packet& outer, bool strict) {
     }
     weird(kTeredoBubbleWithPayload);
   }
-  KOMAINU_TUNNEL(fr, outer, TunnelType::kTeredo, decode_ipv6(fr, p + off, cap - off, len - off));
+  run_tunnel(fr, outer, TunnelType::kTeredo,
+             [&] { decode_ipv6(fr, p + off, cap - off, len - off); });
   return true;
 }
 
@@ -1173,8 +1175,8 @@ void Decoder::decode_ayiya(Frame& fr, Packet& outer) {
     weird(kAyiyaUnknownProtocol);
     return;
   }
-  KOMAINU_TUNNEL(fr, outer, TunnelType::kAyiya,
-                 decode_by_version(fr, p + hdr, cap - hdr, len - hdr));
+  run_tunnel(fr, outer, TunnelType::kAyiya,
+             [&] { decode_by_version(fr, p + hdr, cap - hdr, len - hdr); });
 }
 
 void Decoder::decode_gtp(Frame& fr, Packet& outer) {
@@ -1214,7 +1216,8 @@ void Decoder::decode_gtp(Frame& fr, Packet& outer) {
     weird(kTunnelNotIp);
     return;
   }
-  KOMAINU_TUNNEL(fr, outer, TunnelType::kGtp, decode_by_version(fr, p + hdr, cap - hdr, len - hdr));
+  run_tunnel(fr, outer, TunnelType::kGtp,
+             [&] { decode_by_version(fr, p + hdr, cap - hdr, len - hdr); });
 }
 
 void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap, size_t len) {
@@ -1263,13 +1266,13 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
   switch (proto) {
     case 0x0800:
     case 0x86DD:
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kGre, decode_by_version(fr, p, cap, len));
+      run_tunnel(fr, outer, TunnelType::kGre, [&] { decode_by_version(fr, p, cap, len); });
       return;
     case 0x6558:  // transparent Ethernet bridging
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kGre, decode_ether(fr, p, cap, len, true));
+      run_tunnel(fr, outer, TunnelType::kGre, [&] { decode_ether(fr, p, cap, len, true); });
       return;
     case 0x8847:
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kGre, decode_mpls(fr, p, cap, len));
+      run_tunnel(fr, outer, TunnelType::kGre, [&] { decode_mpls(fr, p, cap, len); });
       return;
     case 0x88BE: {  // ERSPAN type II has a sequence number in GRE and an 8-byte header;
                     // type I has neither
@@ -1278,8 +1281,8 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
         weird(kTruncatedGre);
         return;
       }
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kErspan,
-                     decode_ether(fr, p + eh, cap - eh, len - eh, true));
+      run_tunnel(fr, outer, TunnelType::kErspan,
+                 [&] { decode_ether(fr, p + eh, cap - eh, len - eh, true); });
       return;
     }
     case 0x22EB: {  // ERSPAN type III: 12 bytes, plus 8 when the O flag is set
@@ -1292,8 +1295,8 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
         weird(kTruncatedGre);
         return;
       }
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kErspan,
-                     decode_ether(fr, p + eh, cap - eh, len - eh, true));
+      run_tunnel(fr, outer, TunnelType::kErspan,
+                 [&] { decode_ether(fr, p + eh, cap - eh, len - eh, true); });
       return;
     }
     case 0x880B: {  // PPP (PPTP): optional address/control, 1- or 2-byte protocol
@@ -1319,7 +1322,8 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
         weird(kNonIpInEncap);
         return;
       }
-      KOMAINU_TUNNEL(fr, outer, TunnelType::kGre, decode_by_version(fr, p + o, cap - o, len - o));
+      run_tunnel(fr, outer, TunnelType::kGre,
+                 [&] { decode_by_version(fr, p + o, cap - o, len - o); });
       return;
     }
     default:
@@ -1327,7 +1331,5 @@ void Decoder::decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap,
       return;
   }
 }
-
-#undef KOMAINU_TUNNEL
 
 }  // namespace komainu

@@ -190,6 +190,8 @@ class Decoder {
   void try_tunnel(Frame& fr, Packet& pk);
   void try_udp_tunnel(Frame& fr, Packet& pk);
   bool enter_tunnel(Frame& fr, Packet& outer, TunnelType type);
+  template <class Inner>
+  void run_tunnel(Frame& fr, Packet& outer, TunnelType type, Inner&& inner);
   void decode_gre(Frame& fr, Packet& outer, const uint8_t* p, size_t cap, size_t len);
   bool decode_teredo(Frame& fr, Packet& outer, bool strict);
   void decode_ayiya(Frame& fr, Packet& outer);
