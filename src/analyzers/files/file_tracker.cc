@@ -58,6 +58,19 @@ void FileRecord::write_eve(JsonWriter& w) const {
   w.end_object();
 }
 
+bool is_private_addr(const IpAddr& a) {
+  static const std::vector<Cidr> kPrivate = [] {
+    std::vector<Cidr> v;
+    for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+                          "169.254.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10", "::1/128"})
+      if (auto cidr = Cidr::parse(c)) v.push_back(*cidr);
+    return v;
+  }();
+  for (const auto& c : kPrivate)
+    if (c.contains(a)) return true;
+  return false;
+}
+
 void FileRecord::write_zeek(ZeekRow& row) const {
   row.time(ts).str(fuid);
   if (flow) {
@@ -72,7 +85,11 @@ void FileRecord::write_zeek(ZeekRow& row) const {
   row.str(source).count(0).strings({});
   mime_type.empty() ? row.unset() : row.str(mime_type);
   filename.empty() ? row.unset() : row.str(filename);
-  row.interval(last_ts > ts ? last_ts - ts : 0).boolean(false).boolean(is_orig).count(seen_bytes);
+  // local_orig: whether the host that sent the file is local (Zeek: private address space
+  // counts as local).
+  bool local = false;
+  if (flow) local = is_private_addr(is_orig ? flow->tuple.src : flow->tuple.dst);
+  row.interval(last_ts > ts ? last_ts - ts : 0).boolean(local).boolean(is_orig).count(seen_bytes);
   has_total ? row.count(total_bytes) : row.unset();
   row.count(missing_bytes).count(overflow_bytes).boolean(timedout).unset();
   if (hashed) {
@@ -199,8 +216,8 @@ std::string finish_digest(evp_md_ctx_st* ctx) {
 }
 }  // namespace
 
-FileRecord& FileTracker::finish(TimeNs ts, bool complete) {
-  if (ts > rec_.last_ts) rec_.last_ts = ts;
+FileRecord& FileTracker::finish(TimeNs, bool complete) {
+  // The duration runs to the last data seen, not to when the protocol closed the file.
   if (const char* m = sniffed_mime(); m && rec_.mime_type.empty()) rec_.mime_type = m;
   if (rec_.has_total && rec_.seen_bytes + rec_.missing_bytes < rec_.total_bytes) complete = false;
   rec_.complete = complete && rec_.missing_bytes == 0;

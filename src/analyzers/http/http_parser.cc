@@ -221,7 +221,7 @@ bool HttpParser::take_line(Side& s, Direction dir, const uint8_t*& p, const uint
 void HttpParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
   Side& s = side(dir);
   const uint8_t* end = p + n;
-  while (p < end && !tunnel_) {
+  while (p < end && !tunnel_ && !stopped_) {
     switch (s.state) {
       case State::kDead:
         return;
@@ -235,7 +235,6 @@ void HttpParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
               tx.has_response = true;
               tx.has_status = true;
               tx.status = 0;
-              tx.buf.status_msg = "<empty>";
               s.mode = BodyMode::kClose;
               s.state = State::kBody;
               s.coding = Coding::kIdentity;
@@ -369,26 +368,36 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
   std::string_view method = line.substr(0, sp);
   bool valid = !method.empty();
   for (unsigned char c : method) valid = valid && is_token_char(c);
-  if (!valid) {
-    anomaly("bad_HTTP_request", dir, ts);
-    tx->request_done = true;
-    s.tx = nullptr;
-    s.state = State::kDead;
-    return;
-  }
-  tx->has_request = true;
-  tx->buf.method.assign(method);
   std::string_view rest = sp == std::string_view::npos ? std::string_view{} : trim(line.substr(sp));
   std::string_view uri = rest, version;
   size_t last = rest.find_last_of(" \t");
-  if (last != std::string_view::npos && istarts_with(trim(rest.substr(last)), "HTTP/")) {
-    version = trim(rest.substr(last));
+  std::string_view last_token = last == std::string_view::npos ? rest : trim(rest.substr(last));
+  if (last != std::string_view::npos && istarts_with(last_token, "HTTP/")) {
+    version = last_token;
     uri = trim(rest.substr(0, last));
   } else if (istarts_with(rest, "HTTP/")) {
     version = rest;
     uri = {};
     anomaly("missing_HTTP_uri", dir, ts);
+  } else if (istarts_with(last_token, "HTTP") || rest.empty()) {
+    valid = false;  // "HTTP" without a version, or an HTTP/0.9 request without a URI
   }
+  if (!valid) {
+    anomaly("bad_HTTP_request", dir, ts);
+    s.tx = nullptr;
+    s.state = State::kDead;
+    if (tx->tx_id > 0) {
+      // After a valid exchange this is a protocol violation: Zeek stops the analyzer.
+      txs_.pop_back();
+      --next_tx_id_;
+      stopped_ = true;
+      return;
+    }
+    tx->request_done = true;
+    return;
+  }
+  tx->has_request = true;
+  tx->buf.method.assign(method);
   tx->buf.uri_raw.assign(uri);
   tx->buf.uri_normalized = normalize_uri(uri);
   if (iequals(method, "HEAD")) tx->head = true;
@@ -468,6 +477,7 @@ void HttpParser::on_status_line(Side& s, TimeNs ts) {
   tx->response_version.assign(version);
   tx->buf.response_line.assign(line);
   tx->buf.status_code.assign(code);
+  // Zeek logs an empty reason phrase as "<empty>".
   tx->buf.status_msg.assign(msg);
 }
 
@@ -680,6 +690,7 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
     else
       rec.eve_filename = s.filename;
     rec.tx_id = tx.tx_id;
+    bool total_from_range = false;
     // A range not starting at 0 is the middle of a file: nothing to sniff (as Zeek).
     if (const auto* cr =
             (req ? tx.request_headers : tx.response_headers).empty()
@@ -688,8 +699,16 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
       std::string_view v = trim(*cr);
       if (istarts_with(v, "bytes")) v = trim(v.substr(5));
       if (!v.starts_with("0-")) s.file.no_sniff();
+      // "a-b/total": the file's full size, as Zeek's total_bytes.
+      uint64_t total = 0;
+      if (size_t slash = v.find('/');
+          slash != std::string_view::npos && parse_length(v.substr(slash + 1), total)) {
+        s.file.record().total_bytes = total;
+        s.file.record().has_total = true;
+        total_from_range = true;
+      }
     }
-    if (s.mode == BodyMode::kLength && s.coding == Coding::kIdentity) {
+    if (!total_from_range && s.mode == BodyMode::kLength && s.coding == Coding::kIdentity) {
       rec.total_bytes = s.remaining;
       rec.has_total = true;
     }
@@ -748,7 +767,7 @@ void HttpParser::flush_done(bool force, TimeNs ts) {
 
 void HttpParser::gap(Direction dir, uint64_t len, TimeNs ts) {
   Side& s = side(dir);
-  if (tunnel_ || s.state == State::kDead || len == 0) return;
+  if (tunnel_ || stopped_ || s.state == State::kDead || len == 0) return;
   anomaly("content_gap", dir, ts);
   if (s.tx) s.tx->truncated = true;
   bool identity = s.coding == Coding::kIdentity;

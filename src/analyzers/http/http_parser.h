@@ -184,6 +184,7 @@ class HttpParser {
   uint64_t next_tx_id_ = 0;
   uint64_t file_count_ = 0;
   bool tunnel_ = false;
+  bool stopped_ = false;  // protocol violation after a valid exchange
   std::array<uint8_t, 16384> zbuf_{};
 };
 

@@ -148,7 +148,8 @@ void HttpRecord::write_zeek(ZeekRow& row) const {
   t.origin.empty() ? row.unset() : row.str(t.origin);
   row.count(t.request_body_len).count(t.response_body_len);
   if (t.has_status) {
-    row.count(uint64_t(t.status)).str(t.buf.status_msg);
+    // Zeek logs an empty reason phrase (and HTTP/0.9's missing one) as "<empty>".
+    row.count(uint64_t(t.status)).str(t.buf.status_msg.empty() ? "<empty>" : t.buf.status_msg);
   } else {
     row.unset().unset();
   }
