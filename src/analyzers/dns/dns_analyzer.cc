@@ -132,7 +132,11 @@ void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs
     ev.flow = ctx_.flow;
     ev.to_client = to_client;
     ev.msg = &m;
-    if (!m.qr()) {
+    ev.version = cfg_.eve_version;
+    if (cfg_.eve_version == 3) {
+      ev.tx_id = m.qr() ? 0 : tx_id_++;
+      ctx_.sink->publish(ev);
+    } else if (!m.qr()) {
       ev.tx_id = tx_id_++;
       for (size_t i = 0; i < m.questions.size(); ++i) {
         ev.question = i;

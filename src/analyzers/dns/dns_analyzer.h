@@ -17,6 +17,7 @@ namespace komainu::dns {
 struct Config {
   TimeNs txn_timeout = 60 * kNsPerSec;  // unanswered queries are logged after this
   size_t max_pending = 64;              // per flow; the oldest is logged when exceeded
+  int eve_version = 2;                  // Suricata EVE dns layout: 2 (default) or 3
   Limits limits;
 };
 

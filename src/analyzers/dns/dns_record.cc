@@ -35,6 +35,7 @@ void write_rr(JsonWriter& w, const ResourceRecord& rr) {
 }  // namespace
 
 void DnsEveRecord::write_eve(JsonWriter& w) const {
+  if (version == 3) return write_v3(w);
   const Message& m = *msg;
   w.key("dns").begin_object();
   if (!m.qr()) {
@@ -112,6 +113,59 @@ void DnsEveRecord::write_eve(JsonWriter& w) const {
     for (const auto& rr : m.records)
       if (rr.section == Section::kAuthority) write_rr(w, rr);
     w.end_array();
+  }
+  w.end_object();
+}
+
+void DnsEveRecord::write_v3(JsonWriter& w) const {
+  const Message& m = *msg;
+  w.key("dns").begin_object();
+  char flags[8];
+  snprintf(flags, sizeof flags, "%x", unsigned(m.flags));
+  w.kv("version", 3).kv("type", m.qr() ? "response" : "request");
+  if (!m.qr()) w.kv("tx_id", tx_id);
+  w.kv("id", unsigned(m.id)).kv("flags", flags);
+  if (m.qr()) w.kv("qr", true);
+  if (m.aa()) w.kv("aa", true);
+  if (m.tc()) w.kv("tc", true);
+  if (m.rd()) w.kv("rd", true);
+  if (m.ra()) w.kv("ra", true);
+  if (m.z()) w.kv("z", true);
+  w.kv("opcode", unsigned(m.opcode())).kv("rcode", eve_rcode_name(m.rcode()));
+  if (!m.questions.empty()) {
+    w.key("queries").begin_array();
+    for (const auto& q : m.questions)
+      w.begin_object()
+          .kv("rrname", eve_name(q.name))
+          .kv("rrtype", eve_rrtype_name(q.type))
+          .end_object();
+    w.end_array();
+  }
+  const char* sections[3] = {"answers", "authorities", "additionals"};
+  for (int s = 0; s < 3; ++s) {
+    bool any = false;
+    for (const auto& rr : m.records) any |= int(rr.section) == s && rr.type != 41;
+    if (!any) continue;
+    w.key(sections[s]).begin_array();
+    for (const auto& rr : m.records)
+      if (int(rr.section) == s && rr.type != 41) write_rr(w, rr);
+    w.end_array();
+    if (s != 0) continue;
+    w.key("grouped").begin_object();
+    std::vector<uint16_t> types;
+    for (const auto& rr : m.records) {
+      if (rr.section != Section::kAnswer || !rr.has_rdata) continue;
+      bool seen = false;
+      for (auto t : types) seen |= t == rr.type;
+      if (!seen) types.push_back(rr.type);
+    }
+    for (auto t : types) {
+      w.key(eve_rrtype_name(t)).begin_array();
+      for (const auto& rr : m.records)
+        if (rr.section == Section::kAnswer && rr.type == t && rr.has_rdata) w.value(rr.rdata);
+      w.end_array();
+    }
+    w.end_object();
   }
   w.end_object();
 }

@@ -1,8 +1,9 @@
-// DNS records. EVE follows Suricata's version-2 layout, one event per message: each
-// question of a request is a "query" event, each response one "answer" event (detailed
-// answers + grouped + authorities). dns.log follows Zeek: one row per transaction (query
-// matched with its reply by id, or left unmatched), published separately because the
-// two granularities differ.
+// DNS records. EVE follows Suricata's version-2 layout by default, one event per message:
+// each question of a request is a "query" event, each response one "answer" event
+// (detailed answers + grouped + authorities). Version 3 (Suricata 8: one "request" or
+// "response" event per message with a queries array) is available through dns::Config. dns.log
+// follows Zeek: one row per transaction (query matched with its reply by id, or left unmatched),
+// published separately because the two granularities differ.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,8 +19,12 @@ class DnsEveRecord : public Record {
   void write_eve(JsonWriter& w) const override;
 
   const Message* msg = nullptr;  // valid while published
-  size_t question = 0;           // for query events: which question
+  size_t question = 0;           // v2 query events: which question
   uint64_t tx_id = 0;
+  int version = 2;  // Suricata EVE dns layout: 2 or 3
+
+ private:
+  void write_v3(JsonWriter& w) const;
 };
 
 // One dns.log row (Zeek's DNS::Info).

@@ -206,6 +206,31 @@ TEST(DnsSession, MatchesQueryAndReplyIntoOneRow) {
   EXPECT_EQ(sink.schema_mismatches, 0);
 }
 
+TEST(DnsSession, EveVersion3) {
+  FlowContext f = udp_flow();
+  testing::CollectingSink sink;
+  Config cfg;
+  cfg.eve_version = 3;
+  DnsSession s({&sink, &f}, cfg);
+  s.on_data(Direction::kToServer, query(0x1234, "www.example.com", 1), 1 * kNsPerSec);
+  s.on_data(Direction::kToClient, full_response(), 2 * kNsPerSec);
+  ASSERT_EQ(sink.eve.size(), 2u);
+  EXPECT_NE(
+      sink.eve[0].json.find(
+          R"("dns":{"version":3,"type":"request","tx_id":0,"id":4660,"flags":"100","rd":true,)"
+          R"("opcode":0,"rcode":"NOERROR","queries":[{"rrname":"www.example.com","rrtype":"A"}]})"),
+      std::string::npos)
+      << sink.eve[0].json;
+  EXPECT_NE(
+      sink.eve[1].json.find(R"("version":3,"type":"response","id":4660,"flags":"8180","qr":true)"),
+      std::string::npos)
+      << sink.eve[1].json;
+  EXPECT_NE(sink.eve[1].json.find(R"("authorities":[{"rrname":"WWW.Example.com","rrtype":"SOA")"),
+            std::string::npos);
+  EXPECT_NE(sink.eve[1].json.find(R"("grouped":{"CNAME":["web.Example.com"],"A":["192.0.2.1"])"),
+            std::string::npos);
+}
+
 TEST(DnsSession, UnansweredQueriesExpireByDataTimeAndCloseFlushes) {
   FlowContext f = udp_flow();
   testing::CollectingSink sink;
