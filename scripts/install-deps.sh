@@ -7,7 +7,7 @@ pkgs=(
   libpcap-dev libhyperscan-dev libpcre2-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  tcpdump tcpreplay iproute2 python3 python3-scapy wireshark-common jq
+  tcpdump tcpreplay iproute2 python3 python3-scapy wireshark-common jq bc time
 )
 missing=()
 for p in "${pkgs[@]}"; do

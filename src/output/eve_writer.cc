@@ -84,6 +84,7 @@ void EveWriter::render(const Record& r, std::string& out) {
 }
 
 void EveWriter::publish(const Record& r) {
+  if (!r.has_eve()) return;
   std::lock_guard lock(mu_);
   line_.clear();
   render(r, line_);

@@ -1,0 +1,157 @@
+#include "cli/run.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "output/eve_writer.h"
+#include "output/zeek_writer.h"
+
+namespace komainu {
+namespace {
+
+std::atomic<PacketSource*> g_source{nullptr};
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  g_signal = sig;
+  if (PacketSource* s = g_source.load()) s->stop();
+}
+
+void install_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void print_progress(const PacketSource& src, const Pipeline& p, double elapsed) {
+  double mbit = elapsed > 0 ? p.bytes() * 8 / elapsed / 1e6 : 0;
+  std::string eta;
+  if (const auto* fs = dynamic_cast<const FileSource*>(&src)) {
+    uint64_t total = fs->total_file_bytes(), done = fs->consumed_file_bytes();
+    if (done > 0 && total > done && elapsed > 0)
+      eta = "  ETA " + std::to_string(static_cast<long>(elapsed * (total - done) / done)) + "s";
+  }
+  fprintf(stderr, "\r%llu packets  %.1f MB  %.0f Mbit/s%s   ",
+          static_cast<unsigned long long>(p.frames()), p.bytes() / 1e6, mbit, eta.c_str());
+}
+
+long peak_rss_kib() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+}  // namespace
+
+bool prepare_out_dir(const std::string& dir, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    *error = dir + ": cannot create output directory: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& opt,
+                const std::vector<std::string>& input_names) {
+  std::string err;
+  EveWriter eve;
+  if (!eve.open(opt.out_dir + "/eve.json", &err)) {
+    fprintf(stderr, "komainu: %s\n", err.c_str());
+    return 1;
+  }
+  ZeekLogWriter zeek(opt.out_dir, opt.zeek_json);
+  EventBus bus;
+  bus.add(&eve);
+  if (opt.zeek_logs || opt.zeek_json) bus.add(&zeek);
+
+  Pipeline pipeline(cfg, &bus);
+  bool show_progress = opt.progress && isatty(STDERR_FILENO);
+  g_source = &src;
+  install_signals();
+  auto t0 = std::chrono::steady_clock::now();
+  double next_progress = 0.5;
+  RawFrame frame;
+  int rc = 0;
+  for (;;) {
+    SourceStatus st = src.next(frame);
+    if (st == SourceStatus::kFrame) {
+      pipeline.process(frame);
+      if (show_progress && (pipeline.frames() & 0x3fff) == 0) {
+        double el = seconds_since(t0);
+        if (el >= next_progress) {
+          print_progress(src, pipeline, el);
+          next_progress = el + 0.5;
+        }
+      }
+      continue;
+    }
+    if (st == SourceStatus::kIdle) {
+      if (show_progress) print_progress(src, pipeline, seconds_since(t0));
+      continue;
+    }
+    if (st == SourceStatus::kError) {
+      fprintf(stderr, "komainu: capture error: %s\n", src.error().c_str());
+      rc = 1;
+    }
+    break;
+  }
+  g_source = nullptr;
+  pipeline.set_dropped(src.dropped());
+  pipeline.finish();
+  double wall = seconds_since(t0);
+  if (show_progress) fprintf(stderr, "\n");
+  for (const auto& w : src.warnings()) fprintf(stderr, "komainu: warning: %s\n", w.c_str());
+
+  bus.flush();
+  zeek.close(pipeline.now());
+  if (!zeek.error().empty()) {
+    fprintf(stderr, "komainu: %s\n", zeek.error().c_str());
+    rc = 1;
+  }
+
+  std::string stats;
+  JsonWriter w(stats);
+  w.begin_object();
+  w.key("inputs").begin_array();
+  for (const auto& n : input_names) w.value(n);
+  w.end_array();
+  w.key("warnings").begin_array();
+  for (const auto& s : src.warnings()) w.value(s);
+  w.end_array();
+  if (g_signal) w.kv("stopped_by_signal", g_signal.load());
+  pipeline.write_stats(w);
+  w.kv("eve_events", eve.events());
+  w.kv("wall_time_s", wall);
+  w.key("throughput").begin_object();
+  w.kv("packets_per_s", wall > 0 ? pipeline.frames() / wall : 0.0);
+  w.kv("mbit_per_s", wall > 0 ? pipeline.bytes() * 8 / wall / 1e6 : 0.0);
+  w.end_object();
+  w.kv("peak_rss_kib", int64_t(peak_rss_kib()));
+  w.end_object();
+  stats.push_back('\n');
+  std::string stats_path = opt.out_dir + "/stats.json";
+  FILE* f = fopen(stats_path.c_str(), "w");
+  if (!f) {
+    fprintf(stderr, "komainu: %s: cannot write\n", stats_path.c_str());
+    return 1;
+  }
+  fwrite(stats.data(), 1, stats.size(), f);
+  fclose(f);
+  return rc;
+}
+
+}  // namespace komainu

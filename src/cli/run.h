@@ -1,0 +1,28 @@
+// The run loop shared by `analyze` and `capture`: a packet source through the pipeline into
+// the outputs, with progress, signals and stats.json.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "capture/source.h"
+#include "pipeline/pipeline.h"
+
+namespace komainu {
+
+struct RunOptions {
+  std::string out_dir = "komainu-out";
+  bool zeek_logs = false;
+  bool zeek_json = false;
+  std::string config_file;
+  bool progress = true;  // only shown when stderr is a terminal
+};
+
+// Creates the output directory; false with a message on failure.
+bool prepare_out_dir(const std::string& dir, std::string* error);
+
+// Runs `src` to its end (or until SIGINT/SIGTERM) and writes eve.json, the Zeek logs and
+// stats.json. Returns the process exit code.
+int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& opt,
+                const std::vector<std::string>& input_names);
+
+}  // namespace komainu

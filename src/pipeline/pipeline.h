@@ -1,0 +1,67 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/json.h"
+#include "core/time.h"
+#include "decode/decoder.h"
+#include "flow/flow.h"
+
+namespace komainu {
+
+// Settings of the packet path, immutable once the pipeline is built.
+struct PipelineConfig {
+  DecodeConfig decode;
+  FlowConfig flow;
+};
+
+// One shard of the flows: everything a worker thread owns.
+class Worker {
+ public:
+  Worker(const PipelineConfig& cfg, EventSink* sink, unsigned shard)
+      : decoder_(cfg.decode), flows_(cfg.flow, sink, shard) {}
+  DecodeResult process(const RawFrame& f) { return decoder_.decode(f, flows_); }
+  void advance(TimeNs now) { flows_.advance(now); }
+  void housekeeping(TimeNs now) { decoder_.expire(now); }
+  void finish(TimeNs now) { flows_.finish(now); }
+  const Decoder& decoder() const { return decoder_; }
+  const FlowTable& flows() const { return flows_; }
+
+ private:
+  Decoder decoder_;
+  FlowTable flows_;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const PipelineConfig& cfg, EventSink* sink);
+
+  void process(const RawFrame& f);
+  // End of input: every open flow is logged.
+  void finish();
+  // Frames the capture layer lost before they reached us (live kernel drops).
+  void set_dropped(uint64_t n) { dropped_ = n; }
+
+  uint64_t frames() const { return frames_; }
+  uint64_t bytes() const { return bytes_; }
+  TimeNs first_ts() const { return first_ts_; }
+  TimeNs now() const { return clock_.now(); }
+  // "packets", "decode", "flow" members of stats.json.
+  void write_stats(JsonWriter& w) const;
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+
+ private:
+  std::vector<std::unique_ptr<Worker>> workers_;
+  DataClock clock_;
+  TimeNs next_housekeeping_ = 0;
+  TimeNs first_ts_ = 0;
+  uint64_t frames_ = 0;
+  uint64_t bytes_ = 0;
+  uint64_t dropped_ = 0;
+  // Frames whose decoding failed, with the first few packet numbers per reason for messages.
+  std::vector<std::string> invalid_samples_;
+};
+
+}  // namespace komainu
