@@ -282,7 +282,7 @@ class FlowTable : public PacketSink {
   std::bitset<65536> tcp_server_ports_, udp_server_ports_;
   std::vector<std::unique_ptr<Flow[]>> chunks_;
   std::vector<uint32_t> free_;
-  std::vector<uint32_t> slots_;  // open addressing: pool index + 1, 0 = empty
+  std::vector<uint64_t> slots_;  // open addressing: hash << 32 | pool index + 1; 0 = empty
   size_t live_ = 0;
   uint64_t mem_used_ = 0;
   uint64_t reassembly_bytes_ = 0;

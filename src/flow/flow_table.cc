@@ -154,7 +154,7 @@ FlowTable::FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard)
   for (auto p : cfg_.udp_server_ports) udp_server_ports_.set(p);
   uid_counter_ = uint64_t(shard) << 48;
   slots_.assign(1024, 0);
-  mem_used_ = slots_.size() * sizeof(uint32_t);
+  mem_used_ = slots_.size() * sizeof(uint64_t);
   if (cfg_.analyzers) apis_ = Registry<AnalyzerApi>::sorted();
 }
 
@@ -300,15 +300,25 @@ void FlowTable::finish(TimeNs now) {
 
 // --- Table ---------------------------------------------------------------------------------
 
+// Slots hold (hash << 32 | pool index + 1): probing compares hashes without touching flows.
+namespace {
+inline uint32_t slot_index(uint64_t s) {
+  return uint32_t(s) - 1;
+}
+inline uint32_t slot_hash(uint64_t s) {
+  return uint32_t(s >> 32);
+}
+}  // namespace
+
 void FlowTable::grow_table() {
-  std::vector<uint32_t> old;
+  std::vector<uint64_t> old;
   old.swap(slots_);
   slots_.assign(old.size() * 2, 0);
-  mem_used_ += old.size() * sizeof(uint32_t);
+  mem_used_ += old.size() * sizeof(uint64_t);
   size_t mask = slots_.size() - 1;
-  for (uint32_t s : old) {
+  for (uint64_t s : old) {
     if (!s) continue;
-    size_t i = at(s - 1).hash & mask;
+    size_t i = slot_hash(s) & mask;
     while (slots_[i]) i = (i + 1) & mask;
     slots_[i] = s;
   }
@@ -319,13 +329,14 @@ void FlowTable::table_insert(uint32_t idx, uint32_t h) {
   size_t mask = slots_.size() - 1;
   size_t i = h & mask;
   while (slots_[i]) i = (i + 1) & mask;
-  slots_[i] = idx + 1;
+  slots_[i] = uint64_t(h) << 32 | (uint64_t(idx) + 1);
 }
 
 void FlowTable::table_erase(uint32_t idx) {
   size_t mask = slots_.size() - 1;
+  const uint64_t want = uint64_t(at(idx).hash) << 32 | (uint64_t(idx) + 1);
   size_t i = at(idx).hash & mask;
-  while (slots_[i] != idx + 1) {
+  while (slots_[i] != want) {
     if (!slots_[i]) return;
     i = (i + 1) & mask;
   }
@@ -334,7 +345,7 @@ void FlowTable::table_erase(uint32_t idx) {
   for (;;) {
     j = (j + 1) & mask;
     if (!slots_[j]) break;
-    size_t home = at(slots_[j] - 1).hash & mask;
+    size_t home = slot_hash(slots_[j]) & mask;
     bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
     if (between) continue;
     slots_[i] = slots_[j];
@@ -347,18 +358,20 @@ uint32_t FlowTable::lookup(const Packet& p, uint64_t tunnel, uint32_t h, bool& i
   size_t mask = slots_.size() - 1;
   bool directional = one_way(p);
   for (size_t i = h & mask; slots_[i]; i = (i + 1) & mask) {
-    Flow& f = at(slots_[i] - 1);
-    if (f.hash != h || f.proto != p.proto || f.tunnel != tunnel) continue;
+    if (slot_hash(slots_[i]) != h) continue;
+    uint32_t idx = slot_index(slots_[i]);
+    Flow& f = at(idx);
+    if (f.proto != p.proto || f.tunnel != tunnel) continue;
     if (cfg_.key_vlan && (f.ctx.vlan[0] != p.vlan[0] || f.ctx.vlan[1] != p.vlan[1])) continue;
     const FlowTuple& t = f.ctx.tuple;
     if (t.src == p.src && t.sport == p.sport && t.dst == p.dst && t.dport == p.dport) {
       is_orig = true;
-      return slots_[i] - 1;
+      return idx;
     }
     if (!directional && t.src == p.dst && t.sport == p.dport && t.dst == p.src &&
         t.dport == p.sport) {
       is_orig = false;
-      return slots_[i] - 1;
+      return idx;
     }
   }
   return UINT32_MAX;
@@ -393,7 +406,7 @@ uint64_t FlowTable::tunnel_context(const Packet& p) {
 }
 
 uint32_t FlowTable::create(const Packet& p, uint64_t tunnel, uint32_t h) {
-  make_room(sizeof(Flow) + 2 * sizeof(uint32_t));
+  make_room(sizeof(Flow) + 2 * sizeof(uint64_t));
   uint32_t idx;
   if (!free_.empty()) {
     idx = free_.back();
