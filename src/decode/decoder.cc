@@ -68,6 +68,10 @@ constexpr const char* kWeirdNames[] = {
     "truncated_nflog_header",
     "truncated_IP",
     "invalid_IP_header_size",
+    "bad_IP_checksum",
+    "bad_TCP_checksum",
+    "bad_UDP_checksum",
+    "bad_ICMP_checksum",
     "internally_truncated_header",
     "ip_hdr_len_zero",
     "invalid_IP_total_length",
@@ -113,6 +117,21 @@ constexpr const char* kWeirdNames[] = {
     "tunnel_payload_not_ip",
 };
 static_assert(sizeof(kWeirdNames) / sizeof(kWeirdNames[0]) == Decoder::kWeirdCount);
+
+// One's-complement sum of 16-bit big-endian words (RFC 1071), not yet folded.
+uint64_t sum16(const uint8_t* p, size_t n, uint64_t acc = 0) {
+  while (n >= 2) {
+    acc += uint32_t(p[0] << 8 | p[1]);
+    p += 2;
+    n -= 2;
+  }
+  if (n) acc += uint32_t(p[0] << 8);
+  return acc;
+}
+uint16_t fold(uint64_t acc) {
+  while (acc >> 16) acc = (acc & 0xFFFF) + (acc >> 16);
+  return uint16_t(acc);
+}
 
 // Zeek pairs request and reply types into one connection: the responder "port" is the
 // counterpart type; types without one are one-way and use the code.
@@ -653,6 +672,10 @@ bool Decoder::decode_ipv4(Frame& fr, const uint8_t* p, size_t cap, size_t wire) 
     weird(kTruncatedIp);
     return false;
   }
+  if (cfg_.verify_ip_checksum && fold(sum16(p, ihl)) != 0xFFFF) {
+    weird(kBadIpChecksum);
+    return false;
+  }
   if (ihl > 20) {
     // Options are skipped; a malformed list is reported, not fatal.
     uint32_t o = 20;
@@ -855,6 +878,31 @@ bool Decoder::decode_ipv6(Frame& fr, const uint8_t* p, size_t cap, size_t wire) 
   return finish_ip(fr, *pk, p + off, l3_cap - off, total - off);
 }
 
+void Decoder::check_transport_sum(Packet& pk, const uint8_t* l4, size_t len) {
+  uint64_t acc = 0;
+  if (pk.proto != 1) {  // TCP, UDP and ICMPv6 cover a pseudo-header
+    if (pk.ip_version == 4)
+      acc = sum16(pk.src.b.data() + 12, 4, sum16(pk.dst.b.data() + 12, 4));
+    else
+      acc = sum16(pk.src.b.data(), 16, sum16(pk.dst.b.data(), 16));
+    acc += pk.proto + uint64_t(len);
+  }
+  if (pk.proto == 17 && l4[6] == 0 && l4[7] == 0) return;  // UDP without a checksum
+  if (fold(sum16(l4, len, acc)) == 0xFFFF) return;
+  pk.checksum_bad = true;
+  switch (pk.proto) {
+    case 6:
+      weird(kBadTcpChecksum);
+      break;
+    case 17:
+      weird(kBadUdpChecksum);
+      break;
+    default:
+      weird(kBadIcmpChecksum);
+      break;
+  }
+}
+
 // Destination options are skipped as a block; their inner layout is only checked so that
 // malformed ones are reported (Zeek's names), never fatal.
 void Decoder::check_dest_options(const uint8_t* o, size_t len) {
@@ -883,6 +931,8 @@ bool Decoder::finish_ip(Frame& fr, Packet& pk, const uint8_t* l4, size_t l4_cap,
   pk.payload_caplen = uint32_t(l4_cap);
   pk.payload_len = uint32_t(l4_len);
   if (transport && !decode_l4(fr, pk, l4, l4_cap, l4_len)) return false;
+  if (transport && cfg_.verify_checksums && pk.l4_valid && l4_cap >= l4_len)
+    check_transport_sum(pk, l4, pk.proto == 17 ? pk.payload_len + 8 : l4_len);
   fr.n++;
   if (cfg_.decode_tunnels && transport) try_tunnel(fr, pk);
   return true;

@@ -66,6 +66,9 @@ struct Packet {
   uint8_t icmp_type = 0, icmp_code = 0;
   // Zeek's is_one_way: ICMP types without a request/reply counterpart (dport = code).
   bool icmp_one_way = false;
+  // The TCP/UDP/ICMP checksum is wrong (Zeek's 'C' history letter). Only computed when
+  // DecodeConfig::verify_checksums is set and the whole segment was captured.
+  bool checksum_bad = false;
   const uint8_t* payload = nullptr;
   uint32_t payload_caplen = 0;  // payload bytes present
   uint32_t payload_len = 0;     // payload bytes per the headers (may exceed caplen)
