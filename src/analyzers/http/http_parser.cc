@@ -541,6 +541,10 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
     else if (has_token(*v, "deflate"))
       s.coding = Coding::kDeflate;
   }
+  {
+    const std::string* ct = find_header(headers, "Content-Type");
+    s.multipart.reset(ct ? MultipartSplitter::boundary_of(*ct) : std::string());
+  }
   if (req) {
     if (const auto* v = find_header(headers, "Host")) tx.buf.host = *v;
     if (const auto* v = find_header(headers, "User-Agent")) tx.buf.user_agent = *v;
@@ -670,6 +674,21 @@ void HttpParser::body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, 
   s.encoded += n;
 }
 
+// A multipart body: each leaf part is its own file, named by its Content-Disposition.
+struct HttpParser::PartEvents : MultipartEvents {
+  PartEvents(HttpParser& p, Side& s, Direction d, TimeNs t) : parser(p), side(s), dir(d), ts(t) {}
+  void part_begin(std::string_view filename) override { side.filename.assign(filename); }
+  void part_data(std::span<const uint8_t> data) override {
+    if (!side.file.active()) parser.open_file(side, dir, ts);
+    side.file.data(data, ts);
+  }
+  void part_end(bool complete) override { parser.close_file(side, dir, ts, complete); }
+  HttpParser& parser;
+  Side& side;
+  Direction dir;
+  TimeNs ts;
+};
+
 void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
   HttpTransaction& tx = *s.tx;
   bool req = dir == Direction::kToServer;
@@ -679,41 +698,66 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
     prefix.append(reinterpret_cast<const char*>(p),
                   std::min(n, limits_.inspect_body - prefix.size()));
   if (!limits_.files) return;
-  if (!s.file.active()) {
-    s.file.start(ts, files::make_fuid(flow_uid_, file_count_++), "HTTP", req);
-    auto& rec = s.file.record();
-    rec.filename = s.filename;
-    std::string_view path = tx.buf.uri_raw;
-    // Suricata names the file after Content-Disposition, else the URI path.
-    if (s.filename.empty())
-      rec.eve_filename.assign(path.substr(0, path.find('?')));
-    else
-      rec.eve_filename = s.filename;
-    rec.tx_id = tx.tx_id;
-    bool total_from_range = false;
-    // A range not starting at 0 is the middle of a file: nothing to sniff (as Zeek).
-    if (const auto* cr =
-            (req ? tx.request_headers : tx.response_headers).empty()
-                ? nullptr
-                : find_header(req ? tx.request_headers : tx.response_headers, "Content-Range")) {
-      std::string_view v = trim(*cr);
-      if (istarts_with(v, "bytes")) v = trim(v.substr(5));
-      if (!v.starts_with("0-")) s.file.no_sniff();
-      // "a-b/total": the file's full size, as Zeek's total_bytes.
-      uint64_t total = 0;
-      if (size_t slash = v.find('/');
-          slash != std::string_view::npos && parse_length(v.substr(slash + 1), total)) {
-        s.file.record().total_bytes = total;
-        s.file.record().has_total = true;
-        total_from_range = true;
-      }
-    }
-    if (!total_from_range && s.mode == BodyMode::kLength && s.coding == Coding::kIdentity) {
-      rec.total_bytes = s.remaining;
-      rec.has_total = true;
+  if (s.multipart.active()) {
+    PartEvents ev{*this, s, dir, ts};
+    s.multipart.feed({p, n}, ev);
+    return;
+  }
+  if (!s.file.active()) open_file(s, dir, ts);
+  s.file.data({p, n}, ts);
+}
+
+void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
+  HttpTransaction& tx = *s.tx;
+  bool req = dir == Direction::kToServer;
+  s.file.start(ts, files::make_fuid(flow_uid_, file_count_++), "HTTP", req);
+  auto& rec = s.file.record();
+  rec.filename = s.filename;
+  std::string_view path = tx.buf.uri_raw;
+  // Suricata names the file after Content-Disposition, else the URI path.
+  if (s.filename.empty())
+    rec.eve_filename.assign(path.substr(0, path.find('?')));
+  else
+    rec.eve_filename = s.filename;
+  rec.tx_id = tx.tx_id;
+  bool total_from_range = false;
+  // A range not starting at 0 is the middle of a file: nothing to sniff (as Zeek).
+  if (const auto* cr =
+          (req ? tx.request_headers : tx.response_headers).empty()
+              ? nullptr
+              : find_header(req ? tx.request_headers : tx.response_headers, "Content-Range")) {
+    std::string_view v = trim(*cr);
+    if (istarts_with(v, "bytes")) v = trim(v.substr(5));
+    if (!v.starts_with("0-")) s.file.no_sniff();
+    // "a-b/total": the file's full size, as Zeek's total_bytes.
+    uint64_t total = 0;
+    if (size_t slash = v.find('/');
+        slash != std::string_view::npos && parse_length(v.substr(slash + 1), total)) {
+      s.file.record().total_bytes = total;
+      s.file.record().has_total = true;
+      total_from_range = true;
     }
   }
-  s.file.data({p, n}, ts);
+  if (!total_from_range && !s.multipart.active() && s.mode == BodyMode::kLength &&
+      s.coding == Coding::kIdentity) {
+    rec.total_bytes = s.remaining;
+    rec.has_total = true;
+  }
+}
+
+
+void HttpParser::close_file(Side& s, Direction dir, TimeNs ts, bool complete) {
+  if (!s.file.active()) return;
+  HttpTransaction* tx = s.tx;
+  bool req = dir == Direction::kToServer;
+  files::FileRecord& rec = s.file.finish(ts, complete && tx && !tx->truncated);
+  if (!tx) return;
+  (req ? tx->orig_fuids : tx->resp_fuids).push_back(rec.fuid);
+  if (!rec.filename.empty())
+    (req ? tx->orig_filenames : tx->resp_filenames).push_back(rec.filename);
+  if (!rec.mime_type.empty())
+    (req ? tx->orig_mime_types : tx->resp_mime_types).push_back(rec.mime_type);
+  events_.on_file(*tx, rec);
 }
 
 void HttpParser::end_decoder(Side& s) {
@@ -726,17 +770,11 @@ void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
   end_decoder(s);
   HttpTransaction* tx = s.tx;
   bool req = dir == Direction::kToServer;
-  if (s.file.active()) {
-    files::FileRecord& rec = s.file.finish(ts, complete && tx && !tx->truncated);
-    if (tx) {
-      (req ? tx->orig_fuids : tx->resp_fuids).push_back(rec.fuid);
-      if (!rec.filename.empty())
-        (req ? tx->orig_filenames : tx->resp_filenames).push_back(rec.filename);
-      if (!rec.mime_type.empty())
-        (req ? tx->orig_mime_types : tx->resp_mime_types).push_back(rec.mime_type);
-      events_.on_file(*tx, rec);
-    }
+  if (s.multipart.active()) {
+    PartEvents ev{*this, s, dir, ts};
+    s.multipart.finish(ev);
   }
+  close_file(s, dir, ts, complete);
   s.state = State::kLine;
   s.mode = BodyMode::kNone;
   s.remaining = 0;

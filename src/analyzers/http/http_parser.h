@@ -18,6 +18,7 @@
 
 #include "analyzers/analyzer.h"
 #include "analyzers/files/file_tracker.h"
+#include "analyzers/http/multipart.h"
 
 namespace komainu::http {
 
@@ -153,10 +154,12 @@ class HttpParser {
     z_stream z{};
     uint64_t decoded = 0;
     uint64_t encoded = 0;
-    // file for the current body
+    // file for the current body (or the current part of a multipart body)
     files::FileTracker file;
     std::string filename;
+    MultipartSplitter multipart;
   };
+  struct PartEvents;
 
   Side& side(Direction d) { return sides_[static_cast<int>(d)]; }
   void feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts);
@@ -170,6 +173,8 @@ class HttpParser {
   void decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
   void end_message(Side& s, Direction dir, TimeNs ts, bool complete);
   void end_decoder(Side& s);
+  void open_file(Side& s, Direction dir, TimeNs ts);
+  void close_file(Side& s, Direction dir, TimeNs ts, bool complete);
   HttpTransaction* new_tx(TimeNs ts);
   void flush_done(bool force, TimeNs ts);
   void anomaly(std::string_view name, Direction dir, TimeNs ts) {

@@ -127,6 +127,46 @@ TEST(Http, BuffersForSignatures) {
   EXPECT_NE(b.request_headers_raw.find("Cookie: c=1\r\n"), std::string::npos);
 }
 
+TEST(Http, MultipartPartsAreFiles) {
+  const std::string body =
+      "--outer\r\n"
+      "Content-Disposition: form-data; name=\"a\"\r\n\r\n"
+      "value-a\r\n"
+      "--outer\r\n"
+      "Content-Type: multipart/mixed; boundary=inner\r\n\r\n"
+      "--inner\r\n"
+      "Content-Disposition: attachment; filename=\"x.pdf\"\r\n\r\n"
+      "%PDF-1.4 data\r\n--notadelimiter\r\n"
+      "--inner\r\n"
+      "Content-Disposition: attachment; filename=\"y.txt\"\r\n\r\n"
+      "hello\r\n"
+      "--inner--\r\n"
+      "--outer--\r\n";
+  for (bool bytewise : {false, true}) {
+    Harness h;
+    std::string req =
+        "POST /up HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=outer\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (bytewise)
+      h.client_bytewise(req);
+    else
+      h.client(req);
+    h.server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    auto http = h.sink.of("http");
+    ASSERT_EQ(http.size(), 1u);
+    EXPECT_EQ(http[0]->get("request_body_len"), std::to_string(body.size()));
+    EXPECT_EQ(http[0]->get("orig_filenames"), "x.pdf,y.txt");
+    EXPECT_EQ(http[0]->get("orig_mime_types"), "text/plain,application/pdf,text/plain");
+    auto files = h.sink.of("fileinfo");
+    ASSERT_EQ(files.size(), 3u);
+    EXPECT_EQ(files[0]->get("seen_bytes"), "7");
+    EXPECT_EQ(files[1]->get("seen_bytes"),
+              std::to_string(strlen("%PDF-1.4 data\r\n--notadelimiter")));
+    EXPECT_EQ(files[2]->get("md5"), "5d41402abc4b2a76b9719d911017c592");
+  }
+}
+
 TEST(Http, PipeliningMatchesInOrder) {
   Harness h;
   h.client(
