@@ -289,6 +289,8 @@ class FlowTable : public PacketSink {
   uint64_t uid_counter_ = 0;
   uint32_t head_[kListCount] = {}, tail_[kListCount] = {};
   TimeNs now_ = 0;
+  TimeNs next_expiry_ = 0;  // no list tail expires before this
+  TimeNs delay_[kListCount] = {};
   CounterSet counters_;
   ConnRecord record_;
   std::vector<const AnalyzerApi*> apis_;

@@ -156,6 +156,7 @@ FlowTable::FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard)
   slots_.assign(1024, 0);
   mem_used_ = slots_.size() * sizeof(uint64_t);
   if (cfg_.analyzers) apis_ = Registry<AnalyzerApi>::sorted();
+  for (int l = 0; l < kListCount; ++l) delay_[l] = delay_of(List(l));
 }
 
 FlowTable::~FlowTable() = default;
@@ -211,6 +212,7 @@ void FlowTable::unlink(uint32_t idx) {
 
 void FlowTable::link_front(uint32_t idx, List l, TimeNs key) {
   Flow& f = at(idx);
+  next_expiry_ = std::min(next_expiry_, key + delay_[l]);
   f.list = l;
   f.timer_key = key;
   f.prev = 0;
@@ -258,8 +260,10 @@ void FlowTable::place(uint32_t idx) {
 
 void FlowTable::advance(TimeNs now) {
   if (now > now_) now_ = now;
+  // Nothing can expire before the earliest tail deadline seen at the last full check.
+  if (now < next_expiry_) return;
   for (int l = kAttempt; l < kListCount; ++l) {
-    TimeNs delay = delay_of(List(l));
+    TimeNs delay = delay_[l];
     while (tail_[l]) {
       uint32_t idx = tail_[l] - 1;
       Flow& f = at(idx);
@@ -278,6 +282,9 @@ void FlowTable::advance(TimeNs now) {
       remove(idx, EndReason::kTimeout);
     }
   }
+  next_expiry_ = INT64_MAX;
+  for (int l = kAttempt; l < kListCount; ++l)
+    if (tail_[l]) next_expiry_ = std::min(next_expiry_, at(tail_[l] - 1).timer_key + delay_[l]);
 }
 
 void FlowTable::finish(TimeNs now) {
