@@ -473,13 +473,34 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
       fp = &std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
       fp_variant = s.lists[s.fp_list].variant;
     }
+    // An address side is "narrow" when no range is wider than 2^16 addresses.
+    const IpRanges* narrow = nullptr;
+    auto is_narrow = [](const IpRanges& r) {
+      if (r.is_all() || r.size() == 0 || r.size() > 4096) return false;
+      for (const auto& [lo, hi] : r.ranges())
+        if (hi - lo > (IpRanges::U128(1) << 16)) return false;
+      return true;
+    };
+    if (!fp) {
+      if (is_narrow(s.src_set))
+        narrow = &s.src_set;
+      else if (is_narrow(s.dst_set))
+        narrow = &s.dst_set;
+    }
     if (fp)
       ++e->stats_.prefiltered;
+    else if (narrow)
+      ++e->stats_.addr_indexed;
     else
       ++e->stats_.always;
     for (int t = 0; t < 4; ++t)
       for (int d = 0; d < 2; ++d) {
         if (!transports[t] || !dirs[d]) continue;
+        if (!fp && narrow) {
+          for (const auto& [lo, hi] : narrow->ranges())
+            e->groups_[t][d].by_addr.push_back({lo, hi, i});
+          continue;
+        }
         if (!fp) {
           e->groups_[t][d].always.push_back(i);
           continue;
@@ -526,6 +547,16 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
         ++e->stats_.databases;
         e->groups_[t][d].dbs.push_back({variant, db, std::move(p.sigs_of)});
       }
+  for (auto& t : e->groups_)
+    for (auto& g : t) {
+      std::sort(g.by_addr.begin(), g.by_addr.end(),
+                [](const AddrIndexEntry& a, const AddrIndexEntry& b) { return a.lo < b.lo; });
+      IpRanges::U128 m = 0;
+      for (const auto& en : g.by_addr) {
+        m = std::max(m, en.hi);
+        g.by_addr_maxhi.push_back(m);
+      }
+    }
   e->stats_.signatures = sigs.size();
   e->stats_.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -594,8 +625,9 @@ bool header_match(const Signature& s, const InspectContext& c) {
   if (s.ip_proto && p->proto != s.ip_proto && !(s.icmp_both && (p->proto == 1 || p->proto == 58)))
     return false;
   if ((s.ipv4_only && p->ip_version != 4) || (s.ipv6_only && p->ip_version != 6)) return false;
-  if (s.src.match(p->src) && s.dst.match(p->dst) && ports_match(s, *p, false)) return true;
-  return s.bidirectional && s.src.match(p->dst) && s.dst.match(p->src) && ports_match(s, *p, true);
+  if (s.src_set.match(p->src) && s.dst_set.match(p->dst) && ports_match(s, *p, false)) return true;
+  return s.bidirectional && s.src_set.match(p->dst) && s.dst_set.match(p->src) &&
+         ports_match(s, *p, true);
 }
 
 bool flow_match(const FlowCheck& f, const InspectContext& c) {
@@ -805,6 +837,22 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
     ctx.sigs_of = &d.sigs_of_pattern;
     hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
             on_hs_match, &ctx);
+  }
+  if (c.pkt && !g.by_addr.empty()) {
+    for (const IpAddr* a : {&c.pkt->src, &c.pkt->dst}) {
+      IpRanges::U128 v = IpRanges::key(*a);
+      auto it =
+          std::upper_bound(g.by_addr.begin(), g.by_addr.end(), v,
+                           [](IpRanges::U128 x, const AddrIndexEntry& en) { return x < en.lo; });
+      // Walk back while some earlier range can still reach v.
+      for (size_t k = static_cast<size_t>(it - g.by_addr.begin()); k > 0; --k) {
+        if (g.by_addr_maxhi[k - 1] < v) break;
+        const auto& en = g.by_addr[k - 1];
+        if (en.hi < v || sc.mark[en.sig] == sc.stamp) continue;
+        sc.mark[en.sig] = sc.stamp;
+        sc.candidates.push_back(en.sig);
+      }
+    }
   }
   for (uint32_t s : g.always) {
     if (sc.mark[s] == sc.stamp) continue;

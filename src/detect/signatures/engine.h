@@ -34,8 +34,9 @@ class Scratch;
 
 struct EngineStats {
   size_t signatures = 0;
-  size_t prefiltered = 0;  // rules with a fast pattern in some group
-  size_t always = 0;       // rules inspected for every packet of their group
+  size_t prefiltered = 0;   // rules with a fast pattern in some group
+  size_t always = 0;        // rules inspected for every packet of their group
+  size_t addr_indexed = 0;  // rules without a pattern found through the address index
   size_t databases = 0;
   size_t patterns = 0;
   size_t database_bytes = 0;
@@ -73,9 +74,17 @@ class Engine {
     hs_database_t* db = nullptr;
     std::vector<std::vector<uint32_t>> sigs_of_pattern;  // pattern id -> signature indexes
   };
+  // Rules without a fast pattern whose address side is narrow (IP reputation lists):
+  // found by a stabbing query with the packet's addresses instead of checked every time.
+  struct AddrIndexEntry {
+    IpRanges::U128 lo, hi;
+    uint32_t sig;
+  };
   struct Group {
     std::vector<PrefilterDb> dbs;
-    std::vector<uint32_t> always;  // rules without a usable fast pattern
+    std::vector<uint32_t> always;               // rules without a usable fast pattern
+    std::vector<AddrIndexEntry> by_addr;        // sorted by lo
+    std::vector<IpRanges::U128> by_addr_maxhi;  // prefix max of hi
   };
 
  private:

@@ -213,6 +213,8 @@ done:
     err = "rule has no sid";
     return false;
   }
+  s.src_set = IpRanges::compile(s.src);
+  s.dst_set = IpRanges::compile(s.dst);
   if (!s.flowbit_checks.empty() || !s.flowbit_actions.empty() || !s.flowints.empty())
     s.has_flow = true;
   return true;

@@ -35,6 +35,25 @@ struct AddrExpr {
   bool is_any() const { return kind == Kind::kAny && !negated; }
 };
 
+// An address expression compiled to sorted, disjoint ranges over the 128-bit (IPv4-mapped)
+// space: membership is a binary search however long the variable's list is (tor.rules has
+// hundreds of addresses per rule).
+class IpRanges {
+ public:
+  using U128 = unsigned __int128;
+  static IpRanges compile(const AddrExpr& e);
+  bool match(const IpAddr& a) const;
+  bool is_all() const { return all_; }
+  size_t size() const { return r_.size(); }
+  const std::vector<std::pair<U128, U128>>& ranges() const { return r_; }
+  static U128 key(const IpAddr& a);
+
+ private:
+  static std::vector<std::pair<U128, U128>> eval(const AddrExpr& e);
+  std::vector<std::pair<U128, U128>> r_;
+  bool all_ = false;
+};
+
 struct PortExpr {
   enum class Kind : uint8_t { kAny, kRange, kGroup } kind = Kind::kAny;
   bool negated = false;
@@ -268,6 +287,7 @@ struct Signature {
   bool icmp_both = false;  // "icmp" matches ICMPv4 and ICMPv6
   std::string app_proto;   // "http", "dns", ... when the header names an app-layer protocol
   AddrExpr src, dst;
+  IpRanges src_set, dst_set;  // compiled from src/dst when the rule is finalized
   PortExpr sport, dport;
   bool bidirectional = false;
 

@@ -174,3 +174,40 @@ TEST(Corpus, VpnAppliancesLoadCompletely) {
 
 }  // namespace
 }  // namespace komainu::sig
+
+namespace komainu::sig {
+namespace {
+// The compiled ranges must agree with the expression tree they come from.
+TEST(IpRanges, AgreeWithExpressionTree) {
+  RuleVars v;
+  std::string err;
+  const char* exprs[] = {"any",
+                         "!any",
+                         "$HOME_NET",
+                         "$EXTERNAL_NET",
+                         "[$HOME_NET,!10.1.0.0/16]",
+                         "![10.0.0.0/8,!10.5.0.0/16]",
+                         "[1.2.3.0/24,[5.6.7.8,![9.9.9.9]]]",
+                         "[!1.2.3.4]",
+                         "[2001:db8::/32,!2001:db8::1]",
+                         "0.0.0.0/0"};
+  uint32_t seed = 12345;
+  for (const char* e : exprs) {
+    AddrExpr a;
+    ASSERT_TRUE(v.parse_address(e, a, err)) << e << ": " << err;
+    auto r = IpRanges::compile(a);
+    for (int i = 0; i < 2000; ++i) {
+      seed = seed * 1103515245 + 12345;
+      uint32_t x = seed;
+      // Bias toward the interesting prefixes.
+      if (i % 4 == 0) x = (10u << 24) | (x & 0xffffff);
+      if (i % 4 == 1) x = (10u << 24) | (5u << 16) | (x & 0xffff);
+      if (i % 8 == 2) x = (9u << 24) | (9u << 16) | (9u << 8) | 9u;
+      IpAddr ip = IpAddr::v4(x);
+      if (i % 16 == 3) ip = *IpAddr::parse(i % 32 == 3 ? "2001:db8::1" : "2001:db8::2");
+      ASSERT_EQ(r.match(ip), a.match(ip)) << e << " " << ip.str();
+    }
+  }
+}
+}  // namespace
+}  // namespace komainu::sig

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "detect/signatures/keyword.h"
 
 namespace komainu::sig {
@@ -284,6 +286,114 @@ bool AddrExpr::match(const IpAddr& a) const {
     }
   }
   return negated ? !raw : raw;
+}
+
+namespace {
+using U128 = IpRanges::U128;
+using Ranges = std::vector<std::pair<U128, U128>>;
+constexpr U128 kMax = ~U128(0);
+
+U128 to_u128(const IpAddr& a) {
+  U128 v = 0;
+  for (uint8_t b : a.b) v = v << 8 | b;
+  return v;
+}
+
+Ranges normalize(Ranges r) {
+  std::sort(r.begin(), r.end());
+  Ranges out;
+  for (auto& x : r) {
+    if (!out.empty() && (out.back().second == kMax || x.first <= out.back().second + 1)) {
+      out.back().second = std::max(out.back().second, x.second);
+    } else {
+      out.push_back(x);
+    }
+  }
+  return out;
+}
+
+Ranges complement(const Ranges& r) {  // r normalized
+  Ranges out;
+  U128 next = 0;
+  bool done = false;
+  for (auto& x : r) {
+    if (x.first > next) out.push_back({next, x.first - 1});
+    if (x.second == kMax) {
+      done = true;
+      break;
+    }
+    next = x.second + 1;
+  }
+  if (!done) out.push_back({next, kMax});
+  return out;
+}
+
+Ranges intersect(const Ranges& a, const Ranges& b) {
+  Ranges out;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    U128 lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (lo <= hi) out.push_back({lo, hi});
+    if (a[i].second < b[j].second)
+      ++i;
+    else
+      ++j;
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::pair<U128, U128>> IpRanges::eval(const AddrExpr& e) {
+  Ranges raw;
+  switch (e.kind) {
+    case AddrExpr::Kind::kAny:
+      raw = {{0, kMax}};
+      break;
+    case AddrExpr::Kind::kCidr: {
+      U128 net = to_u128(e.cidr.net);
+      U128 host = e.cidr.bits >= 128 ? 0 : (kMax >> e.cidr.bits);
+      raw = {{net, net | host}};
+      break;
+    }
+    case AddrExpr::Kind::kGroup: {
+      Ranges pos, neg;
+      bool has_pos = false;
+      for (const auto& m : e.members) {
+        // A negated member excludes its un-negated set.
+        AddrExpr inner = m;
+        inner.negated = false;
+        Ranges r = eval(inner);
+        Ranges& dst = m.negated ? neg : pos;
+        has_pos |= !m.negated;
+        dst.insert(dst.end(), r.begin(), r.end());
+      }
+      raw = has_pos ? normalize(pos) : Ranges{{0, kMax}};
+      if (!neg.empty()) raw = intersect(raw, complement(normalize(neg)));
+      break;
+    }
+  }
+  return e.negated ? complement(raw) : raw;
+}
+
+U128 IpRanges::key(const IpAddr& a) {
+  return to_u128(a);
+}
+
+IpRanges IpRanges::compile(const AddrExpr& e) {
+  IpRanges r;
+  r.r_ = normalize(eval(e));
+  r.all_ = r.r_.size() == 1 && r.r_[0].first == 0 && r.r_[0].second == kMax;
+  return r;
+}
+
+bool IpRanges::match(const IpAddr& a) const {
+  if (all_) return true;
+  U128 v = to_u128(a);
+  auto it = std::upper_bound(r_.begin(), r_.end(), v,
+                             [](U128 x, const std::pair<U128, U128>& p) { return x < p.first; });
+  if (it == r_.begin()) return false;
+  --it;
+  return v <= it->second;
 }
 
 bool PortExpr::match(uint16_t p) const {
