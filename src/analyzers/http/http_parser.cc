@@ -572,12 +572,12 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
   s.remaining = 0;
   if (!req) {
     if (tx.status == 101 || (tx.connect && tx.status >= 200 && tx.status < 300)) {
-      // The connection now carries another protocol: stop parsing both directions.
-      end_message(s, dir, ts, true);
-      if (sides_[0].tx == &tx) sides_[0].tx = nullptr;
-      tx.request_done = true;
+      // The connection now carries another protocol: stop parsing both directions. The
+      // response's end may publish and free the transaction, so it comes last.
       tunnel_ = true;
-      flush_done(false, ts);
+      if (sides_[0].tx == &tx) end_message(sides_[0], Direction::kToServer, ts, false);
+      tx.request_done = true;
+      end_message(s, dir, ts, true);
       return;
     }
     if (tx.head || tx.status == 204 || tx.status == 304) {
@@ -744,7 +744,6 @@ void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
     rec.has_total = true;
   }
 }
-
 
 void HttpParser::close_file(Side& s, Direction dir, TimeNs ts, bool complete) {
   if (!s.file.active()) return;

@@ -65,7 +65,7 @@ TimeNs filetime_to_ns(uint64_t ft) {
   // Zeek converts through a double in seconds and prints 6 decimals: do the same so the
   // logged microseconds round identically.
   double secs = double(ft) / 1e7 - 11644473600.0;
-  if (secs <= 0 || secs > 1e11) return 0;
+  if (!(secs > 0 && secs < 9.0e9)) return 0;  // beyond year 2255 or NaN: not a time
   char buf[40];
   snprintf(buf, sizeof buf, "%.6f", secs);
   int64_t whole = 0, micros = 0;
