@@ -180,6 +180,24 @@ void ConnRecord::write_eve(JsonWriter& w) const {
                  : reason == EndReason::kForced ? "forced"
                                                 : "shutdown");
   w.end_object();
+  if (f->proto == 6) {
+    // Suricata's tcp object: flags seen in either direction, to server, to client.
+    auto hex = [](uint8_t v) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      return std::string{kHex[v >> 4], kHex[v & 15]};
+    };
+    uint8_t all = f->tcp_flags[0] | f->tcp_flags[1];
+    w.key("tcp").begin_object();
+    w.kv("tcp_flags", hex(all)).kv("tcp_flags_ts", hex(f->tcp_flags[0]));
+    w.kv("tcp_flags_tc", hex(f->tcp_flags[1]));
+    static constexpr std::pair<uint8_t, const char*> kNames[] = {
+        {tcpflag::kFin, "fin"}, {tcpflag::kSyn, "syn"}, {tcpflag::kRst, "rst"},
+        {tcpflag::kPsh, "psh"}, {tcpflag::kAck, "ack"}, {tcpflag::kUrg, "urg"},
+        {tcpflag::kEce, "ecn"}, {tcpflag::kCwr, "cwr"}};
+    for (const auto& [bit, name] : kNames)
+      if (all & bit) w.kv(name, true);
+    w.end_object();
+  }
 }
 
 }  // namespace komainu

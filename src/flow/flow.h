@@ -125,8 +125,10 @@ struct Flow {
   TimeNs timer_key = 0;        // list ordering key (see FlowTable::place)
   uint64_t pkts[2] = {0, 0};   // [0] originator, [1] responder
   uint64_t ip_bytes[2] = {0, 0};
-  uint64_t wire_bytes[2] = {0, 0};  // EVE bytes_toserver/toclient (whole frames)
-  uint64_t size[2] = {0, 0};        // UDP/ICMP payload bytes
+  uint64_t wire_bytes[2] = {0, 0};
+  uint8_t tcp_flags[2] = {0, 0};  // TCP flags seen per direction (EVE tcp.*)  // EVE
+                                  // bytes_toserver/toclient (whole frames)
+  uint64_t size[2] = {0, 0};      // UDP/ICMP payload bytes
   bool active[2] = {false, false};
   uint64_t missed_bytes = 0;
   uint32_t hist_seen = 0;

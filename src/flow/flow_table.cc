@@ -466,6 +466,7 @@ void FlowTable::flip(Flow& f) {
   std::swap(f.pkts[0], f.pkts[1]);
   std::swap(f.ip_bytes[0], f.ip_bytes[1]);
   std::swap(f.wire_bytes[0], f.wire_bytes[1]);
+  std::swap(f.tcp_flags[0], f.tcp_flags[1]);
   std::swap(f.size[0], f.size[1]);
   std::swap(f.active[0], f.active[1]);
   std::swap(f.close_deferred[0], f.close_deferred[1]);
@@ -837,6 +838,7 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
 
   ++f.pkts[side];
   f.ip_bytes[side] += p.ip_len;
+  f.tcp_flags[side] |= p.tcp_flags;
 }
 
 void FlowTable::tcp_state_machine(Flow& f, TcpEndpoint& ep, TcpEndpoint& peer, const Packet& p,

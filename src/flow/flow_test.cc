@@ -155,6 +155,9 @@ TEST(FlowTcp, CompleteConnectionIsSF) {
   EXPECT_EQ(c.duration, 6 * kNsPerMs);
   EXPECT_EQ(c.orig, "10.0.0.1:40000");
   EXPECT_NE(c.eve.find("\"state\":\"closed\""), std::string::npos) << c.eve;
+  EXPECT_NE(c.eve.find("\"pkts_toserver\":5,\"pkts_toclient\":3"), std::string::npos) << c.eve;
+  EXPECT_NE(c.eve.find("\"tcp\":{\"tcp_flags\":\"1b\",\"tcp_flags_ts\":\"1b\""), std::string::npos)
+      << c.eve;
 }
 
 TEST(FlowTcp, UnansweredSynIsS0AndRemovedAfterAttemptDelay) {
