@@ -1,6 +1,7 @@
-// libFuzzer target for the whole decoder. The first byte picks the link type, the next eight
-// the timestamp step (so fragment timeouts are exercised), the rest is the frame. Tight
-// reassembly limits make eviction reachable within a short run.
+// libFuzzer target for the whole decoder. The first byte picks the link type; the second sets
+// the timestamp step (so fragment timeouts are exercised), a claimed wire length longer than
+// the capture, and whether checksums are verified; the rest is the frame. Tight reassembly
+// limits make eviction reachable within a short run.
 #include <cstddef>
 #include <cstdint>
 
@@ -20,8 +21,10 @@ struct CheckingSink : komainu::PacketSink {
   uint64_t sum = 0;
 };
 
-komainu::DecodeConfig fuzz_config() {
+komainu::DecodeConfig fuzz_config(bool checksums) {
   komainu::DecodeConfig c;
+  c.verify_ip_checksum = checksums;
+  c.verify_checksums = checksums;
   c.frag_memcap = 256 * 1024;
   c.frag_max_datagrams = 16;
   c.frag_max_pieces = 8;
@@ -33,7 +36,8 @@ komainu::DecodeConfig fuzz_config() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // One decoder across inputs keeps reassembly state alive between frames, as in a capture.
-  static komainu::Decoder decoder{fuzz_config()};
+  static komainu::Decoder plain{fuzz_config(false)};
+  static komainu::Decoder checking{fuzz_config(true)};
   static komainu::TimeNs now = 0;
   if (size < 2) return 0;
   komainu::RawFrame f;
@@ -45,6 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Sometimes claim a longer wire length, as a snaplen-truncated capture would.
   f.wirelen = f.caplen + ((data[1] & 1) ? data[1] * 7u : 0u);
   CheckingSink sink;
+  komainu::Decoder& decoder = (data[1] & 2) ? checking : plain;
   auto r = decoder.decode(f, sink);
   if (r == komainu::DecodeResult::kInvalid && sink.sum == 0xFFFFFFFFFFFFFFFFull) return 1;
   return 0;
