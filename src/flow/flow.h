@@ -301,7 +301,6 @@ class FlowTable : public PacketSink {
   const Packet* layer_pkt_[8] = {};
   uint64_t layer_uid_[8] = {};  // uid numbers: a flow evicted meanwhile is still named
   uint8_t n_layers_ = 0;
-  bool in_remove_ = false;
 };
 
 // "1:" + base64(SHA-1(...)) per the Community ID v1 specification.
