@@ -374,7 +374,7 @@ void TlsRecord::write_eve(JsonWriter& w) const {
   if (!s.server_certs.empty() && s.server_certs[0].ok) {
     const CertInfo& c = s.server_certs[0];
     w.kv("subject", c.subject_fwd).kv("issuerdn", c.issuer_fwd);
-    w.kv("serial", colon_hex(c.serial, true));
+    w.kv("serial", c.serial_eve);
     w.kv("fingerprint", colon_hex(c.sha1, false));
   }
   if (s.ch.has_sni) w.kv("sni", s.ch.sni);
@@ -383,6 +383,11 @@ void TlsRecord::write_eve(JsonWriter& w) const {
   if (!s.server_certs.empty() && s.server_certs[0].ok) {
     w.kv("notbefore", eve_time(s.server_certs[0].not_before));
     w.kv("notafter", eve_time(s.server_certs[0].not_after));
+  }
+  if (!s.server_certs.empty() && !s.server_certs[0].san_dns.empty()) {
+    w.key("subjectaltname").begin_array();
+    for (const auto& n : s.server_certs[0].san_dns) w.value(n);
+    w.end_array();
   }
   if (s.resumed) w.kv("session_resumed", true);
   if (s.have_client_hello) {

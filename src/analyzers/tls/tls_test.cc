@@ -216,6 +216,30 @@ TEST(TlsProbe, ByContent) {
   ASSERT_NE(Registry<AnalyzerApi>::find("ssl"), nullptr);
 }
 
+TEST(TlsCorpus, EveFromARealHandshake) {
+  std::string pcap = std::string(KOMAINU_SHARED_DIR) + "/corpus/zeek/traces/tls/tls1.2.pcap";
+  if (!std::filesystem::exists(pcap)) GTEST_SKIP() << "public corpus not found: " << pcap;
+  testing::PcapPayloads pl;
+  ASSERT_TRUE(testing::load_pcap_payloads(pcap, pl)) << pl.error;
+  testing::CollectingSink sink;
+  testing::run_analyzer(*Registry<AnalyzerApi>::find("ssl"), pl, sink);
+  ASSERT_EQ(sink.eve.size(), 1u);
+  const std::string& j = sink.eve[0].json;
+  // Suricata's forms: forward-order DN with ", ", DER serial bytes, colon SHA-1.
+  EXPECT_NE(j.find(R"("issuerdn":"C=GB, ST=Greater Manchester, L=Salford, O=COMODO CA Limited, )"
+                   R"(CN=COMODO High-Assurance Secure Server CA")"),
+            std::string::npos)
+      << j;
+  EXPECT_NE(j.find(R"("serial":"00:99:FA:A8:03:7A:4E:B2:FA:EF:84:EB:5E:55:D5:B8:C8")"),
+            std::string::npos)
+      << j;
+  EXPECT_NE(j.find(R"("version":"TLS 1.2")"), std::string::npos);
+  EXPECT_NE(j.find(R"("notbefore":"2011-05-04T00:00:00")"), std::string::npos) << j;
+  EXPECT_NE(j.find(R"("ja3":{"hash":")"), std::string::npos);
+  EXPECT_NE(j.find(R"("ja3s":{"hash":")"), std::string::npos);
+  EXPECT_NE(j.find(R"("subjectaltname":[)"), std::string::npos);
+}
+
 TEST(TlsCorpus, ZeekSslAndX509Parity) {
   std::string zeek = std::string(KOMAINU_SHARED_DIR) + "/corpus/zeek/";
   if (!std::filesystem::exists(zeek + "manifest.json"))

@@ -61,6 +61,22 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
     }
     BN_free(bn);
   }
+  {
+    // Suricata prints the DER content octets, keeping a leading 00 of positive numbers.
+    unsigned char* der_int = nullptr;
+    int n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der_int);
+    if (n > 2 && der_int) {
+      size_t hdr = 2;
+      if (der_int[1] & 0x80) hdr += der_int[1] & 0x7f;
+      static const char* hexd = "0123456789ABCDEF";
+      for (size_t i = hdr; i < size_t(n); ++i) {
+        if (i > hdr) c.serial_eve.push_back(':');
+        c.serial_eve.push_back(hexd[der_int[i] >> 4]);
+        c.serial_eve.push_back(hexd[der_int[i] & 15]);
+      }
+    }
+    OPENSSL_free(der_int);
+  }
   const unsigned long zeek_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
   const unsigned long fwd_flags =
       (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN;

@@ -16,6 +16,7 @@ struct CertInfo {
   std::string sha256, sha1;  // lowercase hex of the DER
   uint64_t version = 0;
   std::string serial;                   // uppercase hex, as Zeek
+  std::string serial_eve;               // DER content bytes "00:97:E6:...", as Suricata
   std::string subject, issuer;          // RFC 2253 order (Zeek)
   std::string subject_fwd, issuer_fwd;  // forward order, ", " separated (Suricata)
   TimeNs not_before = 0, not_after = 0;
