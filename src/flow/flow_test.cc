@@ -309,6 +309,19 @@ TEST(FlowTcp, SynAckFirstFlipsRoles) {
   EXPECT_EQ(c.resp_bytes, 3u);
 }
 
+TEST(FlowTcp, SynAckBeforeSynIsReorderedIntoAHandshake) {
+  Fixture t;
+  // Neither port is a server port: the SYN-ACK (server 6000 -> client 5000) creates the flow
+  // with the server as originator; the SYN that follows with the acknowledged sequence
+  // number flips the roles back (Zeek's SYN/SYN-ACK reversal).
+  t.net.tcp(ms(0), false, kSyn | kAck, 500, 101, "", 5000, 6000);
+  t.net.tcp(ms(1), true, kSyn, 100, 0, "", 5000, 6000);
+  t.net.tcp(ms(2), true, kAck, 101, 501, "", 5000, 6000);
+  t.table.finish(ms(3));
+  EXPECT_EQ(t.only().orig, "10.0.0.1:5000");
+  EXPECT_EQ(t.only().state, "S1");
+}
+
 TEST(FlowTcp, RetransmissionAndZeroWindowLetters) {
   Fixture t;
   handshake(t.net);
