@@ -302,6 +302,7 @@ void LogPipeline::record(LogFileStats& fs, LogParser& p, std::string_view rec, u
 void LogPipeline::on_event(const LogEvent& ev) {
   ++by_class_[size_t(ev.cls) & 15];
   if (ev.time_inferred) ++time_inferred_;
+  if (tap_) tap_(ev);
   sigma_.on_event(ev, sink_);
   for (auto& [api, d] : detectors_) d->on_event(ev, ctx_);
 }

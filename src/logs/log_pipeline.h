@@ -7,6 +7,7 @@
 //   p.finish();                       // flushes detectors and correlations
 //   p.write_stats(json);              // read = parsed + malformed, by kind and reason
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -56,6 +57,8 @@ class LogPipeline {
   uint64_t alerts() const;
   const std::vector<LogFileStats>& files() const { return files_; }
   const SigmaEngine& sigma() const { return sigma_; }
+  // Sees every normalised event before Sigma and the detectors (golden tests, tools).
+  void set_event_tap(std::function<void(const LogEvent&)> tap) { tap_ = std::move(tap); }
   // Feeds one already-normalised event (tests; the benchmark's detector-only pass).
   void on_event(const LogEvent& ev);
 
@@ -78,6 +81,7 @@ class LogPipeline {
   std::vector<std::string> malformed_samples_;
   uint64_t by_class_[16] = {};
   bool finished_ = false;
+  std::function<void(const LogEvent&)> tap_;
 };
 
 }  // namespace komainu::logs

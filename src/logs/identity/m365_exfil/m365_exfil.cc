@@ -16,7 +16,7 @@ const AlertSpec kMailBurst{2000041,      "KOMAINU identity M365 MailItemsAccesse
 struct Window {
   std::deque<std::pair<TimeNs, int64_t>> items;
   int64_t sum = 0;
-  TimeNs alerted_at = INT64_MIN;
+  TimeNs alerted_at = kNever;
   std::vector<std::string> ips, objects;
 };
 

@@ -36,13 +36,13 @@ struct Config {
 
 struct SourceState {
   std::deque<std::pair<TimeNs, std::string>> fails;  // time, user
-  TimeNs alerted_at = INT64_MIN;                     // last spray alert
+  TimeNs alerted_at = kNever;                        // last spray alert
   std::vector<std::string> sprayed_users;            // evidence of the last spray
 };
 
 struct AccountState {
   std::deque<std::pair<TimeNs, std::string>> fails;  // time, source ip
-  TimeNs alerted_at = INT64_MIN;
+  TimeNs alerted_at = kNever;
 };
 
 enum : size_t { kTrackedSources, kTrackedAccounts, kEvictions, kCredentialFailures };
@@ -142,7 +142,7 @@ class PasswordSpray : public IdentityDetector {
   void success(const LogEvent& ev, DetectorContext& ctx) {
     if (!ev.src_ip.empty()) {
       if (SourceState* s = sources_.find(ev.src_ip);
-          s && s->alerted_at != INT64_MIN && ev.ts - s->alerted_at <= c_.validated_window) {
+          s && s->alerted_at != kNever && ev.ts - s->alerted_at <= c_.validated_window) {
         AlertDraft d;
         d.spec = &kValidated;
         add_entities(d, ev);

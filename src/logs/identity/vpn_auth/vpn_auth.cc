@@ -30,7 +30,7 @@ const AlertSpec kOddHour{2000064,          "KOMAINU identity VPN login at an unu
 
 struct Fails {
   std::deque<std::pair<TimeNs, std::string>> items;
-  TimeNs alerted_at = INT64_MIN;
+  TimeNs alerted_at = kNever;
 };
 
 struct Profile {
