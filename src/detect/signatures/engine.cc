@@ -966,7 +966,9 @@ AlertInfo alert_info(const Signature& s) {
   a.signature = s.msg;
   a.category = s.class_description;
   a.severity = s.priority;
-  for (const auto& [k, v] : s.metadata) {
+  for (const auto& kv : s.metadata) {
+    const std::string& k = kv.first;
+    const std::string& v = kv.second;
     auto it = std::find_if(a.metadata.begin(), a.metadata.end(),
                            [&](const auto& m) { return m.first == k; });
     if (it == a.metadata.end()) {

@@ -79,6 +79,15 @@ bool parse_numcmp(std::string_view s, NumCmp& out, std::string& err, bool allow_
     auto d = s.find('-', 1);
     if (d != std::string_view::npos) range = d;
   }
+  // Snort 3's inclusive range a<=>b.
+  auto incl = s.find("<=>");
+  if (incl != std::string_view::npos && incl > 0) {
+    if (!parse_int(s.substr(0, incl), out.lo) || !parse_int(s.substr(incl + 3), out.hi) ||
+        out.lo > out.hi)
+      return bad();
+    out.op = 'R';
+    return true;
+  }
   if (range != std::string_view::npos && range > 0) {
     size_t w = s.compare(range, 2, "<>") == 0 ? 2 : 1;
     if (!parse_int(s.substr(0, range), out.lo) || !parse_int(s.substr(range + w), out.hi))

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "detect/signatures/engine.h"
 
@@ -208,6 +209,39 @@ TEST(IpRanges, AgreeWithExpressionTree) {
       ASSERT_EQ(r.match(ip), a.match(ip)) << e << " " << ip.str();
     }
   }
+}
+}  // namespace
+}  // namespace komainu::sig
+
+namespace komainu::sig {
+namespace {
+TEST(KeywordRegistry, EveryKeywordParsesAndNamesAreUnique) {
+  auto all = KeywordRegistry::sorted();
+  EXPECT_GT(all.size(), 150u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_NE(all[i]->parse, nullptr) << all[i]->name;
+    if (i) {
+      EXPECT_NE(all[i]->name, all[i - 1]->name);
+    }
+  }
+  // KOMAINU_PRINT_KEYWORDS=1 prints the table kept in docs/rules.md.
+  if (getenv("KOMAINU_PRINT_KEYWORDS"))
+    for (const auto* k : all)
+      std::cout << "| `" << k->name << "` | " << (k->matches ? "yes" : "parse only") << " | "
+                << k->note << " |\n";
+}
+
+// Snort 3 syntax is a bonus: the count is reported, not a target.
+TEST(Corpus, Snort3CommunityReport) {
+  auto f = std::filesystem::path(KOMAINU_SHARED_DIR) /
+           "corpus/rules/snort3-community/snort3-community.rules";
+  if (!std::filesystem::exists(f)) GTEST_SKIP() << "no " << f;
+  auto r = check_rules({f.string()});
+  std::cout << r.to_text();
+  std::map<std::string, size_t> reasons;
+  for (const auto& e : r.errors) ++reasons[e.message.substr(0, e.message.find('\''))];
+  for (const auto& [m, n] : reasons) std::cout << "  " << n << " x " << m << "\n";
+  EXPECT_GT(r.loaded + r.skipped, 4000u);
 }
 }  // namespace
 }  // namespace komainu::sig

@@ -58,7 +58,9 @@ RuleVars::RuleVars() {
            {"MODBUS_CLIENT", "$HOME_NET"},
            {"MODBUS_SERVER", "$HOME_NET"},
            {"ENIP_CLIENT", "$HOME_NET"},
-           {"ENIP_SERVER", "$HOME_NET"}};
+           {"ENIP_SERVER", "$HOME_NET"},
+           // Snort 3's snort_defaults.lua also has this one; its community rules use it.
+           {"SIP_SERVERS", "$HOME_NET"}};
   port_ = {{"HTTP_PORTS", "80"},
            {"SHELLCODE_PORTS", "!80"},
            {"ORACLE_PORTS", "1521"},
