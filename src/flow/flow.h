@@ -131,6 +131,7 @@ struct Flow {
   uint64_t size[2] = {0, 0};      // UDP/ICMP payload bytes
   bool active[2] = {false, false};
   uint64_t missed_bytes = 0;
+  uint32_t chk_cnt[2] = {0, 0}, chk_thresh[2] = {1, 1};  // bad checksums (C/c, scaled)
   uint32_t hist_seen = 0;
   uint8_t hist_len = 0;
   char history[31] = {};

@@ -467,6 +467,8 @@ void FlowTable::flip(Flow& f) {
   std::swap(f.ip_bytes[0], f.ip_bytes[1]);
   std::swap(f.wire_bytes[0], f.wire_bytes[1]);
   std::swap(f.tcp_flags[0], f.tcp_flags[1]);
+  std::swap(f.chk_cnt[0], f.chk_cnt[1]);
+  std::swap(f.chk_thresh[0], f.chk_thresh[1]);
   std::swap(f.size[0], f.size[1]);
   std::swap(f.active[0], f.active[1]);
   std::swap(f.close_deferred[0], f.close_deferred[1]);
@@ -563,14 +565,21 @@ void FlowTable::on_packet(const Packet& p) {
   int side = is_orig ? 0 : 1;
   if (p.proto == 6) {
     process_tcp(idx, f, p, is_orig);
+  } else if (p.checksum_bad && is_icmp(p.proto)) {
+    // Zeek drops an ICMP message with a bad checksum before any accounting.
   } else {
-    f.last = p.ts;
-    if (p.proto == 17)
-      process_udp(f, p, is_orig);
-    else if (is_icmp(p.proto))
-      process_icmp(f, p, is_orig);
     ++f.pkts[side];
     f.ip_bytes[side] += p.ip_len;
+    if (p.checksum_bad) {
+      // Zeek counts the datagram (conn size) but analyses nothing: only C/c, scaled.
+      f.scaled_history(is_orig ? 'C' : 'c', f.chk_cnt[side], f.chk_thresh[side]);
+    } else {
+      f.last = p.ts;
+      if (p.proto == 17)
+        process_udp(f, p, is_orig);
+      else if (is_icmp(p.proto))
+        process_icmp(f, p, is_orig);
+    }
   }
   if (p.frame) f.wire_bytes[side] += p.frame->wirelen;
   if (f.in_use) place(idx);
@@ -698,6 +707,11 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
   const bool syn = fl & tcpflag::kSyn, fin = fl & tcpflag::kFin, rst = fl & tcpflag::kRst,
              ack = fl & tcpflag::kAck;
   const int len = int(p.payload_len);
+  if (p.checksum_bad) {
+    // Zeek's TCP analyzer stops at a bad checksum: no state, no sizes, no packet count.
+    f.scaled_history(is_orig ? 'C' : 'c', f.chk_cnt[side], f.chk_thresh[side]);
+    return;
+  }
   ep->seen = true;
 
   // SetPartialStatus

@@ -89,6 +89,8 @@ class Traffic {
     t_.on_packet(p);
   }
 
+  bool bad_checksum = false;
+
  private:
   Packet base(TimeNs ts, bool from_client, uint8_t proto, uint16_t cport, uint16_t sport) {
     frame_.ts = ts;
@@ -96,6 +98,7 @@ class Traffic {
     Packet p;
     p.frame = &frame_;
     p.ts = ts;
+    p.checksum_bad = bad_checksum;
     p.ip_version = 4;
     p.proto = proto;
     p.l4_valid = true;
@@ -390,6 +393,31 @@ TEST(FlowUdp, StatesAndIdleTimeout) {
   ASSERT_EQ(t.sink.conns.size(), 2u);
   EXPECT_EQ(t.sink.conns[1].state, "S0");
   EXPECT_EQ(t.sink.conns[1].reason, "shutdown");
+}
+
+TEST(FlowTcp, BadChecksumSegmentsAreOnlyALetter) {
+  Fixture t;
+  t.net.tcp(ms(0), true, kSyn, 100, 0);
+  t.net.bad_checksum = true;
+  t.net.tcp(ms(1), false, kSyn | kAck, 500, 101);
+  t.net.bad_checksum = false;
+  t.table.finish(ms(2));
+  EXPECT_EQ(t.only().history, "Sc");
+  EXPECT_EQ(t.only().state, "S0");
+  EXPECT_EQ(t.only().resp_pkts, 0u);
+}
+
+TEST(FlowUdp, BadChecksumDatagramsAreCountedNotAnalysed) {
+  Fixture t;
+  t.net.bad_checksum = true;
+  t.net.udp(ms(0), true, "query");
+  t.net.bad_checksum = false;
+  t.net.udp(ms(5), false, "answer");
+  t.table.finish(ms(6));
+  EXPECT_EQ(t.only().history, "Cd");
+  EXPECT_EQ(t.only().state, "SHR");
+  EXPECT_EQ(t.only().orig_pkts, 1u);
+  EXPECT_EQ(t.only().orig_bytes, 0u);
 }
 
 TEST(FlowUdp, ReplyFromServerPortFirstIsFlippedSHR) {
