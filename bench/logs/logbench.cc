@@ -2,6 +2,7 @@
 //
 //   logbench [--sigma PATH]... [--watchlist NAME=FILE]... [--config FILE] [--eve OUT]
 //            [--stats] [--no-parse-only] FILE...
+//   logbench --sigma PATH... --sigma-check      (the `rules check --sigma` report)
 //
 // Prints one JSON object: bytes, records, seconds, MB/s and events/s for both passes, their
 // ratio, alerts and peak RSS. With --eve, alerts and vpn_session records are written as
@@ -118,6 +119,13 @@ int main(int argc, char** argv) {
       stats = true;
     else if (a == "--no-parse-only")
       do_parse_only = false;
+    else if (a == "--sigma-check") {
+      // What `komainu rules check --sigma` prints, for the paths given with --sigma.
+      std::string json;
+      bool ok = komainu::logs::sigma_check(opts.sigma_paths, json, opts.config_file);
+      printf("%s\n", json.c_str());
+      return ok ? 0 : 1;
+    }
     else
       files.push_back(a);
   }
