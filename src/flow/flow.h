@@ -134,7 +134,7 @@ struct Flow {
   uint32_t chk_cnt[2] = {0, 0}, chk_thresh[2] = {1, 1};  // bad checksums (C/c, scaled)
   uint32_t hist_seen = 0;
   uint8_t hist_len = 0;
-  char history[31] = {};
+  char history[47] = {};  // longer histories are cut (Zeek has no cap; 46 letters is rare)
   uint8_t n_parents = 0;
   uint64_t parents[3] = {0, 0, 0};  // tunnel parent uids
   // TCP
