@@ -543,7 +543,10 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
   }
   {
     const std::string* ct = find_header(headers, "Content-Type");
-    s.multipart.reset(ct ? MultipartSplitter::boundary_of(*ct) : std::string());
+    if (ct && MultipartSplitter::is_message(*ct))
+      s.multipart.reset_message();
+    else
+      s.multipart.reset(ct ? MultipartSplitter::boundary_of(*ct) : std::string());
   }
   if (req) {
     if (const auto* v = find_header(headers, "Host")) tx.buf.host = *v;
@@ -771,7 +774,7 @@ void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
   bool req = dir == Direction::kToServer;
   if (s.multipart.active()) {
     PartEvents ev{*this, s, dir, ts};
-    s.multipart.finish(ev);
+    s.multipart.finish(ev, complete);
   }
   close_file(s, dir, ts, complete);
   s.state = State::kLine;

@@ -41,7 +41,26 @@ std::string MultipartSplitter::boundary_of(std::string_view ct) {
   return b;
 }
 
+bool MultipartSplitter::is_message(std::string_view ct) {
+  size_t i = 0;
+  while (i < ct.size() && (ct[i] == ' ' || ct[i] == '\t')) ++i;
+  return istarts_with(ct.substr(i), "message/rfc822");
+}
+
+void MultipartSplitter::reset_message() {
+  stack_.clear();
+  buf_.clear();
+  in_part_ = false;
+  messages_ = 0;
+  state_ = State::kHeaders;
+  part_filename_.clear();
+  part_boundary_.clear();
+  part_message_ = false;
+  header_bytes_ = 0;
+}
+
 void MultipartSplitter::reset(std::string_view boundary) {
+  messages_ = 0;
   stack_.clear();
   buf_.clear();
   in_part_ = false;
@@ -53,6 +72,14 @@ void MultipartSplitter::end_headers(MultipartEvents& ev) {
   if (!part_boundary_.empty() && stack_.size() < kMaxDepth) {
     stack_.push_back(part_boundary_);
     state_ = State::kPreamble;
+    return;
+  }
+  if (part_message_ && messages_ < kMaxDepth) {
+    ++messages_;
+    part_filename_.clear();
+    part_message_ = false;
+    header_bytes_ = 0;
+    state_ = State::kHeaders;
     return;
   }
   ev.part_begin(part_filename_);
@@ -87,6 +114,7 @@ void MultipartSplitter::feed(std::span<const uint8_t> data, MultipartEvents& ev)
         state_ = State::kHeaders;
         part_filename_.clear();
         part_boundary_.clear();
+        part_message_ = false;
         header_bytes_ = 0;
       }
       pos = nl + 1;
@@ -108,7 +136,11 @@ void MultipartSplitter::feed(std::span<const uint8_t> data, MultipartEvents& ev)
         part_filename_ = param(line, "filename");
       } else if (istarts_with(line, "content-type:")) {
         part_boundary_ = boundary_of(line.substr(13));
+        part_message_ = is_message(line.substr(13));
       }
+    } else if (stack_.empty()) {  // a message body outside any multipart: all data
+      ev.part_data({reinterpret_cast<const uint8_t*>(b.data() + pos), b.size() - pos});
+      pos = b.size();
     } else {  // kBody: data up to the next "\r\n--<any open boundary>"
       size_t search = pos;
       size_t emit_end = b.size();
@@ -159,6 +191,7 @@ void MultipartSplitter::feed(std::span<const uint8_t> data, MultipartEvents& ev)
         state_ = State::kHeaders;
         part_filename_.clear();
         part_boundary_.clear();
+        part_message_ = false;
         header_bytes_ = 0;
       }
       pos = nl + 1;
@@ -168,12 +201,13 @@ void MultipartSplitter::feed(std::span<const uint8_t> data, MultipartEvents& ev)
   if (state_ == State::kDone) buf_.clear();
 }
 
-void MultipartSplitter::finish(MultipartEvents& ev) {
+void MultipartSplitter::finish(MultipartEvents& ev, bool complete) {
   if (in_part_) {
     // The last part's data may still sit in the carry (no closing delimiter seen).
     if (!buf_.empty() && state_ == State::kBody)
       ev.part_data({reinterpret_cast<const uint8_t*>(buf_.data()), buf_.size()});
-    ev.part_end(false);
+    // A part cut by the end of a multipart body lacks its delimiter: incomplete.
+    ev.part_end(complete && stack_.empty());
   }
   in_part_ = false;
   buf_.clear();

@@ -23,17 +23,21 @@ class MultipartEvents {
 
 class MultipartSplitter {
  public:
-  static constexpr size_t kMaxDepth = 8;
+  // Nesting bound; 14 reproduces where Zeek stops descending (deeply-nested-mime trace).
+  static constexpr size_t kMaxDepth = 14;
   static constexpr size_t kMaxHeaderBytes = 16 * 1024;
 
   // Starts a body with this boundary (from the Content-Type's boundary parameter).
   void reset(std::string_view boundary);
+  // Starts a message/rfc822 body: an entity with its own headers.
+  void reset_message();
   bool active() const { return state_ != State::kIdle; }
   void feed(std::span<const uint8_t> data, MultipartEvents& ev);
-  // End of the body: an open part is incomplete.
-  void finish(MultipartEvents& ev);
+  // End of the body: an open part ends (complete if the body was).
+  void finish(MultipartEvents& ev, bool complete);
   // The boundary parameter of a Content-Type value, "" if not multipart.
   static std::string boundary_of(std::string_view content_type);
+  static bool is_message(std::string_view content_type);
 
  private:
   enum class State : uint8_t { kIdle, kPreamble, kHeaders, kBody, kDone };
@@ -44,6 +48,8 @@ class MultipartSplitter {
   std::string buf_;
   std::string part_filename_;
   std::string part_boundary_;  // a nested multipart declared by the current part's headers
+  bool part_message_ = false;  // the part is message/rfc822: another entity follows
+  size_t messages_ = 0;        // nested message/rfc822 entities (bounded like depth)
   size_t header_bytes_ = 0;
   bool in_part_ = false;
 };
