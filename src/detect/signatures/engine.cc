@@ -980,4 +980,19 @@ AlertInfo alert_info(const Signature& s) {
   return a;
 }
 
+void fill_alert_record(const Signature& s, const InspectContext& c, const FlowContext* flow,
+                       AlertRecord& out) {
+  out.alert = alert_info(s);
+  out.ts = c.ts;
+  out.flow = flow;
+  out.to_client = c.has_flow && !c.to_server;
+  out.src_ip.clear();
+  out.dest_ip.clear();
+  out.extra_json.clear();
+  if (!flow && c.pkt) {
+    out.src_ip = c.pkt->src.str();
+    out.dest_ip = c.pkt->dst.str();
+  }
+}
+
 }  // namespace komainu::sig

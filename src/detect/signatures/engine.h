@@ -136,4 +136,11 @@ class Scratch {
 // severity, metadata) as Suricata renders them.
 AlertInfo alert_info(const Signature& s);
 
+// Fills an EVE alert record for a signature that fired on this packet or transaction: the
+// alert fields, the data time, the flow (may be null: then src_ip/dest_ip come from the
+// packet) and the direction. (alert.source/alert.target of the `target` keyword need a
+// place in core's AlertInfo first; not rendered yet.)
+void fill_alert_record(const Signature& s, const InspectContext& c, const FlowContext* flow,
+                       AlertRecord& out);
+
 }  // namespace komainu::sig

@@ -245,3 +245,47 @@ TEST(Corpus, Snort3CommunityReport) {
 }
 }  // namespace
 }  // namespace komainu::sig
+
+namespace komainu::sig {
+namespace {
+TEST(Alert, EveFieldsFromSignature) {
+  RuleLoader loader;
+  loader.load_text(
+      "drop tcp any any -> any any (msg:\"ET TEST x\"; content:\"abc\"; "
+      "classtype:attempted-admin; sid:2000001; rev:7; metadata:created_at 2024_01_01, "
+      "tag CISA_KEV, tag Exploit;)",
+      "a.rules");
+  std::string err;
+  auto engine = Engine::build(loader.take(), err);
+  ASSERT_TRUE(engine) << err;
+  auto scratch = engine->new_scratch();
+  Packet p;
+  p.ip_version = 4;
+  p.proto = 6;
+  p.l4_valid = true;
+  p.src = *IpAddr::parse("10.0.0.1");
+  p.dst = *IpAddr::parse("192.0.2.1");
+  std::string payload = "xxabcxx";
+  p.payload = reinterpret_cast<const uint8_t*>(payload.data());
+  p.payload_caplen = static_cast<uint32_t>(payload.size());
+  InspectContext c;
+  c.pkt = &p;
+  c.ts = 1700000000 * kNsPerSec;
+  auto hits = engine->inspect(c, *scratch);
+  ASSERT_EQ(hits.size(), 1u);
+  AlertRecord rec;
+  fill_alert_record(*hits[0], c, nullptr, rec);
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  rec.write_eve(w);
+  w.end_object();
+  EXPECT_EQ(out,
+            "{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"192.0.2.1\",\"alert\":{\"action\":\"allowed\","
+            "\"gid\":1,\"signature_id\":2000001,\"rev\":7,\"signature\":\"ET TEST x\","
+            "\"category\":\"Attempted Administrator Privilege Gain\",\"severity\":1,"
+            "\"metadata\":{\"created_at\":[\"2024_01_01\"],\"tag\":[\"CISA_KEV\",\"Exploit\"]}}}");
+  EXPECT_EQ(rec.ts, c.ts);
+}
+}  // namespace
+}  // namespace komainu::sig
