@@ -182,8 +182,10 @@ TEST(ZeekParity, HttpSmbFiles) {
   printf("%s", table.c_str());
   if (const char* out = getenv("KOMAINU_PARITY_OUT")) std::ofstream(out) << table;
   EXPECT_GT(totals["http"].baseline, 0u);
-  EXPECT_GE(totals["http"].identical * 100, totals["http"].baseline * 50);
-  EXPECT_GE(totals["smb_files"].identical * 100, totals["smb_files"].baseline * 50);
+  // Floors at the achieved level (see docs/parity.md for every remaining difference).
+  EXPECT_GE(totals["http"].identical * 100, totals["http"].baseline * 80);
+  EXPECT_GE(totals["smb_mapping"].identical, totals["smb_mapping"].baseline);
+  EXPECT_GE(totals["smb_files"].identical * 100, totals["smb_files"].baseline * 95);
 }
 
 }  // namespace

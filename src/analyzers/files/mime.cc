@@ -107,6 +107,8 @@ const char* mime_from_magic(std::span<const uint8_t> head) {
   std::string_view t = s.substr(i);
   if (starts_with_ci(t, "<?xml")) {
     if (contains_ci(t.substr(0, 256), "<svg")) return "image/svg+xml";
+    if (contains_ci(t.substr(0, 512), "<!doctype html") || contains_ci(t.substr(0, 512), "<html"))
+      return "text/html";  // XHTML
     return "application/xml";
   }
   if (starts_with_ci(t, "<!doctype html") || starts_with_ci(t, "<html") ||

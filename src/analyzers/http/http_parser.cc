@@ -696,6 +696,7 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
   HttpTransaction& tx = *s.tx;
   bool req = dir == Direction::kToServer;
   (req ? tx.request_body_len : tx.response_body_len) += n;
+  if (n) s.last_byte = p[n - 1];
   std::string& prefix = req ? tx.buf.request_body : tx.buf.response_body;
   if (prefix.size() < limits_.inspect_body)
     prefix.append(reinterpret_cast<const char*>(p),
@@ -775,8 +776,13 @@ void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
   if (s.multipart.active()) {
     PartEvents ev{*this, s, dir, ts};
     s.multipart.finish(ev, complete);
+    // Zeek's MIME parser counts every body line with its CRLF, also a last line that has
+    // none: its body length is 2 more for such bodies.
+    if (tx && s.last_byte != '\n' && (req ? tx->request_body_len : tx->response_body_len) > 0)
+      (req ? tx->request_body_len : tx->response_body_len) += 2;
   }
   close_file(s, dir, ts, complete);
+  s.last_byte = 0;
   s.state = State::kLine;
   s.mode = BodyMode::kNone;
   s.remaining = 0;

@@ -158,6 +158,7 @@ class HttpParser {
     files::FileTracker file;
     std::string filename;
     MultipartSplitter multipart;
+    uint8_t last_byte = 0;  // of the decoded body so far
   };
   struct PartEvents;
 
