@@ -68,6 +68,9 @@ Result compare(const std::string& log, const testing::ZeekBaseline& base,
     if (!skipped_row(log, o->fields, o->values)) mine.push_back(o);
   std::vector<bool> used(mine.size(), false);
   r.produced = mine.size();
+  // First every exact match, then the closest row of ours for what is left (so a
+  // diagnostic pairing never takes a row another baseline row matches exactly).
+  std::vector<size_t> unmatched;
   for (size_t i = 0; i < base.rows.size(); ++i) {
     if (skipped_row(log, base.fields, base.rows[i])) continue;
     ++r.baseline;
@@ -79,11 +82,12 @@ Result compare(const std::string& log, const testing::ZeekBaseline& base,
         eq = eq && norm(f, testing::zeek_unescape(base.get(i, f))) == norm(f, mine[j]->get(f));
       if (eq) used[j] = found = true;
     }
-    if (found) {
+    if (found)
       ++r.identical;
-      continue;
-    }
-    // Name the closest row of ours and the fields that differ.
+    else
+      unmatched.push_back(i);
+  }
+  for (size_t i : unmatched) {
     size_t best = mine.size(), best_eq = 0;
     for (size_t j = 0; j < mine.size(); ++j) {
       if (used[j]) continue;

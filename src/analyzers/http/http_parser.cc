@@ -806,7 +806,9 @@ void HttpParser::flush_done(bool force, TimeNs ts) {
     if (tx.ts_end == 0) tx.ts_end = ts;
     for (auto& s : sides_)
       if (s.tx == &tx) s.tx = nullptr;
-    events_.on_transaction(tx);
+    // A transaction with neither a request nor a response (a bad request line answered by
+    // something that is not HTTP) has nothing to log.
+    if (tx.has_request || tx.has_response) events_.on_transaction(tx);
     txs_.pop_front();
   }
 }
