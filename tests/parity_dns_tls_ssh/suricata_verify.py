@@ -7,6 +7,7 @@ ssh events, runs `komainu analyze` on its pcap and evaluates each such filter on
 Keys komainu does not write in EVE yet (pcap_cnt) are skipped and reported.
 
 usage: suricata_verify.py KOMAINU_BINARY [SHARED_DIR] [-v]
+Extra `komainu analyze` arguments can be given in the KOMAINU_ARGS environment variable.
 """
 import json
 import os
@@ -76,7 +77,8 @@ def main():
         if not os.path.exists(pcap):
             continue
         with tempfile.TemporaryDirectory() as out:
-            subprocess.run([binary, "analyze", "--no-progress", "-l", out, pcap],
+            extra = os.environ.get("KOMAINU_ARGS", "").split()
+            subprocess.run([binary, "analyze", "--no-progress", *extra, "-l", out, pcap],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             events = []
             eve = os.path.join(out, "eve.json")

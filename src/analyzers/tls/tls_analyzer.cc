@@ -202,14 +202,19 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
   }
   st_.history.push_back(cased(history_letter(type), d));
   switch (type) {
-    case 1:
+    case 1: {
       if (d != 0) break;
-      if (!parse_client_hello(body, st_.ch)) {
+      // The first hello is the fingerprint (JA3/JA4), as Suricata: a second one after a
+      // HelloRetryRequest differs (cookie, key share) and must not be merged into it.
+      ClientHello ch;
+      if (!parse_client_hello(body, ch)) {
         anomaly(d, ts, "SSL_malformed_client_hello");
         return;
       }
+      if (!st_.have_client_hello) st_.ch = std::move(ch);
       st_.have_client_hello = true;
       return;
+    }
     case 11: {
       std::vector<std::span<const uint8_t>> ders;
       if (!parse_certificate_list(body, ders)) {
