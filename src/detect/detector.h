@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -222,6 +223,27 @@ class DetectorSet : public EventSink {
   std::vector<std::pair<std::string_view, std::unique_ptr<Detector>>> detectors_;
   TimeNs next_advance_ = 0;
 };
+
+// Hash for IpAddr keys in detector state maps.
+struct IpAddrHash {
+  size_t operator()(const IpAddr& a) const {
+    uint64_t x, y;
+    memcpy(&x, a.b.data(), 8);
+    memcpy(&y, a.b.data() + 8, 8);
+    x ^= y * 0x9e3779b97f4a7c15ull;
+    x ^= x >> 31;
+    return size_t(x * 0xbf58476d1ce4e5b9ull);
+  }
+};
+
+// Evicts the least recently seen entry of a capped map whose values have `TimeNs last`.
+template <typename Map>
+void evict_oldest(Map& m) {
+  auto victim = m.begin();
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (it->second.last < victim->second.last) victim = it;
+  if (victim != m.end()) m.erase(victim);
+}
 
 // Shannon entropy in bits per character.
 inline double shannon_entropy(std::string_view s) {

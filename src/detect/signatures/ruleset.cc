@@ -113,7 +113,7 @@ std::string_view next_token(std::string_view& s) {
 }
 
 // Suricata's pattern strength: distinct letters 3, other printable (and 0x00/0x01/0xff) 4,
-// other bytes 6, repeats 1. The strongest content becomes the fast pattern.
+// other bytes 6, repeats 1. It breaks ties between equally long fast-pattern candidates.
 uint32_t pattern_strength(std::string_view p) {
   bool seen[256] = {};
   uint32_t s = 0;
@@ -165,9 +165,17 @@ bool finalize(Signature& s, const Classifications* classes, std::string& err) {
           for (auto& ch : c->pattern) ch = static_cast<char>(std::tolower((unsigned char)ch));
       }
 
-  // Fast pattern: an explicit fast_pattern wins; else the strongest non-negated content,
-  // longer on ties, first on ties again.
-  int best_l = -1, best_i = -1;
+  // Fast pattern, as Suricata documents it: an explicit fast_pattern wins; else among the
+  // contents of the highest-priority buffers (app-layer buffers over the payload, the
+  // payload over http.method) the longest, then the strongest by pattern strength. Negated
+  // contents count only when the rule has no positive one.
+  static const int kMethod = buffer_id("http.method");
+  auto priority = [](uint16_t buf) { return buf == 0 ? 2 : buf == kMethod ? 3 : 1; };
+  bool any_positive = false;
+  for (const auto& l : s.lists)
+    for (const auto& item : l.items)
+      if (const auto* c = std::get_if<Content>(&item); c && !c->negated) any_positive = true;
+  int best_l = -1, best_i = -1, best_prio = 99;
   uint32_t best_strength = 0;
   size_t best_len = 0;
   for (size_t li = 0; li < s.lists.size(); ++li) {
@@ -177,26 +185,27 @@ bool finalize(Signature& s, const Classifications* classes, std::string& err) {
       if (!c) continue;
       if (l.base64_data_at >= 0 && int(ii) >= l.base64_data_at) continue;
       if (c->fast_pattern) {
-        if (c->negated) {
-          best_l = -1;  // a negated fast pattern cannot prefilter: always inspect
-          goto done;
-        }
         best_l = int(li);
         best_i = int(ii);
         goto done;
       }
-      if (c->negated) continue;
+      if (c->negated && any_positive) continue;
+      int prio = priority(l.buffer);
       uint32_t st = pattern_strength(c->pattern);
-      if (best_l < 0 || st > best_strength ||
-          (st == best_strength && c->pattern.size() > best_len)) {
+      size_t len = c->pattern.size();
+      if (best_l < 0 || prio < best_prio ||
+          (prio == best_prio && (len > best_len || (len == best_len && st > best_strength)))) {
         best_l = int(li);
         best_i = int(ii);
+        best_prio = prio;
         best_strength = st;
-        best_len = c->pattern.size();
+        best_len = len;
       }
     }
   }
 done:
+  // A negated fast pattern cannot prefilter: such a rule is inspected for every packet.
+  if (best_l >= 0 && std::get<Content>(s.lists[best_l].items[best_i]).negated) best_l = -1;
   s.fp_list = best_l;
   s.fp_item = best_l >= 0 ? best_i : -1;
 

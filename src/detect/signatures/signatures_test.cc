@@ -130,6 +130,20 @@ TEST(FastPattern, StrongestContentUnlessGiven) {
       "alert tcp any any -> any any (msg:\"x\"; content:\"aaaa\"; fast_pattern; "
       "content:\"|00 01 ff|zq\"; sid:1;)");
   EXPECT_EQ(s.fp_item, 0);
+  // Same length: the stronger one ("abcd" beats "aaaa").
+  s = parse_ok(
+      "alert tcp any any -> any any (msg:\"x\"; content:\"aaaa\"; content:\"abcd\"; sid:1;)");
+  EXPECT_EQ(s.fp_item, 1);
+  // App-layer buffers first, http.method last.
+  s = parse_ok(
+      "alert http any any -> any any (msg:\"x\"; content:\"long payload text\"; http.method; "
+      "content:\"POST\"; http.uri; content:\"/a\"; sid:1;)");
+  ASSERT_GE(s.fp_list, 0);
+  EXPECT_EQ(s.lists[s.fp_list].buffer, buffer_id("http.uri"));
+  s = parse_ok(
+      "alert http any any -> any any (msg:\"x\"; content:\"ab\"; http.method; "
+      "content:\"POSTPOSTPOST\"; sid:1;)");
+  EXPECT_EQ(s.lists[s.fp_list].buffer, 0);
 }
 
 TEST(Classification, DefaultsAndPriority) {

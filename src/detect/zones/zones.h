@@ -59,3 +59,22 @@ class Zones {
 };
 
 }  // namespace komainu
+
+namespace komainu {
+
+// RFC 1918, CGNAT, loopback, link-local, IPv6 ULA/link-local.
+inline bool is_private_addr(const IpAddr& a) {
+  if (a.is_v4()) {
+    uint32_t h = a.v4_host();
+    return (h >> 24) == 10 || (h >> 20) == (172u << 4 | 1) || (h >> 16) == (192u << 8 | 168) ||
+           (h >> 22) == (100u << 2 | 1) || (h >> 24) == 127 || (h >> 16) == (169u << 8 | 254);
+  }
+  return (a.b[0] & 0xfe) == 0xfc || (a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80);
+}
+
+// Inside the organisation: in a declared zone when zones are loaded, else a private address.
+inline bool is_internal(const Zones* z, const IpAddr& a) {
+  return z ? z->zone_of(a) != Zones::kInternet : is_private_addr(a);
+}
+
+}  // namespace komainu

@@ -1,0 +1,50 @@
+// `scan`: horizontal (one source, one port, many hosts) and vertical (one source, one host,
+// many ports) TCP scans in a tumbling window, from conn records; probes are connections that
+// exchanged no payload, and the source's failed ratio must be high.
+#pragma once
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "detect/detector.h"
+
+namespace komainu {
+
+struct ScanConfig {
+  TimeNs window = 300 * kNsPerSec;
+  uint64_t horizontal_hosts = 8;  // distinct hosts probed on one port
+  uint64_t vertical_ports = 12;   // distinct ports probed on one host
+  double min_failed_ratio = 0.5;  // probes / TCP connections of the source in the window
+  uint64_t max_sources = 10000;
+  uint64_t max_targets_per_source = 4096;
+};
+
+class ScanDetector : public Detector {
+ public:
+  static constexpr uint32_t kSidHorizontal = 9100101;
+  static constexpr uint32_t kSidVertical = 9100102;
+
+  ScanDetector(const ScanConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
+  void publish(const Record& r) override;
+  void write_stats(JsonWriter& w) const override;
+  // For tests: one TCP connection ended (ts = its start).
+  void on_conn(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport, bool probe);
+
+ private:
+  struct Source {
+    TimeNs start = 0, first = 0, last = 0;
+    uint64_t conns = 0, probes = 0, targets = 0;
+    std::map<uint16_t, std::set<IpAddr>> hosts_by_port;
+    std::map<IpAddr, std::set<uint16_t>> ports_by_host;
+    uint64_t alerted_h = 0, alerted_v = 0;  // size at the last alert (updates on doubling)
+  };
+  void maybe_alert(const IpAddr& src, Source& s, bool horizontal, uint64_t n, uint16_t port,
+                   const IpAddr& host);
+
+  ScanConfig cfg_;
+  EventSink* alerts_;
+  std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
+  uint64_t conns_ = 0, evictions_ = 0, targets_capped_ = 0, alerts_sent_ = 0;
+};
+
+}  // namespace komainu
