@@ -23,9 +23,8 @@ function(komainu_module name)
   file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
   if(tests AND BUILD_TESTING)
     add_executable(${name}_test ${tests})
-    # A library may appear with one link feature only: whole for plugins, plain otherwise.
     if(M_PLUGIN)
-      target_link_libraries(${name}_test PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,komainu_${name}>")
+      komainu_link_whole(${name}_test PRIVATE komainu_${name})
     else()
       target_link_libraries(${name}_test PRIVATE komainu_${name})
     endif()
@@ -44,7 +43,7 @@ function(komainu_module name)
       target_compile_options(${fname} PRIVATE -fsanitize=fuzzer)
       target_link_options(${fname} PRIVATE -fsanitize=fuzzer)
       if(M_PLUGIN)
-        target_link_libraries(${fname} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,komainu_${name}>")
+        komainu_link_whole(${fname} PRIVATE komainu_${name})
       else()
         target_link_libraries(${fname} PRIVATE komainu_${name})
       endif()
@@ -53,12 +52,26 @@ function(komainu_module name)
   endif()
 endfunction()
 
+# Links self-registering libraries whole (every object, so static registrations survive):
+#   komainu_link_whole(TARGET PRIVATE|INTERFACE lib...)
+# The archives go first on the link line inside one --whole-archive group; they are also
+# linked plainly for their usage requirements. A library may thus also be a plain dependency
+# of another one (CMake's WHOLE_ARCHIVE link feature forbids that mix).
+function(komainu_link_whole target scope)
+  set(files "")
+  foreach(l ${ARGN})
+    target_link_libraries(${target} ${scope} ${l})
+    string(APPEND files " $<TARGET_FILE:${l}>")
+  endforeach()
+  if(files)
+    target_link_options(${target} ${scope} "SHELL:-Wl,--whole-archive${files} -Wl,--no-whole-archive")
+  endif()
+endfunction()
+
 # Links every self-registering library whole into a program.
 function(komainu_link_plugins target)
   get_property(libs GLOBAL PROPERTY KOMAINU_PLUGIN_LIBS)
-  foreach(l ${libs})
-    target_link_libraries(${target} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${l}>")
-  endforeach()
+  komainu_link_whole(${target} PRIVATE ${libs})
 endfunction()
 
 # Adds every immediate subfolder that has a CMakeLists.txt (analyzers, detectors, sources).
