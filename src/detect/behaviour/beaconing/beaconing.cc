@@ -1,0 +1,195 @@
+#include "detect/behaviour/beaconing/beaconing.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "analyzers/dns/dns_record.h"
+#include "analyzers/tls/tls_analyzer.h"
+#include "flow/flow.h"
+
+namespace komainu {
+
+namespace {
+
+template <typename T>
+double quantile(const std::vector<T>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  double pos = q * double(sorted.size() - 1);
+  size_t lo = size_t(pos);
+  size_t hi = std::min(lo + 1, sorted.size() - 1);
+  double frac = pos - double(lo);
+  return double(sorted[lo]) * (1 - frac) + double(sorted[hi]) * frac;
+}
+
+// 1 - |Bowley skew|, and 1 - MAD/median (clamped to [0, 1]).
+std::pair<double, double> regularity(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  double q1 = quantile(v, 0.25), q2 = quantile(v, 0.5), q3 = quantile(v, 0.75);
+  double skew = 0;
+  if (q3 != q1 && q2 != q1 && q2 != q3) skew = (q1 + q3 - 2 * q2) / (q3 - q1);
+  std::vector<double> dev;
+  dev.reserve(v.size());
+  for (double x : v) dev.push_back(std::fabs(x - q2));
+  std::sort(dev.begin(), dev.end());
+  double mad = quantile(dev, 0.5);
+  double madm = q2 > 0 ? std::clamp(1 - mad / q2, 0.0, 1.0) : 0;
+  return {std::clamp(1 - std::fabs(skew), 0.0, 1.0), madm};
+}
+
+}  // namespace
+
+BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
+                         uint64_t count_full) {
+  BeaconScore s;
+  if (times.size() < 3) return s;
+  std::vector<double> intervals;
+  for (size_t i = 1; i < times.size(); ++i) intervals.push_back(double(times[i] - times[i - 1]) / 1e9);
+  auto [ts_skew, ts_madm] = regularity(intervals);
+  std::vector<double> ds(sizes.begin(), sizes.end());
+  auto [ds_skew, ds_madm] = regularity(ds);
+  std::sort(ds.begin(), ds.end());
+  std::sort(intervals.begin(), intervals.end());
+  s.median_interval_s = quantile(intervals, 0.5);
+  s.median_bytes = quantile(ds, 0.5);
+  s.ts_skew = ts_skew;
+  s.ts_madm = ts_madm;
+  s.count = std::min(1.0, double(times.size()) / double(std::max<uint64_t>(count_full, 1)));
+  s.ds_skew = ds_skew;
+  s.ds_madm = ds_madm;
+  s.ds_small = std::clamp(1 - s.median_bytes / 65535.0, 0.0, 1.0);
+  double ts_score = (s.ts_skew + s.ts_madm + s.count) / 3;
+  double ds_score = (s.ds_skew + s.ds_madm + s.ds_small) / 3;
+  s.score = (ts_score + ds_score) / 2;
+  return s;
+}
+
+BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts)
+    : cfg_(cfg), zones_(zones), alerts_(alerts) {
+  for (const auto& svc : cfg_.ignore_services) {
+    Service s;
+    if (Service::parse(svc, s)) ignore_.push_back({s.proto, s.port});
+  }
+}
+
+void BeaconingDetector::publish(const Record& r) {
+  if (const auto* t = dynamic_cast<const tls::TlsRecord*>(&r)) {
+    if (t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
+      sni_by_flow_[t->flow->flow_id] = t->state->ch.sni;
+    return;
+  }
+  if (const auto* d = dynamic_cast<const dns::DnsLogRecord*>(&r)) {
+    if (!cfg_.dns || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty()) return;
+    on_event(d->txn->ts, d->flow->tuple.src, nullptr, d->txn->query, d->txn->query.size(), true);
+    return;
+  }
+  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  if (!c || !c->f) return;
+  const Flow& f = *c->f;
+  std::string sni;
+  if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
+    sni = std::move(it->second);
+    sni_by_flow_.erase(it);
+  }
+  const FlowTuple& t = f.ctx.tuple;
+  Service svc = Service::of(t.proto, t.dport);
+  for (const auto& [p, port] : ignore_)
+    if (p == svc.proto && port == svc.port) return;
+  std::string dest = sni.empty() ? t.dst.str() + ":" + std::to_string(t.dport) : sni;
+  on_event(f.start, t.src, &t.dst, dest, c->orig_bytes + c->resp_bytes, false);
+}
+
+void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip,
+                                 const std::string& dest, uint64_t bytes, bool dns) {
+  if (!is_internal(zones_, src)) return;
+  if (cfg_.external_only && dst_ip && is_internal(zones_, *dst_ip)) return;
+  ++events_;
+  std::string key = src.str() + (dns ? ">dns:" : ">") + dest;
+  auto it = pairs_.find(key);
+  if (it == pairs_.end()) {
+    if (pairs_.size() >= cfg_.max_pairs) {
+      evict_oldest(pairs_);
+      ++evictions_;
+    }
+    it = pairs_.emplace(key, Pair{}).first;
+    it->second.first = ts;
+  }
+  Pair& p = it->second;
+  if (!p.events.empty() && ts - p.events.back().first < cfg_.min_interval && ts >= p.events.back().first)
+    return;  // a burst belongs to the previous contact
+  p.last = std::max(p.last, ts);
+  ++p.total;
+  p.events.push_back({ts, bytes});
+  if (p.events.size() > cfg_.history) p.events.pop_front();
+  if (p.alerted || p.events.size() < cfg_.min_connections) return;
+  std::vector<std::pair<TimeNs, uint64_t>> ev(p.events.begin(), p.events.end());
+  std::sort(ev.begin(), ev.end());  // conn records arrive in end order
+  std::vector<TimeNs> times;
+  std::vector<uint64_t> sizes;
+  for (const auto& [t, b] : ev) {
+    times.push_back(t);
+    sizes.push_back(b);
+  }
+  BeaconScore s = beacon_score(times, sizes, cfg_.count_full);
+  if (s.score < cfg_.threshold) return;
+  p.alerted = true;
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.2f", s.score);
+  std::string msg = std::string("KOMAINU BEACONING ") + (dns ? "periodic DNS queries" : "periodic connections") +
+                    " " + src.str() + " -> " + dest + " every ~" +
+                    std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
+  AlertBuilder a("beaconing", dns ? kSidDns : kSidConn, msg, 1, "TA0011", "T1071");
+  a.ip(src);
+  if (dst_ip) a.ip(*dst_ip);
+  if (!dst_ip || dest.find(':') == std::string::npos) a.meta("domain", dest);
+  a.ev.kv("destination", dest)
+      .kv("score", s.score)
+      .kv("ts_skew_score", s.ts_skew)
+      .kv("ts_madm_score", s.ts_madm)
+      .kv("count_score", s.count)
+      .kv("ds_skew_score", s.ds_skew)
+      .kv("ds_madm_score", s.ds_madm)
+      .kv("ds_smallness_score", s.ds_small)
+      .kv("median_interval_s", s.median_interval_s)
+      .kv("median_bytes", s.median_bytes)
+      .kv("connections", p.total)
+      .kv("first_seen", format_eve_time(p.first))
+      .kv("last_seen", format_eve_time(p.last));
+  a.publish(alerts_, ts, &src, dst_ip);
+  ++alerts_sent_;
+}
+
+void BeaconingDetector::write_stats(JsonWriter& w) const {
+  w.kv("events", events_)
+      .kv("pairs", uint64_t(pairs_.size()))
+      .kv("pair_evictions", evictions_)
+      .kv("alerts", alerts_sent_);
+}
+
+namespace {
+
+std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
+  BeaconConfig c;
+  double min_interval = 2;
+  if (!config_check_keys(ctx, "beaconing",
+                         {"min_connections", "count_full", "threshold", "history", "external_only",
+                          "dns", "ignore_services", "min_interval", "max_pairs"},
+                         error) ||
+      !config_get(ctx, "min_connections", c.min_connections, error) ||
+      !config_get(ctx, "count_full", c.count_full, error) ||
+      !config_get(ctx, "threshold", c.threshold, error) ||
+      !config_get(ctx, "history", c.history, error) ||
+      !config_get(ctx, "external_only", c.external_only, error) ||
+      !config_get(ctx, "dns", c.dns, error) ||
+      !config_get(ctx, "ignore_services", c.ignore_services, error) ||
+      !config_get(ctx, "min_interval", min_interval, error) ||
+      !config_get(ctx, "max_pairs", c.max_pairs, error))
+    return nullptr;
+  c.min_interval = TimeNs(min_interval * kNsPerSec);
+  if (c.min_connections < 4) c.min_connections = 4;
+  return std::make_unique<BeaconingDetector>(c, ctx.zones, ctx.alerts);
+}
+
+const Registration<DetectorApi> reg{{.name = "beaconing", .create = create}};
+
+}  // namespace
+}  // namespace komainu
