@@ -80,6 +80,9 @@ constexpr BufferInfo kBuffers[] = {
     {"sip.method", "", "", "sip"},
     {"sip.uri", "", "", "sip"},
     {"dns.answer.name", "", "", "dns"},
+    // Not a rule keyword: the TLS analyzer puts the negotiated version here as two bytes
+    // (03 03 = TLS 1.2) for tls.version.
+    {"tls.version.raw", "", "", "tls"},
 };
 static_assert(std::size(kBuffers) <= kMaxBuffers);
 
@@ -194,6 +197,42 @@ bool parse_base64_data(ParseState& st, std::string_view value, std::string& err)
   return true;
 }
 
+// tls.version:1.2 (also 1.0 1.1 1.3, ssl3, or a number such as 0x0303): the negotiated
+// version, compared on the two-byte tls.version.raw buffer.
+bool parse_tls_version(ParseState& st, std::string_view v, std::string& err) {
+  v = trim(v);
+  int64_t n = -1;
+  if (v == "1.0")
+    n = 0x0301;
+  else if (v == "1.1")
+    n = 0x0302;
+  else if (v == "1.2")
+    n = 0x0303;
+  else if (v == "1.3")
+    n = 0x0304;
+  else if (v == "ssl3" || v == "3.0")
+    n = 0x0300;
+  else if (!parse_int(v, n) || n < 0 || n > 0xffff)
+    n = -1;
+  if (n < 0) {
+    err = "bad TLS version '" + std::string(v) + "'";
+    return false;
+  }
+  int id = buffer_id("tls.version.raw");
+  if (!st.select_buffer(id, err)) return false;
+  Content c;
+  c.pattern = {static_cast<char>(n >> 8), static_cast<char>(n & 0xff)};
+  c.startswith = c.endswith = true;
+  st.sig.lists[st.current_list].items.push_back(std::move(c));
+  st.current_list = -1;  // not a sticky buffer for what follows
+  return true;
+}
+const Registration<KeywordApi> reg_tls_version{
+    {.name = "tls.version",
+     .parse = parse_tls_version,
+     .matches = true,
+     .note = "on the tls.version.raw buffer (2 bytes) the TLS analyzer fills"}};
+
 struct Transforms {
   std::string_view name;
   Transform t;
@@ -218,6 +257,7 @@ struct BufferKeywords {
   BufferKeywords() {
     for (size_t i = 1; i < std::size(kBuffers); ++i) {
       const auto& b = kBuffers[i];
+      if (b.name == "tls.version.raw") continue;  // internal: fed for tls.version only
       regs.emplace_back(KeywordApi{.name = b.name,
                                    .parse = parse_sticky,
                                    .matches = true,
