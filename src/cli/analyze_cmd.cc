@@ -47,6 +47,9 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--config", args->run.config_file,
                   "YAML config (flow, stream, defrag, tunnels sections; see docs/config.md)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--zones", args->run.zones_file,
+                  "Zones and segmentation policy (YAML; see docs/detections.md); writes zones.json")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--zeek-logs", args->run.zeek_logs, "Also write Zeek TSV logs (conn.log, ...)");
   cmd->add_flag("--zeek-json", args->run.zeek_json, "Write the Zeek logs in Zeek's JSON form");
   cmd->add_flag("--no-progress", args->no_progress, "Never print the progress line");

@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "detect/detector.h"
+#include "detect/zones/segmentation.h"
+#include "detect/zones/zones.h"
 #include "output/eve_writer.h"
 #include "output/zeek_writer.h"
 
@@ -78,6 +81,29 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   bus.add(&eve);
   if (opt.zeek_logs || opt.zeek_json) bus.add(&zeek);
 
+  // Behavioural detectors see every record; their alerts go to the outputs only.
+  Zones zones;
+  if (!opt.zones_file.empty() && !zones.load_file(opt.zones_file, &err)) {
+    fprintf(stderr, "komainu: %s\n", err.c_str());
+    return 2;
+  }
+  YAML::Node config_root;
+  if (!opt.config_file.empty()) {
+    try {
+      config_root = YAML::LoadFile(opt.config_file);
+    } catch (const YAML::Exception& e) {
+      fprintf(stderr, "komainu: %s: %s\n", opt.config_file.c_str(), e.what());
+      return 2;
+    }
+  }
+  DetectorSet detectors;
+  if (!detectors.build(&config_root, opt.config_file, opt.zones_file.empty() ? nullptr : &zones,
+                       &eve, &err)) {
+    fprintf(stderr, "komainu: %s\n", err.c_str());
+    return 2;
+  }
+  bus.add(&detectors);
+
   Pipeline pipeline(cfg, &bus);
   bool show_progress = opt.progress && isatty(STDERR_FILENO);
   g_source = &src;
@@ -90,6 +116,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
     SourceStatus st = src.next(frame);
     if (st == SourceStatus::kFrame) {
       pipeline.process(frame);
+      detectors.advance(pipeline.now());
       if (show_progress && (pipeline.frames() & 0x3fff) == 0) {
         double el = seconds_since(t0);
         if (el >= next_progress) {
@@ -112,6 +139,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   g_source = nullptr;
   pipeline.set_dropped(src.dropped());
   pipeline.finish();
+  detectors.finish(pipeline.now());
   double wall = seconds_since(t0);
   if (show_progress) fprintf(stderr, "\n");
   for (const auto& w : src.warnings()) fprintf(stderr, "komainu: warning: %s\n", w.c_str());
@@ -134,6 +162,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   w.end_array();
   if (g_signal) w.kv("stopped_by_signal", g_signal.load());
   pipeline.write_stats(w);
+  detectors.write_stats(w);
   w.kv("eve_events", eve.events());
   w.kv("wall_time_s", wall);
   w.key("throughput").begin_object();
@@ -151,6 +180,22 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   }
   fwrite(stats.data(), 1, stats.size(), f);
   fclose(f);
+
+  if (const auto* seg = dynamic_cast<const SegmentationDetector*>(detectors.find("zones"))) {
+    std::string zj;
+    JsonWriter zw(zj);
+    seg->write_matrix(zw);
+    zj.push_back('\n');
+    std::string zpath = opt.out_dir + "/zones.json";
+    FILE* zf = fopen(zpath.c_str(), "w");
+    if (!zf) {
+      fprintf(stderr, "komainu: %s: cannot write\n", zpath.c_str());
+      return 1;
+    }
+    fwrite(zj.data(), 1, zj.size(), zf);
+    fclose(zf);
+    if (opt.print_zones) seg->print_table(stdout);
+  }
   return rc;
 }
 

@@ -14,7 +14,9 @@ struct RunOptions {
   bool zeek_logs = false;
   bool zeek_json = false;
   std::string config_file;
-  bool progress = true;  // only shown when stderr is a terminal
+  bool progress = true;      // only shown when stderr is a terminal
+  std::string zones_file;    // --zones: segmentation policy; zones.json in out_dir
+  bool print_zones = false;  // `zones report`: print the zone matrix to stdout
 };
 
 // Creates the output directory; false with a message on failure.

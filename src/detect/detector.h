@@ -37,10 +37,10 @@ class FlowStartRecord : public Record {
 };
 
 struct DetectorContext {
-  EventSink* alerts = nullptr;           // outputs only: alerts never feed detectors
-  const YAML::Node* config = nullptr;    // the detector's section of `detectors:`, or null
-  const Zones* zones = nullptr;          // --zones, or null
-  std::string config_file;               // for error messages
+  EventSink* alerts = nullptr;         // outputs only: alerts never feed detectors
+  const YAML::Node* config = nullptr;  // the detector's section of `detectors:`, or null
+  const Zones* zones = nullptr;        // --zones, or null
+  std::string config_file;             // for error messages
 };
 
 class Detector : public EventSink {
@@ -85,8 +85,8 @@ inline bool config_check_keys(const DetectorContext& ctx, std::string_view detec
                               const std::vector<std::string_view>& known, std::string* error) {
   if (!ctx.config) return true;
   if (!ctx.config->IsMap()) {
-    *error = ctx.config_file + ":" + std::to_string(ctx.config->Mark().line + 1) +
-             ": detectors." + std::string(detector) + ": expected a mapping";
+    *error = ctx.config_file + ":" + std::to_string(ctx.config->Mark().line + 1) + ": detectors." +
+             std::string(detector) + ": expected a mapping";
     return false;
   }
   for (const auto& kv : *ctx.config) {

@@ -57,8 +57,7 @@ void SegmentationDetector::check(const FlowContext& ctx, TimeNs ts) {
     ++violations_;
     auto key = std::make_tuple(rule, t.src, t.dst);
     if (alerted_.count(key)) continue;
-    uint32_t& n = per_source_[{rule, t.src}];
-    if (n >= alerts_per_source_) {
+    if (per_source_[{rule, t.src}] >= alerts_per_source_) {
       ++suppressed_;
       continue;
     }
@@ -69,7 +68,6 @@ void SegmentationDetector::check(const FlowContext& ctx, TimeNs ts) {
     }
     alerted_.insert(key);
     ++per_source_[{rule, t.src}];
-    ++n;
     uint32_t sid = rule->kind == PolicyRule::kForbidden         ? kSidForbidden
                    : rule->kind == PolicyRule::kAllowedServices ? kSidAllowedServices
                                                                 : kSidNoInternet;
@@ -79,8 +77,8 @@ void SegmentationDetector::check(const FlowContext& ctx, TimeNs ts) {
     std::string msg = "KOMAINU ZONES " + std::string(kind) + " policy violation " +
                       zones_.name(from) + " -> " + zones_.name(to) + " " + svc.str() + " (" +
                       rule->id + ", " + zones_.file() + ":" + std::to_string(rule->line) + ")";
-    AlertBuilder a("zones", sid, msg, rule->kind == PolicyRule::kAllowedServices ? 2 : 1,
-                   "TA0008", rule->kind == PolicyRule::kNoInternet ? "T1041" : "T1021");
+    AlertBuilder a("zones", sid, msg, rule->kind == PolicyRule::kAllowedServices ? 2 : 1, "TA0008",
+                   rule->kind == PolicyRule::kNoInternet ? "T1041" : "T1021");
     a.meta("detector", std::string("zones.") + kind);
     a.meta("policy_rule", rule->id);
     a.ip(t.src).ip(t.dst);
@@ -171,10 +169,11 @@ void SegmentationDetector::print_table(FILE* out) const {
                 std::to_string(top[k].first) + ")";
       }
       if (top.size() > 6) svcs += " ...";
-      fprintf(out, "%-12s %-12s %11llu %14llu %14llu  %-27s %-27s %s\n", zones_.name(int(i)).c_str(),
-              zones_.name(int(j)).c_str(), (unsigned long long)c.connections,
-              (unsigned long long)c.bytes_toserver, (unsigned long long)c.bytes_toclient,
-              format_eve_time(c.first).c_str(), format_eve_time(c.last).c_str(), svcs.c_str());
+      fprintf(out, "%-12s %-12s %11llu %14llu %14llu  %-27s %-27s %s\n",
+              zones_.name(int(i)).c_str(), zones_.name(int(j)).c_str(),
+              (unsigned long long)c.connections, (unsigned long long)c.bytes_toserver,
+              (unsigned long long)c.bytes_toclient, format_eve_time(c.first).c_str(),
+              format_eve_time(c.last).c_str(), svcs.c_str());
     }
   fprintf(out, "('!' marks a service that breaks the policy)\n");
 }

@@ -14,7 +14,8 @@ namespace komainu {
 
 class SegmentationDetector : public Detector {
  public:
-  SegmentationDetector(const DetectorContext& ctx, size_t max_alert_keys, uint32_t alerts_per_source);
+  SegmentationDetector(const DetectorContext& ctx, size_t max_alert_keys,
+                       uint32_t alerts_per_source);
   void publish(const Record& r) override;
   void write_stats(JsonWriter& w) const override;
 

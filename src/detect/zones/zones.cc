@@ -10,7 +10,9 @@ namespace komainu {
 
 std::string Service::str() const {
   if (proto == 1) return "icmp";
-  return std::string(proto == 6 ? "tcp/" : proto == 17 ? "udp/" : "ip" + std::to_string(proto) + "/") +
+  return std::string(proto == 6    ? "tcp/"
+                     : proto == 17 ? "udp/"
+                                   : "ip" + std::to_string(proto) + "/") +
          std::to_string(port);
 }
 
@@ -86,10 +88,12 @@ bool Zones::load_string(const std::string& yaml, const std::string& name, std::s
     if (k != "zones" && k != "policy") return c.fail(kv.first, "unknown section '" + k + "'");
   }
   YAML::Node zones = root["zones"];
-  if (!zones || !zones.IsMap()) return c.fail(zones ? zones : root, "zones: expected a mapping name: [CIDR, ...]");
+  if (!zones || !zones.IsMap())
+    return c.fail(zones ? zones : root, "zones: expected a mapping name: [CIDR, ...]");
   for (const auto& kv : zones) {
     std::string zname = kv.first.Scalar();
-    if (zname == "internet") return c.fail(kv.first, "'internet' is implicit: it cannot be declared");
+    if (zname == "internet")
+      return c.fail(kv.first, "'internet' is implicit: it cannot be declared");
     if (find(zname) >= 0) return c.fail(kv.first, "zone '" + zname + "' declared twice");
     names_.push_back(zname);
     int id = int(names_.size() - 1);
@@ -99,10 +103,13 @@ bool Zones::load_string(const std::string& yaml, const std::string& name, std::s
       seq.push_back(list);
       list = seq;
     }
-    if (!list.IsSequence()) return c.fail(kv.second, "zone '" + zname + "': expected a list of CIDRs");
+    if (!list.IsSequence())
+      return c.fail(kv.second, "zone '" + zname + "': expected a list of CIDRs");
     for (const auto& e : list) {
       auto cidr = e.IsScalar() ? Cidr::parse(e.Scalar()) : std::nullopt;
-      if (!cidr) return c.fail(e, "zone '" + zname + "': bad CIDR '" + (e.IsScalar() ? e.Scalar() : "?") + "'");
+      if (!cidr)
+        return c.fail(e,
+                      "zone '" + zname + "': bad CIDR '" + (e.IsScalar() ? e.Scalar() : "?") + "'");
       table_.add(*cidr, id);
     }
   }
@@ -151,7 +158,8 @@ bool Zones::load_string(const std::string& yaml, const std::string& name, std::s
       } else {
         r.kind = PolicyRule::kAllowedServices;
         YAML::Node svcs = e["services"];
-        if (!svcs || !svcs.IsSequence()) return c.fail(e, r.id + ": expected services: [tcp/PORT, ...]");
+        if (!svcs || !svcs.IsSequence())
+          return c.fail(e, r.id + ": expected services: [tcp/PORT, ...]");
         for (const auto& s : svcs) {
           Service sv;
           if (!s.IsScalar() || !Service::parse(s.Scalar(), sv))

@@ -25,8 +25,8 @@ struct PolicyRule {
   enum Kind { kForbidden, kAllowedServices, kNoInternet } kind = kForbidden;
   int from = -1, to = -1;  // zone ids; no_internet: from = to = the zone
   std::vector<Service> services;
-  std::string id;  // "policy.forbidden[0]"
-  int line = 0;    // 1-based line in the zones file
+  std::string id;    // "policy.forbidden[0]"
+  int line = 0;      // 1-based line in the zones file
   std::string text;  // "business -> launch_ops", for messages
 };
 

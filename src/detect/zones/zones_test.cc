@@ -1,7 +1,8 @@
+#include "detect/zones/zones.h"
+
 #include <gtest/gtest.h>
 
 #include "detect/zones/segmentation.h"
-#include "detect/zones/zones.h"
 #include "flow/flow.h"
 
 namespace komainu {
@@ -24,7 +25,9 @@ policy:
   no_internet: [launch_ops]
 )";
 
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 
 struct Collect : EventSink {
   std::vector<AlertRecord> alerts;
@@ -72,14 +75,16 @@ TEST(Zones, ErrorsNameFileAndLine) {
   EXPECT_FALSE(z.load_string("zones:\n  a: [10.0.0.0/33]\n", "f.yaml", &err));
   EXPECT_EQ(err.rfind("f.yaml:2:", 0), 0u) << err;
   Zones z2;
-  EXPECT_FALSE(z2.load_string("zones:\n  a: [10.0.0.0/8]\npolicy:\n  forbidden:\n    - {from: a, to: b}\n",
-                              "f.yaml", &err));
+  EXPECT_FALSE(
+      z2.load_string("zones:\n  a: [10.0.0.0/8]\npolicy:\n  forbidden:\n    - {from: a, to: b}\n",
+                     "f.yaml", &err));
   EXPECT_NE(err.find("f.yaml:5:"), std::string::npos) << err;
   EXPECT_NE(err.find("unknown zone 'b'"), std::string::npos) << err;
   Zones z3;
-  EXPECT_FALSE(z3.load_string(
-      "zones:\n  a: [10.0.0.0/8]\npolicy:\n  allowed_services:\n    - {from: a, to: internet, services: [tcp/99999]}\n",
-      "f.yaml", &err));
+  EXPECT_FALSE(
+      z3.load_string("zones:\n  a: [10.0.0.0/8]\npolicy:\n  allowed_services:\n    - {from: a, to: "
+                     "internet, services: [tcp/99999]}\n",
+                     "f.yaml", &err));
   EXPECT_NE(err.find("f.yaml:5:"), std::string::npos) << err;
   Zones z4;
   EXPECT_FALSE(z4.load_string("zones:\n  internet: [10.0.0.0/8]\n", "f.yaml", &err));
@@ -118,7 +123,9 @@ TEST(Segmentation, OneSynAlertsOnceNamingTheLine) {
   std::string m;
   JsonWriter w(m);
   d.write_matrix(w);
-  EXPECT_NE(m.find("\"from\":\"business\",\"to\":\"launch_ops\",\"connections\":2"), std::string::npos) << m;
+  EXPECT_NE(m.find("\"from\":\"business\",\"to\":\"launch_ops\",\"connections\":2"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("\"violating_services\":[\"tcp/22\"]"), std::string::npos) << m;
 }
 

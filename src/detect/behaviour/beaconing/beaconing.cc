@@ -43,7 +43,8 @@ BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uin
   BeaconScore s;
   if (times.size() < 3) return s;
   std::vector<double> intervals;
-  for (size_t i = 1; i < times.size(); ++i) intervals.push_back(double(times[i] - times[i - 1]) / 1e9);
+  for (size_t i = 1; i < times.size(); ++i)
+    intervals.push_back(double(times[i] - times[i - 1]) / 1e9);
   auto [ts_skew, ts_madm] = regularity(intervals);
   std::vector<double> ds(sizes.begin(), sizes.end());
   auto [ds_skew, ds_madm] = regularity(ds);
@@ -114,7 +115,8 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
     it->second.first = ts;
   }
   Pair& p = it->second;
-  if (!p.events.empty() && ts - p.events.back().first < cfg_.min_interval && ts >= p.events.back().first)
+  if (!p.events.empty() && ts - p.events.back().first < cfg_.min_interval &&
+      ts >= p.events.back().first)
     return;  // a burst belongs to the previous contact
   p.last = std::max(p.last, ts);
   ++p.total;
@@ -134,9 +136,10 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
   p.alerted = true;
   char buf[64];
   snprintf(buf, sizeof buf, "%.2f", s.score);
-  std::string msg = std::string("KOMAINU BEACONING ") + (dns ? "periodic DNS queries" : "periodic connections") +
-                    " " + src.str() + " -> " + dest + " every ~" +
-                    std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
+  std::string msg =
+      std::string("KOMAINU BEACONING ") + (dns ? "periodic DNS queries" : "periodic connections") +
+      " " + src.str() + " -> " + dest + " every ~" +
+      std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
   AlertBuilder a("beaconing", dns ? kSidDns : kSidConn, msg, 1, "TA0011", "T1071");
   a.ip(src);
   if (dst_ip) a.ip(*dst_ip);

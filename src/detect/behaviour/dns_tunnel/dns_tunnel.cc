@@ -15,9 +15,9 @@ std::string registered_domain(std::string_view name) {
   size_t second = lower.rfind('.', last - 1);
   if (second == std::string::npos || last == 0) return lower;
   std::string_view two = std::string_view(lower).substr(second + 1);
-  static const char* kTwoLevel[] = {"co.uk", "org.uk", "ac.uk", "gov.uk", "com.au", "net.au",
-                                    "org.au", "co.jp", "co.nz", "com.br", "com.cn", "co.in",
-                                    "co.za", "com.mx", "com.tr", "co.kr"};
+  static const char* kTwoLevel[] = {"co.uk",  "org.uk", "ac.uk",  "gov.uk", "com.au", "net.au",
+                                    "org.au", "co.jp",  "co.nz",  "com.br", "com.cn", "co.in",
+                                    "co.za",  "com.mx", "com.tr", "co.kr"};
   for (const char* s : kTwoLevel)
     if (two == s) {
       size_t third = second ? lower.rfind('.', second - 1) : std::string::npos;
@@ -84,15 +84,16 @@ void DnsTunnelDetector::on_query(TimeNs ts, const IpAddr& src, const IpAddr& res
   // Evidence level: the strongest of the three signals, relative to its threshold.
   uint64_t level = 0;
   if (k.suspicious >= cfg_.min_suspicious) level = std::max(level, k.suspicious);
-  if (k.subdomains.size() >= cfg_.min_unique_subdomains) level = std::max<uint64_t>(level, k.subdomains.size());
+  if (k.subdomains.size() >= cfg_.min_unique_subdomains)
+    level = std::max<uint64_t>(level, k.subdomains.size());
   if (k.txt_null >= cfg_.min_txt_null) level = std::max(level, k.txt_null);
   if (!level || (k.alerted && (level < 2 * k.alerted || k.updates >= cfg_.max_updates))) return;
   bool update = k.alerted != 0;
   if (update) ++k.updates;
   k.alerted = level;
   std::string msg = "KOMAINU DNS_TUNNEL " + src.str() + " queried " +
-                    std::to_string(k.subdomains.size()) + " unique subdomains of " + domain +
-                    " (" + std::to_string(k.suspicious) + " long/high-entropy, " +
+                    std::to_string(k.subdomains.size()) + " unique subdomains of " + domain + " (" +
+                    std::to_string(k.suspicious) + " long/high-entropy, " +
                     std::to_string(k.txt_null) + " TXT/NULL)";
   if (update) msg += " (update)";
   AlertBuilder a("dns_tunnel", kSid, msg, 1, "TA0011", "T1071.004");
@@ -126,11 +127,11 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   DnsTunnelConfig c;
   double window = 3600;
-  if (!config_check_keys(ctx, "dns_tunnel",
-                         {"window", "long_label", "high_entropy", "min_suspicious",
-                          "min_unique_subdomains", "min_txt_null", "max_updates", "max_keys",
-                          "max_subdomains_per_key"},
-                         error) ||
+  if (!config_check_keys(
+          ctx, "dns_tunnel",
+          {"window", "long_label", "high_entropy", "min_suspicious", "min_unique_subdomains",
+           "min_txt_null", "max_updates", "max_keys", "max_subdomains_per_key"},
+          error) ||
       !config_get(ctx, "window", window, error) ||
       !config_get(ctx, "long_label", c.long_label, error) ||
       !config_get(ctx, "high_entropy", c.high_entropy, error) ||

@@ -12,9 +12,9 @@ namespace komainu {
 
 struct DnsTunnelConfig {
   TimeNs window = 3600 * kNsPerSec;
-  uint64_t long_label = 40;        // a label at least this long is "long"
-  double high_entropy = 3.8;       // bits/char of a label >= 16 chars
-  uint64_t min_suspicious = 5;     // queries with a long or high-entropy label
+  uint64_t long_label = 40;     // a label at least this long is "long"
+  double high_entropy = 3.8;    // bits/char of a label >= 16 chars
+  uint64_t min_suspicious = 5;  // queries with a long or high-entropy label
   uint64_t min_unique_subdomains = 100;
   uint64_t min_txt_null = 50;
   uint64_t max_updates = 4;

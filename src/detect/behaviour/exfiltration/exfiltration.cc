@@ -29,7 +29,7 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
   if (!is_internal(zones_, src) || is_internal(zones_, dst)) return;
   ++conns_;
   if (!first_ts_ || start < first_ts_) first_ts_ = start;
-  uint64_t pair = IpAddrHash{}(src) * 31 ^ IpAddrHash{}(dst);
+  uint64_t pair = IpAddrHash{}(src)*31 ^ IpAddrHash {}(dst);
   bool first_seen = seen_pairs_.insert(pair).second;
   if (seen_pairs_.size() > cfg_.max_destinations) {
     seen_pairs_.clear();
@@ -38,9 +38,10 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
   if (first_seen && bytes_out >= cfg_.rare_upload_bytes &&
       double(bytes_out) >= cfg_.rare_upload_ratio * double(bytes_in) &&
       start - first_ts_ >= cfg_.learning) {
-    std::string msg = "KOMAINU EXFILTRATION large upload to a first-seen destination: " +
-                      src.str() + " -> " + dst.str() + (sni.empty() ? "" : " (" + sni + ")") +
-                      " " + std::to_string(bytes_out) + " bytes";
+    std::string msg =
+        "KOMAINU EXFILTRATION large upload to a first-seen destination: " + src.str() + " -> " +
+        dst.str() + (sni.empty() ? "" : " (" + sni + ")") + " " + std::to_string(bytes_out) +
+        " bytes";
     AlertBuilder a("exfiltration", kSidRareUpload, msg, 1, "TA0010", "T1041");
     a.ip(src).ip(dst);
     if (!sni.empty()) a.meta("domain", sni);
@@ -119,11 +120,11 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   ExfilConfig c;
   double window = 3600, learning = 0;
-  if (!config_check_keys(ctx, "exfiltration",
-                         {"window", "floor_bytes", "baseline_factor", "baseline_alpha",
-                          "rare_upload_bytes", "rare_upload_ratio", "learning", "max_hosts",
-                          "max_destinations"},
-                         error) ||
+  if (!config_check_keys(
+          ctx, "exfiltration",
+          {"window", "floor_bytes", "baseline_factor", "baseline_alpha", "rare_upload_bytes",
+           "rare_upload_ratio", "learning", "max_hosts", "max_destinations"},
+          error) ||
       !config_get(ctx, "window", window, error) || !config_get(ctx, "learning", learning, error) ||
       !config_get(ctx, "floor_bytes", c.floor_bytes, error) ||
       !config_get(ctx, "baseline_factor", c.baseline_factor, error) ||

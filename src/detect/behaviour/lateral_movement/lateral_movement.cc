@@ -8,7 +8,9 @@
 namespace komainu {
 
 namespace {
-uint64_t server_key(const IpAddr& a, uint16_t port) { return IpAddrHash{}(a) * 65537 + port; }
+uint64_t server_key(const IpAddr& a, uint16_t port) {
+  return IpAddrHash{}(a)*65537 + port;
+}
 }  // namespace
 
 LateralMovementDetector::LateralMovementDetector(const LateralConfig& cfg, const Zones* zones,
@@ -63,11 +65,13 @@ void LateralMovementDetector::on_conn(TimeNs ts, const IpAddr& src, const IpAddr
   uint64_t sk = server_key(dst, dport);
   if (established) {
     bool known = known_servers_.count(sk) != 0;
-    if (!known && cfg_.new_host_alerts && (vpn || !cfg_.new_host_vpn_pool_only) && ts - first_ts_ >= cfg_.learning &&
-        !new_host_alerted_.count({src, dst}) && new_host_alerted_.size() < 100000) {
+    if (!known && cfg_.new_host_alerts && (vpn || !cfg_.new_host_vpn_pool_only) &&
+        ts - first_ts_ >= cfg_.learning && !new_host_alerted_.count({src, dst}) &&
+        new_host_alerted_.size() < 100000) {
       new_host_alerted_.insert({src, dst});
-      std::string msg = "KOMAINU LATERAL_MOVEMENT admin session to a host never used as a server: " +
-                        src.str() + " -> " + dst.str() + ":" + std::to_string(dport);
+      std::string msg =
+          "KOMAINU LATERAL_MOVEMENT admin session to a host never used as a server: " + src.str() +
+          " -> " + dst.str() + ":" + std::to_string(dport);
       if (vpn) msg += " (from the VPN pool)";
       AlertBuilder a("lateral_movement", kSidNewHost, msg, vpn ? 1 : 2, "TA0008", "T1021");
       a.ip(src).ip(dst);
@@ -156,11 +160,10 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
   std::vector<unsigned> ports;
   if (!config_check_keys(ctx, "lateral_movement",
                          {"admin_ports", "window", "min_hosts", "min_hosts_vpn_pool",
-                          "vpn_pool_zones", "vpn_pool_cidrs", "learning", "new_host_alerts", "new_host_vpn_pool_only",
-                          "max_sources", "max_known_servers"},
+                          "vpn_pool_zones", "vpn_pool_cidrs", "learning", "new_host_alerts",
+                          "new_host_vpn_pool_only", "max_sources", "max_known_servers"},
                          error) ||
-      !config_get(ctx, "window", window, error) ||
-      !config_get(ctx, "learning", learning, error) ||
+      !config_get(ctx, "window", window, error) || !config_get(ctx, "learning", learning, error) ||
       !config_get(ctx, "min_hosts", c.min_hosts, error) ||
       !config_get(ctx, "min_hosts_vpn_pool", c.min_hosts_vpn_pool, error) ||
       !config_get(ctx, "vpn_pool_zones", c.vpn_pool_zones, error) ||
@@ -178,7 +181,8 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
   for (const auto& s : cidrs) {
     auto cidr = Cidr::parse(s);
     if (!cidr) {
-      *error = ctx.config_file + ": detectors.lateral_movement.vpn_pool_cidrs: bad CIDR '" + s + "'";
+      *error =
+          ctx.config_file + ": detectors.lateral_movement.vpn_pool_cidrs: bad CIDR '" + s + "'";
       return nullptr;
     }
     c.vpn_pool_cidrs.push_back(*cidr);

@@ -65,7 +65,7 @@ void MassFileAccessDetector::on_file(TimeNs ts, const IpAddr& src, const IpAddr&
   if (!user.empty() && s.users.size() < 16) s.users.insert(user);
   if (!share.empty() && s.shares.size() < 16) s.shares.insert(share);
   if (s.servers.size() < 16) s.servers.insert(server);
-  uint64_t h = std::hash<std::string>{}(share + '|' + file) ^ IpAddrHash{}(server);
+  uint64_t h = std::hash<std::string>{}(share + '|' + file) ^ IpAddrHash {}(server);
   if (s.files.size() >= cfg_.max_files_per_source) {
     ++s.over_cap;
     return;
@@ -121,10 +121,9 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   MassFileConfig c;
   double window = 600;
-  if (!config_check_keys(ctx, "mass_file_access",
-                         {"window", "min_files", "max_updates", "max_sources",
-                          "max_files_per_source"},
-                         error) ||
+  if (!config_check_keys(
+          ctx, "mass_file_access",
+          {"window", "min_files", "max_updates", "max_sources", "max_files_per_source"}, error) ||
       !config_get(ctx, "window", window, error) ||
       !config_get(ctx, "min_files", c.min_files, error) ||
       !config_get(ctx, "max_updates", c.max_updates, error) ||

@@ -23,7 +23,8 @@ class MassFileAccessDetector : public Detector {
  public:
   static constexpr uint32_t kSid = 9100301;
 
-  MassFileAccessDetector(const MassFileConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
+  MassFileAccessDetector(const MassFileConfig& cfg, EventSink* alerts)
+      : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
   void write_stats(JsonWriter& w) const override;
   // For tests: one file opened or read.

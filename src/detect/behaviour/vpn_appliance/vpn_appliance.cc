@@ -22,7 +22,8 @@ void VpnApplianceDetector::publish(const Record& r) {
 }
 
 void VpnApplianceDetector::on_conn(TimeNs ts, const FlowTuple& t, const std::string& state) {
-  if (std::find(cfg_.addresses.begin(), cfg_.addresses.end(), t.src) == cfg_.addresses.end()) return;
+  if (std::find(cfg_.addresses.begin(), cfg_.addresses.end(), t.src) == cfg_.addresses.end())
+    return;
   ++conns_;
   Service svc = Service::of(t.proto, t.dport);
   bool internal = is_internal(zones_, t.dst);
@@ -86,7 +87,8 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
   for (const auto& s : dests) {
     auto cidr = Cidr::parse(s);
     if (!cidr) {
-      *error = ctx.config_file + ": detectors.vpn_appliance.allowed_destinations: bad CIDR '" + s + "'";
+      *error =
+          ctx.config_file + ": detectors.vpn_appliance.allowed_destinations: bad CIDR '" + s + "'";
       return nullptr;
     }
     c.allowed_destinations.push_back(*cidr);
@@ -94,7 +96,8 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
   for (const auto& s : c.allowed_internet_services) {
     Service sv;
     if (!Service::parse(s, sv)) {
-      *error = ctx.config_file + ": detectors.vpn_appliance.allowed_internet_services: bad service '" + s + "'";
+      *error = ctx.config_file +
+               ": detectors.vpn_appliance.allowed_internet_services: bad service '" + s + "'";
       return nullptr;
     }
   }
