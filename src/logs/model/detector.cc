@@ -134,7 +134,8 @@ bool parse_duration(std::string_view s, TimeNs& out) {
       return false;
   }
   int64_t v;
-  if (!parse_int(s, v) || v < 0) return false;
+  // Bounded to ~100 years so window arithmetic on data times cannot overflow.
+  if (!parse_int(s, v) || v < 0 || v > int64_t(100) * 365 * 86400 * kNsPerSec / mul) return false;
   out = v * mul;
   return true;
 }

@@ -21,7 +21,7 @@ namespace komainu::logs {
 inline constexpr uint32_t kIdentityGid = 2;
 inline constexpr uint32_t kSigmaGid = 3;
 // "Never" for last-alert times: far in the past, yet safe to subtract from a data time.
-inline constexpr TimeNs kNever = -(TimeNs(1) << 62);
+inline constexpr TimeNs kNever = -(TimeNs(1) << 60);
 
 // Named account lists (--watchlist vip=FILE). Immutable after load.
 class Watchlists {

@@ -81,4 +81,37 @@ bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
   return true;
 }
 
+KeyTable::KeyTable(std::initializer_list<std::pair<std::string_view, int>> keys) {
+  size_t n = 16;
+  while (n < keys.size() * 4) n *= 2;
+  slots_.resize(n);
+  mask_ = uint32_t(n - 1);
+  for (const auto& [k, id] : keys) {
+    uint32_t h = fold_hash(k);
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].id < 0) {
+        slots_[i] = Slot{h, id, k};
+        break;
+      }
+    }
+  }
+}
+
+int KeyTable::find(std::string_view key) const {
+  uint32_t h = fold_hash(key);
+  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.id < 0) return -1;
+    if (s.hash == h && s.key.size() == key.size()) {
+      bool eq = true;
+      for (size_t j = 0; j < key.size() && eq; ++j) {
+        char c = key[j];
+        if (c >= 'A' && c <= 'Z') c = char(c + 32);
+        eq = c == s.key[j];
+      }
+      if (eq) return s.id;
+    }
+  }
+}
+
 }  // namespace komainu::logs

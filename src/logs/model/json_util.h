@@ -4,8 +4,11 @@
 #pragma once
 #include <simdjson.h>
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace komainu::logs {
 
@@ -27,5 +30,31 @@ inline void assign_text(simdjson::dom::element e, std::string& out) {
 bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
                     simdjson::dom::element& out);
 
-// A JSON document read from a file: records framed out of JSON lines, arrays and wrappers.
+// FNV-1a of the ASCII-lower-cased key: one pass, no copy.
+inline uint32_t fold_hash(std::string_view key) {
+  uint32_t h = 2166136261u;
+  for (char c : key) {
+    if (c >= 'A' && c <= 'Z') c = char(c + 32);
+    h = (h ^ uint8_t(c)) * 16777619u;
+  }
+  return h;
+}
+
+// Case-insensitive key -> small integer id, built once per parser type. The hot loop of
+// the JSON sources is one fold_hash and one or two probes per member.
+class KeyTable {
+ public:
+  KeyTable(std::initializer_list<std::pair<std::string_view, int>> keys);
+  // Id of the key, or -1.
+  int find(std::string_view key) const;
+
+ private:
+  struct Slot {
+    uint32_t hash = 0;
+    int id = -1;
+    std::string_view key;  // lower-case
+  };
+  std::vector<Slot> slots_;
+  uint32_t mask_ = 0;
+};
 }  // namespace komainu::logs

@@ -51,10 +51,11 @@ const char* mfa_name(Mfa m) {
   switch (m) {
     case Mfa::kUnknown:
       return "";
+    // Entra's own words, so Sigma's AuthenticationRequirement maps onto this field.
     case Mfa::kSingleFactor:
-      return "single_factor";
+      return "singleFactorAuthentication";
     case Mfa::kMultiFactor:
-      return "multi_factor";
+      return "multiFactorAuthentication";
   }
   return "";
 }

@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,7 @@ struct FieldRef {
   NormField nf = NormField::kUser;
   std::vector<std::string> path;  // raw JSON path (or the field name for kDefault)
   std::string name;               // as written in the rule
+  uint32_t h0 = 0;                // fold_hash(path[0]), for the per-event key index
 };
 
 struct Regex {
@@ -354,7 +356,14 @@ struct SigmaEngine::Impl {
   std::unordered_map<std::string, std::vector<std::string>> placeholders;
   std::vector<std::unique_ptr<Rule>> rules;
   std::vector<std::unique_ptr<Correlation>> correlations;
-  std::unordered_map<std::string, std::vector<size_t>> by_source;  // kind -> rule indices
+  // kind -> rule indices; a handful of kinds, so a linear scan by view beats hashing.
+  std::vector<std::pair<std::string, std::vector<size_t>>> by_source;
+  std::vector<size_t>& source_rules(const std::string& kind) {
+    for (auto& [k, v] : by_source)
+      if (k == kind) return v;
+    by_source.emplace_back(kind, std::vector<size_t>{});
+    return by_source.back().second;
+  }
   std::vector<std::pair<size_t, std::string>> pending_corr_refs;
   uint64_t alerts = 0;
   uint64_t events = 0;
@@ -365,6 +374,82 @@ struct SigmaEngine::Impl {
   std::vector<std::string> scratch;
   size_t scratch_used = 0;
   std::vector<int8_t> sel_cache;
+  std::vector<std::string_view> field_vals;
+
+  // Per-event index of the record's top-level members and those of its `properties`
+  // envelope, built on the first raw lookup of an event: rules then find a field with one
+  // hash probe instead of scanning the object for every rule.
+  struct IndexSlot {
+    uint32_t hash = 0;
+    uint32_t gen = 0;
+    bool from_props = false;
+    std::string_view key;
+    simdjson::dom::element e;
+  };
+  std::array<IndexSlot, 512> index{};
+  uint32_t event_gen = 0, index_gen = 0;
+  bool index_full = false;
+
+  void index_add(std::string_view key, simdjson::dom::element e, bool from_props) {
+    uint32_t h = fold_hash(key);
+    for (uint32_t n = 0, i = h & 511; n < 512; ++n, i = (i + 1) & 511) {
+      IndexSlot& sl = index[i];
+      if (sl.gen != event_gen) {
+        sl = IndexSlot{h, event_gen, from_props, key, e};
+        return;
+      }
+      if (sl.hash == h && iequals(sl.key, key)) return;  // first (top-level) wins
+    }
+    index_full = true;
+  }
+
+  void build_index(const LogEvent& ev) {
+    index_gen = event_gen;
+    index_full = false;
+    if (!ev.json.is_object()) return;
+    simdjson::dom::object root = ev.json.get_object().value_unsafe();
+    size_t n = 0;
+    simdjson::dom::element props;
+    bool has_props = false;
+    for (auto [k, v] : root) {
+      if (++n > 300) {
+        index_full = true;
+        break;
+      }
+      index_add(k, v, false);
+      if (!has_props && v.is_object() && iequals(k, "properties")) {
+        props = v;
+        has_props = true;
+      }
+    }
+    if (has_props) {
+      simdjson::dom::object po = props.get_object().value_unsafe();
+      for (auto [k, v] : po) {
+        if (++n > 300) {
+          index_full = true;
+          break;
+        }
+        index_add(k, v, true);
+      }
+    }
+  }
+
+  // Looks up path[0] in the index; false when absent (or when the index overflowed and
+  // the caller must scan).
+  bool index_find(const LogEvent& ev, const FieldRef& f, bool allow_props,
+                  simdjson::dom::element& out) {
+    if (index_gen != event_gen) build_index(ev);
+    for (uint32_t n = 0, i = f.h0 & 511; n < 512; ++n, i = (i + 1) & 511) {
+      const IndexSlot& sl = index[i];
+      if (sl.gen != event_gen) return false;
+      if (sl.hash == f.h0 && iequals(sl.key, f.path[0])) {
+        if (sl.from_props && !allow_props) return false;
+        out = sl.e;
+        return true;
+      }
+    }
+    return false;
+  }
 
   ~Impl() {
     if (md) pcre2_match_data_free(md);
@@ -434,6 +519,7 @@ struct SigmaEngine::Impl {
       if (target.rfind("raw:", 0) == 0) {
         f.kind = FieldRef::Kind::kRaw;
         f.path = split_path(std::string_view(target).substr(4));
+        f.h0 = fold_hash(f.path[0]);
         return f;
       }
       if (target.rfind("kv:", 0) == 0) {
@@ -450,6 +536,7 @@ struct SigmaEngine::Impl {
     }
     f.kind = FieldRef::Kind::kDefault;
     f.path = split_path(name);
+    f.h0 = fold_hash(f.path[0]);
     return f;
   }
 
@@ -569,7 +656,9 @@ struct SigmaEngine::Impl {
       out.push_back(std::move(v));
       return;
     }
-    if (is_null) {
+    // `field: ''` means "empty", and an absent field is empty too (normalised fields do not
+    // keep empty strings apart from unset ones).
+    if (is_null || (raw.empty() && !contains && !starts && !ends && !re && !expand)) {
       ValueMatcher v;
       v.op = Op::kNull;
       v.negate = neq;
@@ -977,6 +1066,16 @@ struct SigmaEngine::Impl {
         err.detail = key;
       }
       if (!err.reason.empty()) break;
+      // Within an AND the order is free: normalised and syslog-key fields are a few
+      // instructions, raw JSON lookups cost an index build, so cheap fields go first.
+      for (auto& alt : sel.alternatives)
+        std::stable_sort(alt.begin(), alt.end(), [](const FieldMatcher& a, const FieldMatcher& b) {
+          auto cost = [](const FieldMatcher& f) {
+            return f.field.kind == FieldRef::Kind::kNorm || f.field.kind == FieldRef::Kind::kKv ? 0
+                                                                                                : 1;
+          };
+          return cost(a) < cost(b);
+        });
       rule->sels.push_back(std::move(sel));
     }
     if (err.reason.empty() && condition.empty()) err.reason = "missing_condition";
@@ -1003,7 +1102,7 @@ struct SigmaEngine::Impl {
     ++rep.loaded;
     ++rep.loaded_by_logsource[ls];
     size_t idx = rules.size();
-    for (const auto& s : m->sources) by_source[s].push_back(idx);
+    for (const auto& s : m->sources) source_rules(s).push_back(idx);
     rules.push_back(std::move(rule));
   }
 
@@ -1209,16 +1308,22 @@ struct SigmaEngine::Impl {
         return;
       }
       case FieldRef::Kind::kRaw:
-        if (ev.has_json) raw_lookup(ev.json, f.path, 0, out);
-        return;
       case FieldRef::Kind::kDefault:
         if (ev.has_json) {
-          raw_lookup(ev.json, f.path, 0, out);
-          if (out.empty() && ev.json.is_object()) {
-            auto p = get_ci(ev.json.get_object().value_unsafe(), "properties");
-            if (!p.error()) raw_lookup(p.value_unsafe(), f.path, 0, out);
+          const bool props = f.kind == FieldRef::Kind::kDefault;
+          simdjson::dom::element e;
+          if (index_find(ev, f, props, e)) {
+            raw_lookup(e, f.path, 1, out);
+            // A dotted name may also be a literal key ("properties.message" style paths
+            // resolve through the index above; nothing more to do).
+          } else if (index_full) {
+            raw_lookup(ev.json, f.path, 0, out);
+            if (out.empty() && props && ev.json.is_object()) {
+              auto p = get_ci(ev.json.get_object().value_unsafe(), "properties");
+              if (!p.error()) raw_lookup(p.value_unsafe(), f.path, 0, out);
+            }
           }
-        } else {
+        } else if (f.kind == FieldRef::Kind::kDefault) {
           for (const auto& [k, v] : ev.kv)
             if (iequals(k, f.name)) out.push_back(v);
         }
@@ -1343,7 +1448,7 @@ struct SigmaEngine::Impl {
   }
 
   bool match_field(const FieldMatcher& fm, const LogEvent& ev) {
-    std::vector<std::string_view> vals_local;
+    std::vector<std::string_view>& vals_local = field_vals;
     if (fm.field.name.empty()) {
       vals_local.push_back(ev.raw);
     } else {
@@ -1572,9 +1677,16 @@ struct SigmaEngine::Impl {
 
   void on_event(const LogEvent& ev, EventSink& sink) {
     ++events;
-    auto it = by_source.find(std::string(ev.kind));
-    if (it == by_source.end()) return;
-    for (size_t idx : it->second) {
+    if (++event_gen == 0) {
+      // Generation wrapped: clear so stale slots cannot look current.
+      index.fill(IndexSlot{});
+      event_gen = 1;
+    }
+    const std::vector<size_t>* list = nullptr;
+    for (const auto& [k, v] : by_source)
+      if (k == ev.kind) list = &v;
+    if (!list) return;
+    for (size_t idx : *list) {
       Rule& r = *rules[idx];
       scratch_used = 0;
       sel_cache.assign(r.sels.size(), -1);

@@ -57,52 +57,52 @@ enum class K : uint8_t {
   kAuthDetails,
 };
 
-const std::unordered_map<std::string_view, K>& keys() {
-  static const std::unordered_map<std::string_view, K> m = {
-      {"time", K::kTime},
-      {"timegenerated", K::kTime},
-      {"createddatetime", K::kCreated},
-      {"category", K::kCategory},
-      {"resulttype", K::kResultType},
-      {"resultdescription", K::kResultDescription},
-      {"calleripaddress", K::kCallerIp},
-      {"properties", K::kProperties},
-      {"location", K::kLocation},
-      {"locationdetails", K::kLocation},
-      {"userprincipalname", K::kUpn},
-      {"userid", K::kUserId},
-      {"userdisplayname", K::kUserDisplay},
-      {"identity", K::kIdentity},
-      {"ipaddress", K::kIp},
-      {"appdisplayname", K::kAppName},
-      {"appid", K::kAppId},
-      {"resourcedisplayname", K::kResource},
-      {"clientappused", K::kClientApp},
-      {"authenticationrequirement", K::kAuthReq},
-      {"authenticationprotocol", K::kAuthProto},
-      {"status", K::kStatus},
-      {"devicedetail", K::kDevice},
-      {"risklevelduringsignin", K::kRiskDuring},
-      {"useragent", K::kUserAgent},
-      {"isinteractive", K::kInteractive},
-      {"autonomoussystemnumber", K::kAsn},
-      {"id", K::kId},
-      {"sessionid", K::kSessionId},
-      {"serviceprincipalname", K::kSpName},
-      {"operationname", K::kOperationName},
-      {"errorcode", K::kErrorCode},
-      {"failurereason", K::kFailureReason},
-      {"city", K::kCity},
-      {"state", K::kState},
-      {"countryorregion", K::kCountry},
-      {"geocoordinates", K::kGeo},
-      {"latitude", K::kLat},
-      {"longitude", K::kLon},
-      {"deviceid", K::kDeviceId},
-      {"displayname", K::kDisplayName},
-      {"operatingsystem", K::kOs},
-      {"browser", K::kBrowser},
-      {"authenticationdetails", K::kAuthDetails},
+const KeyTable& keys() {
+  static const KeyTable m = {
+      {"time", int(K::kTime)},
+      {"timegenerated", int(K::kTime)},
+      {"createddatetime", int(K::kCreated)},
+      {"category", int(K::kCategory)},
+      {"resulttype", int(K::kResultType)},
+      {"resultdescription", int(K::kResultDescription)},
+      {"calleripaddress", int(K::kCallerIp)},
+      {"properties", int(K::kProperties)},
+      {"location", int(K::kLocation)},
+      {"locationdetails", int(K::kLocation)},
+      {"userprincipalname", int(K::kUpn)},
+      {"userid", int(K::kUserId)},
+      {"userdisplayname", int(K::kUserDisplay)},
+      {"identity", int(K::kIdentity)},
+      {"ipaddress", int(K::kIp)},
+      {"appdisplayname", int(K::kAppName)},
+      {"appid", int(K::kAppId)},
+      {"resourcedisplayname", int(K::kResource)},
+      {"clientappused", int(K::kClientApp)},
+      {"authenticationrequirement", int(K::kAuthReq)},
+      {"authenticationprotocol", int(K::kAuthProto)},
+      {"status", int(K::kStatus)},
+      {"devicedetail", int(K::kDevice)},
+      {"risklevelduringsignin", int(K::kRiskDuring)},
+      {"useragent", int(K::kUserAgent)},
+      {"isinteractive", int(K::kInteractive)},
+      {"autonomoussystemnumber", int(K::kAsn)},
+      {"id", int(K::kId)},
+      {"sessionid", int(K::kSessionId)},
+      {"serviceprincipalname", int(K::kSpName)},
+      {"operationname", int(K::kOperationName)},
+      {"errorcode", int(K::kErrorCode)},
+      {"failurereason", int(K::kFailureReason)},
+      {"city", int(K::kCity)},
+      {"state", int(K::kState)},
+      {"countryorregion", int(K::kCountry)},
+      {"geocoordinates", int(K::kGeo)},
+      {"latitude", int(K::kLat)},
+      {"longitude", int(K::kLon)},
+      {"deviceid", int(K::kDeviceId)},
+      {"displayname", int(K::kDisplayName)},
+      {"operatingsystem", int(K::kOs)},
+      {"browser", int(K::kBrowser)},
+      {"authenticationdetails", int(K::kAuthDetails)},
   };
   return m;
 }
@@ -153,12 +153,10 @@ class EntraSigninParser : public LogParser {
 
  private:
   void walk(simdjson::dom::object o, LogEvent& ev, int depth) {
-    char buf[64];
     for (auto [key, v] : o) {
-      std::string_view fk = fold_key(key, buf);
-      auto it = keys().find(fk);
-      if (it == keys().end()) continue;
-      switch (it->second) {
+      int id = keys().find(key);
+      if (id < 0) continue;
+      switch (K(id)) {
         case K::kTime:
           if (ev.ts == 0 && v.is_string()) parse_any_time(v.get_string().value_unsafe(), ev.ts);
           break;

@@ -36,9 +36,19 @@ class FortigateParser : public LogParser {
         }
         ev.time_inferred = true;
       }
-    } else if (!eventtime.empty() && parse_int(eventtime, et)) {
+    } else if (!eventtime.empty() && parse_int(eventtime, et) && et > 0 &&
+               et < 9000000000000000000LL) {
       // eventtime is ns in FortiOS 6.x/7.x, s in older releases.
-      ev.ts = et > 100000000000000000LL ? et : et > 100000000000LL ? et * 1000 : et * kNsPerSec;
+      if (et > 100000000000000000LL)
+        ev.ts = et;
+      else if (et > 100000000000LL && et < 9000000000000000LL)
+        ev.ts = et * 1000;
+      else if (et < 9000000000LL)
+        ev.ts = et * kNsPerSec;
+      else {
+        *reason = "bad_date";
+        return false;
+      }
     } else {
       *reason = "missing_date";
       return false;
