@@ -39,12 +39,14 @@ class AppSession {
 };
 
 struct AnalyzerApi {
-  std::string_view name;       // app_proto / Zeek service name: "dns", "http", "ssl", ...
+  std::string_view name;  // app_proto / Zeek service name: "dns", "http", "ssl", ...
   bool tcp = true;
   bool udp = false;
   // Decides from the first bytes seen in `dir` (and the server port as a hint only).
   ProbeResult (*probe)(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
   std::unique_ptr<AppSession> (*create)(const SessionContext& ctx);
+  // Suricata's app_proto where it differs from the Zeek service name ("tls" for "ssl").
+  std::string_view eve_name = {};
 };
 
 }  // namespace komainu

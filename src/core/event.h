@@ -29,7 +29,8 @@ struct FlowContext {
   std::string uid;       // Zeek uid ("C" + base62)
   FlowTuple tuple;       // originator -> responder
   std::string community_id;
-  std::string app_proto;  // "" until an analyzer claims the flow
+  std::string app_proto;  // EVE app_proto (Suricata's name); "" until an analyzer claims the flow
+  std::string service;    // Zeek's service name for the same analyzer
   uint16_t vlan[2] = {0, 0};
   uint8_t vlan_count = 0;
 };

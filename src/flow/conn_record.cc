@@ -129,10 +129,10 @@ void ConnRecord::write_zeek(ZeekRow& row) const {
   const char* proto = f->proto == 6 ? "tcp" : f->proto == 17 ? "udp" : "icmp";
   row.time(f->start).str(f->ctx.uid).addr(t.src).count(t.sport).addr(t.dst).count(t.dport);
   row.str(proto);
-  if (f->ctx.app_proto.empty())
+  if (f->ctx.service.empty())
     row.unset();
   else
-    row.str(f->ctx.app_proto);
+    row.str(f->ctx.service);
   TimeNs duration = f->last - f->start;
   if (duration > 0)
     row.interval(duration).count(orig_bytes).count(resp_bytes);

@@ -624,7 +624,8 @@ void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
       SessionContext sc{sink_, &f.ctx};
       f.session = api->create(sc);
       if (!f.session) continue;
-      f.ctx.app_proto.assign(api->name);
+      f.ctx.service.assign(api->name);
+      f.ctx.app_proto.assign(api->eve_name.empty() ? api->name : api->eve_name);
       f.probe_done = true;
       if (f.proto == 17)
         for (const auto& [name, timeout] : cfg_.udp_session_timeouts)

@@ -419,8 +419,12 @@ std::unique_ptr<AppSession> create(const SessionContext& ctx) {
   return std::make_unique<TlsSession>(ctx);
 }
 // Zeek's service name for TLS is "ssl"; Suricata's app_proto is "tls".
-const Registration<AnalyzerApi> registration{
-    {.name = "ssl", .tcp = true, .udp = false, .probe = &probe, .create = &create}};
+const Registration<AnalyzerApi> registration{{.name = "ssl",
+                                              .tcp = true,
+                                              .udp = false,
+                                              .probe = &probe,
+                                              .create = &create,
+                                              .eve_name = "tls"}};
 }  // namespace
 
 }  // namespace komainu::tls
