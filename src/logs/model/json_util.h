@@ -30,13 +30,20 @@ inline void assign_text(simdjson::dom::element e, std::string& out) {
 bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
                     simdjson::dom::element& out);
 
-// FNV-1a of the ASCII-lower-cased key: one pass, no copy.
+// Case-insensitive hash of a key from its length and four of its characters: O(1) per key
+// (keys are short and distinct enough); lookups always confirm with a full comparison.
 inline uint32_t fold_hash(std::string_view key) {
-  uint32_t h = 2166136261u;
-  for (char c : key) {
-    if (c >= 'A' && c <= 'Z') c = char(c + 32);
-    h = (h ^ uint8_t(c)) * 16777619u;
-  }
+  auto lc = [](char c) { return uint32_t(uint8_t(c >= 'A' && c <= 'Z' ? c + 32 : c)); };
+  size_t n = key.size();
+  if (n == 0) return 0x9e3779b9u;
+  uint32_t h = uint32_t(n) * 0x9e3779b1u;
+  h ^= lc(key[0]) * 0x85ebca6bu;
+  h ^= lc(key[n - 1]) * 0xc2b2ae35u;
+  h ^= lc(key[n / 2]) * 0x27d4eb2fu;
+  h ^= lc(key[n / 3]) * 0x165667b1u;
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 13;
   return h;
 }
 
