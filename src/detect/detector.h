@@ -151,12 +151,13 @@ class DetectorSet : public EventSink {
              EventSink* alerts, std::string* error) {
     YAML::Node section;
     if (root && root->IsMap()) section = (*root)["detectors"];
-    if (section && !section.IsMap()) {
+    bool have = section.IsDefined() && !section.IsNull();
+    if (have && !section.IsMap()) {
       *error = config_file + ":" + std::to_string(section.Mark().line + 1) +
                ": detectors: expected a mapping";
       return false;
     }
-    if (section)
+    if (have)
       for (const auto& kv : section)
         if (!Registry<DetectorApi>::find(kv.first.Scalar())) {
           *error = config_file + ":" + std::to_string(kv.first.Mark().line + 1) +
@@ -165,9 +166,10 @@ class DetectorSet : public EventSink {
         }
     for (const DetectorApi* api : Registry<DetectorApi>::sorted()) {
       YAML::Node n;
-      if (section) n = section[std::string(api->name)];
+      if (have) n = section[std::string(api->name)];
+      bool has_n = n.IsDefined() && !n.IsNull();
       bool enabled = api->enabled_by_default;
-      if (n && n.IsMap() && n["enabled"]) {
+      if (has_n && n.IsMap() && n["enabled"]) {
         try {
           enabled = n["enabled"].as<bool>();
         } catch (const YAML::Exception&) {
@@ -179,7 +181,7 @@ class DetectorSet : public EventSink {
       if (!enabled) continue;
       DetectorContext ctx;
       ctx.alerts = alerts;
-      ctx.config = n ? &n : nullptr;
+      ctx.config = has_n ? &n : nullptr;
       ctx.zones = zones;
       ctx.config_file = config_file;
       auto d = api->create(ctx, error);

@@ -67,7 +67,7 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
     it->second.start = start;
   }
   Host& h = it->second;
-  if (start - h.start > cfg_.window) {
+  if (start - h.start >= cfg_.window) {
     // Close the window into the baseline; empty windows in between count as zero.
     uint64_t gap = uint64_t((start - h.start) / cfg_.window);
     double b = h.windows ? h.baseline * (1 - cfg_.baseline_alpha) + cfg_.baseline_alpha * h.bytes

@@ -16,7 +16,6 @@ void ScanDetector::on_conn(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint
   ++conns_;
   auto it = sources_.find(src);
   if (it == sources_.end()) {
-    if (!probe) return;  // only sources that probe are worth state
     if (sources_.size() >= cfg_.max_sources) {
       evict_oldest(sources_);
       ++evictions_;
