@@ -27,8 +27,9 @@ class Zones;
 // gid of komainu's behavioural alerts (signatures use 1, as Suricata).
 inline constexpr uint32_t kBehaviourGid = 9000001;
 
-// Published by the flow table right after a flow is created: lets detectors act on the
-// first packet (one SYN) instead of waiting for the flow to end. No EVE, no Zeek row.
+// To be published by the flow table right after a flow is created, so detectors can act on
+// the first packet (one SYN) instead of the flow's end. No EVE, no Zeek row. Not yet
+// published (see docs/detections.md); detectors fall back to the conn record.
 class FlowStartRecord : public Record {
  public:
   std::string_view event_type() const override { return "flow_start"; }
