@@ -150,8 +150,9 @@ class DetectorSet : public EventSink {
   // `root` is the whole --config document (may be null). Unknown detector names are errors.
   bool build(const YAML::Node* root, const std::string& config_file, const Zones* zones,
              EventSink* alerts, std::string* error) {
-    YAML::Node section;
-    if (root && root->IsMap()) section = (*root)["detectors"];
+    // yaml-cpp: assigning a missing key's (invalid) node throws; construct from const lookups.
+    const YAML::Node section =
+        root && root->IsMap() ? static_cast<const YAML::Node&>(*root)["detectors"] : YAML::Node();
     bool have = section.IsDefined() && !section.IsNull();
     if (have && !section.IsMap()) {
       *error = config_file + ":" + std::to_string(section.Mark().line + 1) +
@@ -166,8 +167,7 @@ class DetectorSet : public EventSink {
           return false;
         }
     for (const DetectorApi* api : Registry<DetectorApi>::sorted()) {
-      YAML::Node n;
-      if (have) n = section[std::string(api->name)];
+      const YAML::Node n = have ? section[std::string(api->name)] : YAML::Node();
       bool has_n = n.IsDefined() && !n.IsNull();
       bool enabled = api->enabled_by_default;
       if (has_n && n.IsMap() && n["enabled"]) {
