@@ -6,7 +6,7 @@ scripts/install-deps.sh
 scripts/build.sh
 out=komainu-out
 rm -rf "$out"
-build/src/cli/komainu analyze --zeek-logs -l "$out" samples/sample.pcap
+build/src/cli/komainu analyze --zeek-logs -l "$out" --zones samples/zones.yaml samples/sample.pcap
 echo
 echo "Results are in $out/:"
 ls -l "$out"
@@ -16,7 +16,7 @@ jq -r .event_type "$out/eve.json" | sort | uniq -c | sort -rn
 if grep -q '"event_type":"alert"' "$out/eve.json"; then
   echo
   echo "Alerts:"
-  jq -r 'select(.event_type=="alert") | "\(.timestamp)  \(.alert.signature)  \(.src_ip) -> \(.dest_ip)"' \
+  jq -r 'select(.event_type=="alert") | "\(.timestamp)  \(.alert.signature)  \(.src_ip // "-") -> \(.dest_ip // "-")"' \
     "$out/eve.json" | head -20
 fi
 echo
