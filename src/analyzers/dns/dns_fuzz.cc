@@ -4,24 +4,7 @@
 #include <cstdint>
 
 #include "analyzers/dns/dns_analyzer.h"
-
-namespace {
-class NullSink : public komainu::EventSink {
- public:
-  void publish(const komainu::Record& r) override {
-    std::string out;
-    komainu::JsonWriter w(out);
-    w.begin_object();
-    r.write_eve(w);
-    w.end_object();
-    if (const komainu::ZeekSchema* s = r.zeek_schema()) {
-      komainu::ZeekRow row;
-      row.reset(s);
-      r.write_zeek(row);
-    }
-  }
-};
-}  // namespace
+#include "analyzers/render_sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace komainu;
@@ -30,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dns::parse_message(in, m);
   (void)dns::probe(in, Direction::kToServer, 53);
 
-  NullSink sink;
+  RenderSink sink;
   FlowContext udp;
   udp.tuple.proto = 17;
   dns::DnsSession u({&sink, &udp});

@@ -4,31 +4,12 @@
 #include <cstdint>
 
 #include "analyzers/http/http_session.h"
-
-namespace {
-
-class NullSink : public komainu::EventSink {
- public:
-  void publish(const komainu::Record& r) override {
-    std::string out;
-    komainu::JsonWriter w(out);
-    w.begin_object();
-    r.write_eve(w);
-    w.end_object();
-    if (const auto* schema = r.zeek_schema()) {
-      row.reset(schema);
-      r.write_zeek(row);
-    }
-  }
-  komainu::ZeekRow row;
-};
-
-}  // namespace
+#include "analyzers/render_sink.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace komainu;
   if (size < 2) return 0;
-  NullSink sink;
+  RenderSink sink;
   FlowContext flow;
   flow.uid = "CFuzz";
   http::HttpLimits limits;

@@ -3,27 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "analyzers/render_sink.h"
 #include "analyzers/smb/smb_session.h"
-
-namespace {
-
-class RenderSink : public komainu::EventSink {
- public:
-  void publish(const komainu::Record& r) override {
-    std::string out;
-    komainu::JsonWriter w(out);
-    w.begin_object();
-    r.write_eve(w);
-    w.end_object();
-    if (const auto* schema = r.zeek_schema()) {
-      row.reset(schema);
-      r.write_zeek(row);
-    }
-  }
-  komainu::ZeekRow row;
-};
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace komainu;

@@ -4,25 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "analyzers/render_sink.h"
 #include "analyzers/ssh/ssh_analyzer.h"
-
-namespace {
-class RenderSink : public komainu::EventSink {
- public:
-  void publish(const komainu::Record& r) override {
-    std::string out;
-    komainu::JsonWriter w(out);
-    w.begin_object();
-    r.write_eve(w);
-    w.end_object();
-    if (const komainu::ZeekSchema* s = r.zeek_schema()) {
-      komainu::ZeekRow row;
-      row.reset(s);
-      r.write_zeek(row);
-    }
-  }
-};
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace komainu;
