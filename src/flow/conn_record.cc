@@ -1,27 +1,12 @@
 // ConnRecord: the EVE "flow" event and Zeek's conn.log row of a finished flow.
 #include <string>
 
+#include "core/site.h"
 #include "flow/flow.h"
 
 namespace komainu {
 
 namespace {
-
-// Zeek marks addresses of Site::private_address_space local when no local_nets are set.
-const PrefixTable& local_nets() {
-  static const PrefixTable table = [] {
-    PrefixTable t;
-    for (const char* s :
-         {"0.0.0.0/8",      "10.0.0.0/8",         "100.64.0.0/10",   "127.0.0.0/8",
-          "169.254.0.0/16", "172.16.0.0/12",      "192.0.0.0/24",    "192.0.2.0/24",
-          "192.168.0.0/16", "198.18.0.0/15",      "198.51.100.0/24", "203.0.113.0/24",
-          "240.0.0.0/4",    "255.255.255.255/32", "::1/128",         "100::/64",
-          "2001::/23",      "2001:db8::/32",      "fc00::/7",        "fe80::/10"})
-      if (auto c = Cidr::parse(s)) t.add(*c, 1);
-    return t;
-  }();
-  return table;
-}
 
 bool is_reset(TcpState s) {
   return s == TcpState::kReset;
@@ -139,7 +124,7 @@ void ConnRecord::write_zeek(ZeekRow& row) const {
   else
     row.unset().unset().unset();
   row.str(conn_state(*f));
-  row.boolean(local_nets().lookup(t.src) >= 0).boolean(local_nets().lookup(t.dst) >= 0);
+  row.boolean(is_zeek_local(t.src)).boolean(is_zeek_local(t.dst));
   row.count(f->missed_bytes);
   if (f->hist_len)
     row.str(std::string_view(f->history, f->hist_len));

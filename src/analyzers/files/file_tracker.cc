@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "analyzers/files/mime.h"
+#include "core/site.h"
 
 namespace komainu::files {
 
@@ -58,19 +59,6 @@ void FileRecord::write_eve(JsonWriter& w) const {
   w.end_object();
 }
 
-bool is_private_addr(const IpAddr& a) {
-  static const std::vector<Cidr> kPrivate = [] {
-    std::vector<Cidr> v;
-    for (const char* c : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
-                          "169.254.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10", "::1/128"})
-      if (auto cidr = Cidr::parse(c)) v.push_back(*cidr);
-    return v;
-  }();
-  for (const auto& c : kPrivate)
-    if (c.contains(a)) return true;
-  return false;
-}
-
 void FileRecord::write_zeek(ZeekRow& row) const {
   row.time(ts).str(fuid);
   if (flow) {
@@ -88,7 +76,7 @@ void FileRecord::write_zeek(ZeekRow& row) const {
   // local_orig: whether the host that sent the file is local (Zeek: private address space
   // counts as local).
   bool local = false;
-  if (flow) local = is_private_addr(is_orig ? flow->tuple.src : flow->tuple.dst);
+  if (flow) local = is_zeek_local(is_orig ? flow->tuple.src : flow->tuple.dst);
   row.interval(last_ts > ts ? last_ts - ts : 0).boolean(local).boolean(is_orig).count(seen_bytes);
   has_total ? row.count(total_bytes) : row.unset();
   row.count(missing_bytes).count(overflow_bytes).boolean(timedout).unset();

@@ -90,10 +90,6 @@ class FileTracker {
   evp_md_ctx_st* sha256_ = nullptr;
 };
 
-// Private address space (RFC 1918, loopback, link-local, CGNAT, ULA), which Zeek's
-// Site::private_address_space_is_local counts as local.
-bool is_private_addr(const IpAddr& a);
-
 // A deterministic Zeek-style file id ("F" + base62) from the flow uid and a per-flow counter.
 std::string make_fuid(std::string_view flow_uid, uint64_t counter, uint64_t salt = 0);
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/cursor.h"
+#include "core/site.h"
 
 namespace komainu::ssh {
 
@@ -186,23 +187,6 @@ void SshSession::on_close(TimeNs ts) {
 
 namespace {
 
-// Zeek's Site::private_address_space, local by default (Site::private_address_space_is_local).
-bool is_local(const IpAddr& a) {
-  if (a.is_v4()) {
-    uint32_t v = a.v4_host();
-    return (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168) ||
-           (v >> 24) == 127 || (v >> 22) == (100u << 2 | 1);
-  }
-  if ((a.b[0] & 0xfe) == 0xfc) return true;                    // fc00::/7
-  if (a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80) return true;  // fe80::/10
-  static const IpAddr loopback = [] {
-    IpAddr l;
-    l.b[15] = 1;
-    return l;
-  }();
-  return a == loopback;
-}
-
 const ZeekSchema& ssh_schema() {
   static const ZeekSchema schema{"ssh",
                                  {{"ts", ZeekType::kTime},
@@ -247,7 +231,7 @@ void SshRecord::write_zeek(ZeekRow& row) const {
   else
     row.unset();
   row.count(s.auth_attempts);
-  bool lo = is_local(ft.src), lr = is_local(ft.dst);
+  bool lo = is_zeek_local(ft.src), lr = is_zeek_local(ft.dst);
   if (lo && !lr)
     row.str("OUTBOUND");
   else if (!lo && lr)
