@@ -206,6 +206,15 @@ enum FlowCounter : size_t {
   kFlowCounterCount
 };
 
+// Sees every packet once the flow table has updated its flow (the signature stage): one
+// virtual call per packet. `f` is null for a packet without a flow (no valid transport
+// header); `to_server` is true when the packet comes from the flow's originator.
+class PacketObserver {
+ public:
+  virtual ~PacketObserver() = default;
+  virtual void on_packet(const Packet& p, const Flow* f, bool to_server) = 0;
+};
+
 class FlowTable : public PacketSink {
  public:
   FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard = 0);
@@ -222,6 +231,9 @@ class FlowTable : public PacketSink {
   // Worker for a packet: symmetric over the two directions; tunnelled layers go with their
   // outermost layer so that the enclosing flow is in the same shard.
   static uint32_t shard_of(const Packet& p, unsigned n);
+
+  // At most one observer; null to remove it.
+  void set_observer(PacketObserver* o) { observer_ = o; }
 
   const CounterSet& counters() const { return counters_; }
   size_t active_flows() const { return live_; }
@@ -282,6 +294,7 @@ class FlowTable : public PacketSink {
 
   const FlowConfig cfg_;
   EventSink* sink_;
+  PacketObserver* observer_ = nullptr;
   std::bitset<65536> tcp_server_ports_, udp_server_ports_;
   std::vector<std::unique_ptr<Flow[]>> chunks_;
   std::vector<uint32_t> free_;

@@ -530,6 +530,7 @@ void FlowTable::on_packet(const Packet& p) {
   bool transport = p.proto == 6 || p.proto == 17 || is_icmp(p.proto);
   if (transport && !p.l4_valid) {
     ++counters_[kPacketsNoL4];
+    if (observer_) observer_->on_packet(p, nullptr, true);
     return;
   }
   uint64_t tunnel = cfg_.key_tunnel ? tunnel_context(p) : 0;
@@ -583,6 +584,7 @@ void FlowTable::on_packet(const Packet& p) {
   }
   if (p.frame) f.wire_bytes[side] += p.frame->wirelen;
   if (f.in_use) place(idx);
+  if (observer_) observer_->on_packet(p, f.in_use ? &f : nullptr, is_orig);
   if (n_layers_ < 8) {
     layer_pkt_[n_layers_] = &p;
     layer_uid_[n_layers_] = f.uid_num;
