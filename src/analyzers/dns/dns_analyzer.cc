@@ -133,6 +133,7 @@ void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs
     ev.to_client = to_client;
     ev.msg = &m;
     ev.version = cfg_.eve_version;
+    ev.error = err;
     if (cfg_.eve_version == 3) {
       ev.tx_id = m.qr() ? 0 : tx_id_++;
       ctx_.sink->publish(ev);

@@ -21,7 +21,8 @@ class DnsEveRecord : public Record {
   const Message* msg = nullptr;  // valid while published
   size_t question = 0;           // v2 query events: which question
   uint64_t tx_id = 0;
-  int version = 2;  // Suricata EVE dns layout: 2 or 3
+  int version = 2;             // Suricata EVE dns layout: 2 or 3
+  Error error = Error::kNone;  // parse fault of msg (app-layer events)
 
  private:
   void write_v3(JsonWriter& w) const;

@@ -217,6 +217,7 @@ FileRecord& FileTracker::finish(TimeNs, bool complete) {
     rec_.hashed = !rec_.md5.empty();
   }
   free_digests();
+  rec_.head = {magic_.data(), magic_len_};
   active_ = false;
   return rec_;
 }

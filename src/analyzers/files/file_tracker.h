@@ -42,6 +42,9 @@ class FileRecord : public Record {
   bool complete = false;  // all bytes of the file were seen
   bool hashed = false;    // the digests cover the whole file
   std::string md5, sha1, sha256;
+  // The file's first bytes in order (up to 512; the signature engine's file.data), valid
+  // while the record is published.
+  std::span<const uint8_t> head;
   uint64_t tx_id = 0;
   // The app-layer object Suricata adds to fileinfo ("http":{...}, "smb":{...}), pre-rendered.
   std::string app_key;

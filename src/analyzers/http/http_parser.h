@@ -8,6 +8,7 @@
 #pragma once
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -90,6 +91,10 @@ struct HttpTransaction {
   uint64_t response_wire_len = 0;
   std::vector<std::string> orig_fuids, orig_filenames, orig_mime_types;
   std::vector<std::string> resp_fuids, resp_filenames, resp_mime_types;
+  // Distinct anomalies raised while parsing this transaction (the signature engine's
+  // app-layer events), at most kMaxTxAnomalies.
+  static constexpr size_t kMaxTxAnomalies = 16;
+  std::vector<std::pair<std::string_view, Direction>> anomalies;
 
   const std::string* request_header(std::string_view name) const;
   const std::string* response_header(std::string_view name) const;
@@ -178,7 +183,13 @@ class HttpParser {
   void close_file(Side& s, Direction dir, TimeNs ts, bool complete);
   HttpTransaction* new_tx(TimeNs ts);
   void flush_done(bool force, TimeNs ts);
+  // `name` is a string literal: transactions keep it as a view.
   void anomaly(std::string_view name, Direction dir, TimeNs ts) {
+    if (HttpTransaction* t = side(dir).tx;
+        t && t->anomalies.size() < HttpTransaction::kMaxTxAnomalies &&
+        std::find(t->anomalies.begin(), t->anomalies.end(), std::pair{name, dir}) ==
+            t->anomalies.end())
+      t->anomalies.emplace_back(name, dir);
     events_.on_anomaly(name, dir, ts);
   }
 

@@ -176,6 +176,7 @@ void SshSession::publish(TimeNs ts) {
   r.ts = ts;
   r.flow = ctx_.flow;
   r.state = &st_;
+  r.anomalies = &anomalies_;
   ctx_.sink->publish(r);
 }
 

@@ -39,6 +39,7 @@ class SshRecord : public Record {
   void write_zeek(ZeekRow& row) const override;
 
   const SshState* state = nullptr;
+  const AnomalyReporter* anomalies = nullptr;  // raised in this flow (app-layer events)
 };
 
 class SshSession : public AppSession {

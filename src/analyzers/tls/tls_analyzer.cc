@@ -229,6 +229,7 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
           break;
         }
         chain.push_back(parse_certificate(der));
+        chain.back().der.assign(der.begin(), der.end());
         if (!chain.back().ok) anomaly(d, ts, "x509_certificate_parse_error");
         if (ctx_.sink && chain.back().ok) {
           X509Record r;
@@ -268,6 +269,7 @@ void TlsSession::publish(TimeNs ts) {
   r.ts = ts;
   r.flow = ctx_.flow;
   r.state = &st_;
+  r.anomalies = &anomalies_;
   ctx_.sink->publish(r);
 }
 

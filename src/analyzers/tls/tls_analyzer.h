@@ -47,6 +47,7 @@ class TlsRecord : public Record {
   void write_zeek(ZeekRow& row) const override;
 
   const TlsState* state = nullptr;
+  const AnomalyReporter* anomalies = nullptr;  // raised in this flow (app-layer events)
 };
 
 class TlsSession : public AppSession {

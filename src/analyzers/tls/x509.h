@@ -24,6 +24,7 @@ struct CertInfo {
   uint64_t key_length = 0;
   bool has_key_length = false;
   std::vector<std::string> san_dns, san_uri, san_email, san_ip;
+  std::vector<uint8_t> der;  // as sent, for the signature engine's tls.certs
   bool has_basic_constraints = false;
   bool ca = false;
   bool has_path_len = false;
