@@ -24,6 +24,8 @@ namespace komainu::sig {
 // reused across calls so a warm stage does not allocate.
 struct AppBufferScratch {
   std::array<std::string, 8> str;
+  // App-layer event names (string literals) a provider hands over in ctx.events.
+  std::array<std::string_view, 16> events{};
 };
 
 struct AppBufferApi {
