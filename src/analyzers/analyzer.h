@@ -9,13 +9,57 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/event.h"
 #include "core/registry.h"
 #include "core/time.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace komainu {
+
+// An analyzer's settings from the config file (`app-layer.protocols.<name>`), parsed once by
+// the analyzer's own AnalyzerApi::configure and immutable afterwards. Each analyzer derives
+// its own type; sessions receive theirs through SessionContext::options.
+class AnalyzerOptions {
+ public:
+  virtual ~AnalyzerOptions() = default;
+};
+
+// The options of every configured analyzer, by analyzer name (part of the flow stage's
+// config). Copies share the immutable options.
+class AnalyzerSettings {
+ public:
+  const AnalyzerOptions* find(std::string_view name) const {
+    for (const auto& [n, o] : items_)
+      if (n == name) return o.get();
+    return nullptr;
+  }
+  void set(std::string_view name, std::shared_ptr<const AnalyzerOptions> options) {
+    for (auto& [n, o] : items_)
+      if (n == name) {
+        o = std::move(options);
+        return;
+      }
+    items_.emplace_back(std::string(name), std::move(options));
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<const AnalyzerOptions>>> items_;
+};
+
+// A bad value in an analyzer's config section: the 0-based line of the offending node (as
+// yaml-cpp marks it) and what is wrong with it.
+struct AnalyzerConfigError {
+  int line = 0;
+  std::string message;
+};
 
 enum class Direction : uint8_t { kToServer = 0, kToClient = 1 };
 
@@ -25,6 +69,8 @@ enum class ProbeResult : uint8_t { kNo, kMaybe /* need more bytes */, kYes };
 struct SessionContext {
   EventSink* sink = nullptr;
   const FlowContext* flow = nullptr;
+  // This analyzer's parsed settings (its own AnalyzerOptions type), or nullptr: defaults.
+  const AnalyzerOptions* options = nullptr;
 };
 
 class AppSession {
@@ -47,6 +93,10 @@ struct AnalyzerApi {
   std::unique_ptr<AppSession> (*create)(const SessionContext& ctx);
   // Suricata's app_proto where it differs from the Zeek service name ("tls" for "ssl").
   std::string_view eve_name = {};
+  // Parses the analyzer's config section (a mapping); nullptr with `error` filled when a key
+  // or value is wrong. Analyzers without settings leave it unset.
+  std::shared_ptr<const AnalyzerOptions> (*configure)(const YAML::Node& section,
+                                                      AnalyzerConfigError& error) = nullptr;
 };
 
 }  // namespace komainu

@@ -46,6 +46,8 @@ struct FlowConfig {
   // Zeek's per-analyzer UDP session timeouts by service name (dns_session_timeout): checked
   // every `timeout` from the session's start, the flow goes once idle for timeout - 1 s.
   std::vector<std::pair<std::string, TimeNs>> udp_session_timeouts = {{"dns", 10 * kNsPerSec}};
+  // Per-analyzer settings (config `app-layer.protocols.<name>`), handed to each session.
+  AnalyzerSettings analyzer_settings;
   // Zeek's likely_server_ports, used to choose the originator of a flow seen mid-way.
   std::vector<uint16_t> tcp_server_ports = default_tcp_server_ports();
   std::vector<uint16_t> udp_server_ports = default_udp_server_ports();

@@ -623,7 +623,7 @@ void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
     ProbeResult r = api->probe(data, dir, server_port);
     if (r == ProbeResult::kYes) {
       prepare_context(f);
-      SessionContext sc{sink_, &f.ctx};
+      SessionContext sc{sink_, &f.ctx, cfg_.analyzer_settings.find(api->name)};
       f.session = api->create(sc);
       if (!f.session) continue;
       f.ctx.service.assign(api->name);

@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 
+#include "analyzers/analyzer_config.h"
+
 namespace komainu {
 
 bool parse_size(const std::string& s, uint64_t& out) {
@@ -164,6 +166,8 @@ bool load_pipeline_config(const std::string& path, PipelineConfig& cfg, std::str
     std::string top = kv.first.Scalar();
     if (top == "flow" || top == "stream" || top == "defrag" || top == "tunnels") {
       if (!apply(c, kv.second, "." + top, setters)) return false;
+    } else if (top == "app-layer") {
+      if (!load_analyzer_settings(kv.second, path, f.analyzer_settings, error)) return false;
     }
   }
   return true;

@@ -1,5 +1,7 @@
 #include "analyzers/dns/dns_analyzer.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <cctype>
 
 namespace komainu::dns {
@@ -225,12 +227,53 @@ void DnsSession::on_close(TimeNs) {
   pending_.clear();
 }
 
+std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
+                                                 AnalyzerConfigError& error) {
+  auto opts = std::make_shared<Options>();
+  Config& c = opts->config;
+  auto bad = [&](const YAML::Node& n, std::string what) {
+    error.line = n.Mark().line;
+    error.message = std::move(what);
+    return nullptr;
+  };
+  for (const auto& kv : section) {
+    std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    try {
+      if (key == "eve-version") {
+        int n = v.as<int>();
+        if (n != 2 && n != 3) return bad(v, key + ": expected 2 or 3");
+        c.eve_version = n;
+      } else if (key == "transaction-timeout") {
+        double sec = v.as<double>();
+        if (!(sec > 0 && sec < 1e6)) return bad(v, key + ": expected seconds in (0, 1e6)");
+        c.txn_timeout = TimeNs(sec * double(kNsPerSec));
+      } else if (key == "max-pending-transactions") {
+        int n = v.as<int>();
+        if (n < 1 || n > 65536) return bad(v, key + ": expected a number in [1, 65536]");
+        c.max_pending = size_t(n);
+      } else {
+        return bad(kv.first, key + ": unknown setting");
+      }
+    } catch (const YAML::Exception&) {
+      return bad(v, key + ": bad value");
+    }
+  }
+  return opts;
+}
+
 namespace {
 std::unique_ptr<AppSession> create(const SessionContext& ctx) {
+  if (const auto* o = dynamic_cast<const Options*>(ctx.options))
+    return std::make_unique<DnsSession>(ctx, o->config);
   return std::make_unique<DnsSession>(ctx);
 }
-const Registration<AnalyzerApi> registration{
-    {.name = "dns", .tcp = true, .udp = true, .probe = &probe, .create = &create}};
+const Registration<AnalyzerApi> registration{{.name = "dns",
+                                              .tcp = true,
+                                              .udp = true,
+                                              .probe = &probe,
+                                              .create = &create,
+                                              .configure = &configure}};
 }  // namespace
 
 }  // namespace komainu::dns

@@ -21,6 +21,14 @@ struct Config {
   Limits limits;
 };
 
+// Config `app-layer.protocols.dns`: eve-version (2|3), transaction-timeout (seconds),
+// max-pending-transactions.
+struct Options : AnalyzerOptions {
+  Config config;
+};
+std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
+                                                 AnalyzerConfigError& error);
+
 class DnsSession : public AppSession {
  public:
   DnsSession(const SessionContext& ctx, const Config& cfg = {});

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "analyzers/analyzer_config.h"
 #include "analyzers/analyzer_testing.h"
 #include "analyzers/dns/dns_analyzer.h"
 
@@ -229,6 +230,62 @@ TEST(DnsSession, EveVersion3) {
             std::string::npos);
   EXPECT_NE(sink.eve[1].json.find(R"("grouped":{"CNAME":["web.Example.com"],"A":["192.0.2.1"])"),
             std::string::npos);
+}
+
+// The config file's app-layer section reaches the session through the registry.
+TEST(DnsConfig, AppLayerSectionSelectsEveVersion3) {
+  YAML::Node root = YAML::Load("app-layer:\n  protocols:\n    dns:\n      eve-version: 3\n");
+  AnalyzerSettings settings;
+  std::string err;
+  ASSERT_TRUE(load_analyzer_settings(root["app-layer"], "k.yaml", settings, &err)) << err;
+  const AnalyzerOptions* opts = settings.find("dns");
+  ASSERT_NE(opts, nullptr);
+  const AnalyzerApi* api = Registry<AnalyzerApi>::find("dns");
+  ASSERT_NE(api, nullptr);
+  FlowContext f = udp_flow();
+  testing::CollectingSink sink;
+  auto s = api->create(SessionContext{&sink, &f, opts});
+  s->on_data(Direction::kToServer, query(0x1234, "www.example.com", 1), 1 * kNsPerSec);
+  ASSERT_EQ(sink.eve.size(), 1u);
+  EXPECT_NE(sink.eve[0].json.find(R"("version":3,"type":"request")"), std::string::npos)
+      << sink.eve[0].json;
+  // Without options: version 2.
+  testing::CollectingSink sink2;
+  auto s2 = api->create(SessionContext{&sink2, &f});
+  s2->on_data(Direction::kToServer, query(0x1234, "www.example.com", 1), 1 * kNsPerSec);
+  ASSERT_EQ(sink2.eve.size(), 1u);
+  EXPECT_NE(sink2.eve[0].json.find(R"("type":"query")"), std::string::npos) << sink2.eve[0].json;
+}
+
+TEST(DnsConfig, BadValuesNameFileLineAndKey) {
+  auto load = [](const char* text) {
+    YAML::Node root = YAML::Load(text);
+    AnalyzerSettings settings;
+    std::string err;
+    EXPECT_FALSE(load_analyzer_settings(root["app-layer"], "k.yaml", settings, &err));
+    EXPECT_EQ(settings.find("dns"), nullptr);
+    return err;
+  };
+  EXPECT_EQ(load("app-layer:\n  protocols:\n    dns:\n      eve-version: 4\n"),
+            "k.yaml:4: app-layer.protocols.dns.eve-version: expected 2 or 3");
+  EXPECT_EQ(load("app-layer:\n  protocols:\n    dns:\n      eve-version: x\n"),
+            "k.yaml:4: app-layer.protocols.dns.eve-version: bad value");
+  EXPECT_EQ(load("app-layer:\n  protocols:\n    dns:\n      colour: red\n"),
+            "k.yaml:4: app-layer.protocols.dns.colour: unknown setting");
+  EXPECT_EQ(load("app-layer:\n  protocols:\n    gopher:\n      x: 1\n"),
+            "k.yaml:3: app-layer.protocols: unknown analyzer 'gopher'");
+  EXPECT_EQ(load("app-layer:\n  parsers: 1\n"), "k.yaml:2: unknown setting 'app-layer.parsers'");
+}
+
+TEST(DnsConfig, TimeoutAndPendingBound) {
+  YAML::Node n = YAML::Load("transaction-timeout: 2.5\nmax-pending-transactions: 3\n");
+  AnalyzerConfigError e;
+  auto opts = configure(n, e);
+  ASSERT_NE(opts, nullptr) << e.message;
+  const auto& c = static_cast<const Options&>(*opts).config;
+  EXPECT_EQ(c.txn_timeout, 2500 * kNsPerMs);
+  EXPECT_EQ(c.max_pending, 3u);
+  EXPECT_EQ(c.eve_version, 2);
 }
 
 TEST(DnsSession, UnansweredQueriesExpireByDataTimeAndCloseFlushes) {
