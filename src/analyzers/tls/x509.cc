@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <ctime>
+#include <string_view>
 
 #include "analyzers/tls/tls_parser.h"
 #include "core/addr.h"
@@ -34,12 +35,33 @@ TimeNs asn1_time(const ASN1_TIME* t) {
   return TimeNs(timegm(&tm)) * kNsPerSec;
 }
 
+// Post-quantum signature algorithms (FIPS 204 ML-DSA, NIST CSOR OIDs) that OpenSSL learned in
+// 3.5: with an older library their OIDs have no name, so we name them as OpenSSL 3.5 (and
+// thus Zeek) does. Their keys are not decodable there either: key_type is the algorithm
+// name and key_length the public key's size in bits, as EVP_PKEY_get_bits reports it.
+struct PqAlgorithm {
+  const char* oid;
+  const char* name;
+};
+constexpr PqAlgorithm kPqAlgorithms[] = {
+    {"2.16.840.1.101.3.4.3.17", "ML-DSA-44"},
+    {"2.16.840.1.101.3.4.3.18", "ML-DSA-65"},
+    {"2.16.840.1.101.3.4.3.19", "ML-DSA-87"},
+};
+
+const char* pq_name(std::string_view oid) {
+  for (const auto& a : kPqAlgorithms)
+    if (oid == a.oid) return a.name;
+  return nullptr;
+}
+
 std::string obj_text(const ASN1_OBJECT* o) {
   if (!o) return {};
   int nid = OBJ_obj2nid(o);
   if (nid != NID_undef) return OBJ_nid2ln(nid);
   char buf[128];
   OBJ_obj2txt(buf, sizeof buf, o, 1);
+  if (const char* name = pq_name(buf)) return name;
   return buf;
 }
 
@@ -56,7 +78,8 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
   c.version = uint64_t(X509_get_version(x) + 1);
   if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr)) {
     if (char* h = BN_bn2hex(bn)) {
-      c.serial = h;
+      // OpenSSL's i2a_ASN1_INTEGER (Zeek's rendering) writes whole octets: 0 is "00".
+      c.serial = std::string_view(h) == "0" ? "00" : h;
       OPENSSL_free(h);
     }
     BN_free(bn);
@@ -88,7 +111,10 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
   c.not_after = asn1_time(X509_get0_notAfter(x));
 
   ASN1_OBJECT* key_obj = nullptr;
-  if (X509_PUBKEY_get0_param(&key_obj, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(x)))
+  const unsigned char* key_bytes = nullptr;
+  int key_bytes_len = 0;
+  if (X509_PUBKEY_get0_param(&key_obj, &key_bytes, &key_bytes_len, nullptr,
+                             X509_get_X509_PUBKEY(x)))
     c.key_alg = obj_text(key_obj);
   c.sig_alg = obj_text(X509_get0_tbs_sigalg(x) ? [&] {
     const ASN1_OBJECT* o = nullptr;
@@ -121,6 +147,14 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
     } else {
       c.has_key_length = false;
     }
+  }
+  if (c.key_type.empty() && key_obj) {
+    for (const auto& a : kPqAlgorithms)
+      if (c.key_alg == a.name) {
+        c.key_type = a.name;
+        c.has_key_length = key_bytes_len > 0;
+        c.key_length = uint64_t(key_bytes_len) * 8;
+      }
   }
 
   if (auto* names = static_cast<GENERAL_NAMES*>(
