@@ -1,0 +1,376 @@
+#include "analyzers/dcerpc/dcerpc.h"
+
+#include <cstdio>
+
+#include "core/cursor.h"
+
+namespace komainu::dcerpc {
+
+namespace {
+
+enum PType : uint8_t { kRequest = 0, kBind = 11, kAlterContext = 14 };
+constexpr uint8_t kFirstFrag = 0x01, kObjectUuid = 0x80;
+
+struct Known {
+  const char* uuid;
+  const char* name;
+};
+// Interfaces that matter for detection (remote execution, credential access, discovery),
+// named as Zeek's DCE_RPC::uuid_endpoint_map names them.
+constexpr Known kEndpoints[] = {
+    {"367abb81-9844-35f1-ad32-98f038001003", "svcctl"},
+    {"1ff70682-0a51-30e8-076d-740be8cee98b", "atsvc"},
+    {"86d35949-83c9-4044-b424-db363231fd0c", "ITaskSchedulerService"},
+    {"338cd001-2244-31f1-aaaa-900038001003", "winreg"},
+    {"12345678-1234-abcd-ef00-0123456789ab", "spoolss"},
+    {"76f03f96-cdfd-44fc-a22c-64950a001209", "IRemoteWinspool"},
+    {"e3514235-4b06-11d1-ab04-00c04fc2dcd2", "drsuapi"},
+    {"12345778-1234-abcd-ef00-0123456789ac", "samr"},
+    {"12345778-1234-abcd-ef00-0123456789ab", "lsarpc"},
+    {"4b324fc8-1670-01d3-1278-5a47bf6ee188", "srvsvc"},
+    {"6bffd098-a112-3610-9833-46c3f87e345a", "wkssvc"},
+    {"12345678-1234-abcd-ef00-01234567cffb", "netlogon"},
+    {"e1af8308-5d1f-11c9-91a4-08002b14a0fa", "epmapper"},
+    {"000001a0-0000-0000-c000-000000000046", "IRemoteSCMActivator"},
+    {"4d9f4ab8-7d1c-11cf-861e-0020af6e7c57", "IActivation"},
+    {"99fcfec4-5260-101b-bbcb-00aa0021347a", "IOXIDResolver"},
+    {"00000143-0000-0000-c000-000000000046", "IRemUnknown2"},
+    {"00000131-0000-0000-c000-000000000046", "IRemUnknown"},
+    {"f309ad18-d86a-11d0-a075-00c04fb68820", "IWbemLevel1Login"},
+    {"9556dc99-828c-11cf-a37e-00aa003240c7", "IWbemServices"},
+    {"00020400-0000-0000-c000-000000000046", "IDispatch"},
+    {"c681d488-d850-11d0-8c52-00c04fd90f7e", "efsrpc"},
+    {"df1941c5-fe89-4e79-bf10-463657acf44d", "efsrpc"},
+    {"82273fdc-e32a-18c3-3f78-827929dc23ea", "eventlog"},
+};
+
+struct KnownOp {
+  const char* endpoint;
+  uint16_t opnum;
+  const char* name;
+};
+constexpr KnownOp kOperations[] = {
+    {"svcctl", 0, "CloseServiceHandle"},
+    {"svcctl", 2, "DeleteService"},
+    {"svcctl", 11, "ChangeServiceConfigW"},
+    {"svcctl", 12, "CreateServiceW"},
+    {"svcctl", 15, "OpenSCManagerW"},
+    {"svcctl", 16, "OpenServiceW"},
+    {"svcctl", 19, "StartServiceW"},
+    {"svcctl", 24, "CreateServiceA"},
+    {"svcctl", 27, "OpenSCManagerA"},
+    {"atsvc", 0, "NetrJobAdd"},
+    {"ITaskSchedulerService", 1, "SchRpcRegisterTask"},
+    {"ITaskSchedulerService", 12, "SchRpcRun"},
+    {"winreg", 2, "OpenLocalMachine"},
+    {"winreg", 4, "OpenUsers"},
+    {"winreg", 6, "BaseRegCreateKey"},
+    {"winreg", 9, "BaseRegEnumKey"},
+    {"winreg", 15, "BaseRegOpenKey"},
+    {"winreg", 17, "BaseRegQueryValue"},
+    {"winreg", 20, "BaseRegSaveKey"},
+    {"winreg", 22, "BaseRegSetValue"},
+    {"spoolss", 1, "RpcOpenPrinter"},
+    {"spoolss", 9, "RpcAddPrinterDriver"},
+    {"spoolss", 65, "RpcRemoteFindFirstPrinterChangeNotificationEx"},
+    {"spoolss", 69, "RpcOpenPrinterEx"},
+    {"spoolss", 89, "RpcAddPrinterDriverEx"},
+    {"IRemoteWinspool", 39, "RpcAsyncAddPrinterDriver"},
+    {"drsuapi", 0, "DRSBind"},
+    {"drsuapi", 1, "DRSUnbind"},
+    {"drsuapi", 3, "DRSGetNCChanges"},
+    {"drsuapi", 12, "DRSCrackNames"},
+    {"samr", 5, "SamrLookupDomainInSamServer"},
+    {"samr", 6, "SamrEnumerateDomainsInSamServer"},
+    {"samr", 7, "SamrOpenDomain"},
+    {"samr", 11, "SamrEnumerateGroupsInDomain"},
+    {"samr", 13, "SamrEnumerateUsersInDomain"},
+    {"samr", 25, "SamrGetMembersInGroup"},
+    {"samr", 33, "SamrGetMembersInAlias"},
+    {"samr", 64, "SamrConnect5"},
+    {"lsarpc", 7, "LsarQueryInformationPolicy"},
+    {"lsarpc", 14, "LsarLookupNames"},
+    {"lsarpc", 15, "LsarLookupSids"},
+    {"lsarpc", 44, "LsarOpenPolicy2"},
+    {"lsarpc", 45, "LsarGetUserName"},
+    {"lsarpc", 57, "LsarLookupSids2"},
+    {"lsarpc", 76, "LsarLookupSids3"},
+    {"srvsvc", 12, "NetrSessionEnum"},
+    {"srvsvc", 15, "NetrShareEnum"},
+    {"srvsvc", 16, "NetrShareGetInfo"},
+    {"srvsvc", 21, "NetrServerGetInfo"},
+    {"wkssvc", 0, "NetrWkstaGetInfo"},
+    {"wkssvc", 2, "NetrWkstaUserEnum"},
+    {"netlogon", 2, "NetrLogonSamLogon"},
+    {"netlogon", 4, "NetrServerReqChallenge"},
+    {"netlogon", 26, "NetrServerAuthenticate3"},
+    {"netlogon", 29, "NetrLogonGetDomainInfo"},
+    {"netlogon", 30, "NetrServerPasswordSet2"},
+    {"epmapper", 2, "ept_lookup"},
+    {"epmapper", 3, "ept_map"},
+    {"IRemoteSCMActivator", 3, "RemoteGetClassObject"},
+    {"IRemoteSCMActivator", 4, "RemoteCreateInstance"},
+    {"IWbemLevel1Login", 6, "NTLMLogin"},
+    {"IWbemServices", 20, "ExecQuery"},
+    {"IWbemServices", 24, "ExecMethod"},
+    {"IDispatch", 5, "GetIDsOfNames"},
+    {"IDispatch", 6, "Invoke"},
+    {"efsrpc", 0, "EfsRpcOpenFileRaw"},
+    {"efsrpc", 4, "EfsRpcEncryptFileSrv"},
+};
+
+std::string uuid_text(const uint8_t* u, bool le) {
+  auto rd32 = [le](const uint8_t* p) {
+    return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
+              : uint32_t(p[3]) | uint32_t(p[2]) << 8 | uint32_t(p[1]) << 16 | uint32_t(p[0]) << 24;
+  };
+  auto rd16 = [le](const uint8_t* p) {
+    return le ? unsigned(p[0] | p[1] << 8) : unsigned(p[1] | p[0] << 8);
+  };
+  char buf[40];
+  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", rd32(u),
+           rd16(u + 4), rd16(u + 6), u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+  return buf;
+}
+
+bool rd16(Cursor& c, bool le, uint16_t& v) {
+  return le ? c.le16(v) : c.be16(v);
+}
+bool rd32(Cursor& c, bool le, uint32_t& v) {
+  return le ? c.le32(v) : c.be32(v);
+}
+
+}  // namespace
+
+std::string_view endpoint_name(std::string_view uuid) {
+  for (const auto& k : kEndpoints)
+    if (uuid == k.uuid) return k.name;
+  return {};
+}
+
+std::string_view operation_name(std::string_view endpoint, uint16_t opnum) {
+  for (const auto& k : kOperations)
+    if (k.opnum == opnum && endpoint == k.endpoint) return k.name;
+  return {};
+}
+
+const ZeekSchema& dce_rpc_schema() {
+  static const ZeekSchema schema{"dce_rpc",
+                                 {{"ts", ZeekType::kTime},
+                                  {"uid", ZeekType::kString},
+                                  {"id.orig_h", ZeekType::kAddr},
+                                  {"id.orig_p", ZeekType::kPort},
+                                  {"id.resp_h", ZeekType::kAddr},
+                                  {"id.resp_p", ZeekType::kPort},
+                                  {"rtt", ZeekType::kInterval},
+                                  {"named_pipe", ZeekType::kString},
+                                  {"endpoint", ZeekType::kString},
+                                  {"operation", ZeekType::kString}}};
+  return schema;
+}
+
+void DceRpcRecord::write_eve(JsonWriter& w) const {
+  w.key("dcerpc").begin_object();
+  w.kv("request", request ? "REQUEST" : alter ? "ALTER_CONTEXT" : "BIND");
+  w.kv("call_id", uint64_t(call_id)).kv("rpc_version", "5.0");
+  if (request) {
+    w.key("req")
+        .begin_object()
+        .kv("opnum", uint64_t(opnum))
+        .kv("stub_data_size", uint64_t(stub_len));
+    w.end_object();
+    if (!uuid.empty()) w.kv("interface", uuid);
+    if (!endpoint.empty()) w.kv("endpoint", endpoint);
+    if (!operation.empty()) w.kv("operation", operation);
+  } else {
+    w.key("interfaces").begin_array();
+    for (const auto& i : interfaces) {
+      char ver[16];
+      snprintf(ver, sizeof ver, "%u.%u", i.ver_major, i.ver_minor);
+      w.begin_object().kv("uuid", i.uuid).kv("version", std::string_view(ver));
+      if (auto e = endpoint_name(i.uuid); !e.empty()) w.kv("endpoint", e);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  if (authenticated) w.kv("authenticated", true);
+  if (!named_pipe.empty()) w.kv("named_pipe", named_pipe);
+  w.end_object();
+}
+
+void DceRpcRecord::write_zeek(ZeekRow& row) const {
+  row.time(ts);
+  if (flow) {
+    row.str(flow->uid).addr(flow->tuple.src).count(flow->tuple.sport);
+    row.addr(flow->tuple.dst).count(flow->tuple.dport);
+  } else {
+    row.unset().unset().unset().unset().unset();
+  }
+  row.unset();  // rtt: responses are not matched yet
+  named_pipe.empty() ? row.unset() : row.str(named_pipe);
+  row.str(endpoint.empty() ? "unknown-" + uuid : endpoint);
+  row.str(operation.empty() ? "unknown-" + std::to_string(opnum) : operation);
+}
+
+void DceRpcParser::gap(Direction dir) {
+  Side& s = sides_[size_t(dir)];
+  s.buf.clear();
+  s.lost = true;  // no resynchronisation inside a stream: PDUs carry no marker
+}
+
+void DceRpcParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
+  Side& s = sides_[size_t(dir)];
+  if (s.lost) return;
+  if (s.skip) {
+    size_t n = std::min(s.skip, bytes.size());
+    s.skip -= n;
+    bytes = bytes.subspan(n);
+  }
+  if (bytes.empty()) return;
+  s.buf.insert(s.buf.end(), bytes.begin(), bytes.end());
+  size_t pos = 0;
+  while (s.buf.size() - pos >= 16) {
+    const uint8_t* h = s.buf.data() + pos;
+    bool le = h[4] & 0x10;
+    uint16_t frag = le ? uint16_t(h[8] | h[9] << 8) : uint16_t(h[8] << 8 | h[9]);
+    if (h[0] != 5 || h[1] > 1 || frag < 16) {
+      anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_bad_header", dir == Direction::kToClient);
+      s.lost = true;
+      s.buf.clear();
+      return;
+    }
+    size_t have = s.buf.size() - pos;
+    if (frag > limits_.max_pdu) {
+      anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_pdu_too_large",
+                        dir == Direction::kToClient);
+      if (have < frag) {
+        s.skip = frag - have;
+        pos = s.buf.size();
+        break;
+      }
+      pos += frag;
+      continue;
+    }
+    if (have < frag) break;
+    pdu(dir, {h, frag}, ts);
+    pos += frag;
+  }
+  s.buf.erase(s.buf.begin(), s.buf.begin() + pos);
+}
+
+void DceRpcParser::pdu(Direction dir, std::span<const uint8_t> p, TimeNs ts) {
+  ++pdus_;
+  if (dir != Direction::kToServer) return;  // requests and binds come from the client
+  bool le = p[4] & 0x10;
+  uint8_t ptype = p[2], flags = p[3];
+  Cursor c(p);
+  uint16_t frag = 0, auth_len = 0;
+  uint32_t call_id = 0;
+  c.skip(8);
+  rd16(c, le, frag);
+  rd16(c, le, auth_len);
+  rd32(c, le, call_id);
+  if (ptype == kBind || ptype == kAlterContext) {
+    bind(p, le, ptype == kAlterContext, call_id, ts);
+    return;
+  }
+  if (ptype != kRequest || !(flags & kFirstFrag)) return;  // one record per call
+  uint32_t alloc_hint = 0;
+  uint16_t ctx_id = 0, opnum = 0;
+  if (!(rd32(c, le, alloc_hint) && rd16(c, le, ctx_id) && rd16(c, le, opnum)) ||
+      ((flags & kObjectUuid) && !c.skip(16))) {
+    anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_truncated_request");
+    return;
+  }
+  DceRpcRecord r;
+  r.ts = ts;
+  r.flow = ctx_.flow;
+  r.request = true;
+  r.call_id = call_id;
+  r.opnum = opnum;
+  size_t trailer = auth_len ? size_t(auth_len) + 8 : 0;
+  r.stub_len = uint32_t(c.remaining() > trailer ? c.remaining() - trailer : 0);
+  r.authenticated = auth_len != 0;
+  for (const auto& k : contexts_)
+    if (k.id == ctx_id) r.uuid = k.uuid;
+  r.endpoint = std::string(endpoint_name(r.uuid));
+  r.operation = std::string(operation_name(r.endpoint, opnum));
+  r.named_pipe = pipe_;
+  if (ctx_.sink) ctx_.sink->publish(r);
+}
+
+void DceRpcParser::bind(std::span<const uint8_t> p, bool le, bool alter, uint32_t call_id,
+                        TimeNs ts) {
+  Cursor c(p);
+  c.skip(16);
+  uint16_t xmit, recv;
+  uint32_t group;
+  uint8_t n = 0;
+  if (!(rd16(c, le, xmit) && rd16(c, le, recv) && rd32(c, le, group) && c.u8(n) && c.skip(3))) {
+    anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_truncated_bind");
+    return;
+  }
+  DceRpcRecord r;
+  r.ts = ts;
+  r.flow = ctx_.flow;
+  r.alter = alter;
+  r.call_id = call_id;
+  r.named_pipe = pipe_;
+  r.authenticated = p[10] | p[11];
+  for (uint8_t i = 0; i < n; ++i) {
+    uint16_t id = 0, major = 0, minor = 0;
+    uint8_t n_ts = 0, pad;
+    uint8_t uuid[16];
+    if (!(rd16(c, le, id) && c.u8(n_ts) && c.u8(pad) && c.copy(uuid, 16) && rd16(c, le, major) &&
+          rd16(c, le, minor) && c.skip(size_t(n_ts) * 20))) {
+      anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_truncated_bind");
+      break;
+    }
+    DceRpcRecord::Interface itf{uuid_text(uuid, le), major, minor};
+    bool found = false;
+    for (auto& k : contexts_)
+      if (k.id == id) {
+        k.uuid = itf.uuid;
+        found = true;
+      }
+    if (!found) {
+      if (contexts_.size() >= limits_.max_contexts) {
+        anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_too_many_contexts");
+        contexts_.erase(contexts_.begin());
+      }
+      contexts_.push_back({id, itf.uuid});
+    }
+    if (r.interfaces.size() < 16) r.interfaces.push_back(std::move(itf));
+  }
+  if (ctx_.sink && !r.interfaces.empty()) ctx_.sink->publish(r);
+}
+
+ProbeResult probe_dcerpc(std::span<const uint8_t> data, Direction dir, uint16_t) {
+  if (dir != Direction::kToServer) return ProbeResult::kNo;
+  if (data.empty()) return ProbeResult::kMaybe;
+  if (data[0] != 5) return ProbeResult::kNo;
+  if (data.size() < 3) return ProbeResult::kMaybe;
+  if (data[1] > 1 || (data[2] != kBind && data[2] != kAlterContext)) return ProbeResult::kNo;
+  if (data.size() < 16) return ProbeResult::kMaybe;
+  bool le = data[4] & 0x10;
+  uint16_t frag = le ? uint16_t(data[8] | data[9] << 8) : uint16_t(data[8] << 8 | data[9]);
+  return frag >= 28 ? ProbeResult::kYes : ProbeResult::kNo;
+}
+
+namespace {
+
+std::unique_ptr<AppSession> create(const SessionContext& ctx) {
+  return std::make_unique<DceRpcSession>(ctx);
+}
+
+const Registration<AnalyzerApi> kRegistration{{
+    .name = "dce_rpc",
+    .tcp = true,
+    .udp = false,
+    .probe = probe_dcerpc,
+    .create = create,
+    .eve_name = "dcerpc",
+}};
+
+}  // namespace
+}  // namespace komainu::dcerpc
