@@ -63,3 +63,16 @@ TEST(Time, FormatsAndParses) {
   EXPECT_FALSE(parse_iso8601("2024-13-01T00:00:00Z", t));
   EXPECT_FALSE(parse_iso8601("garbage", t));
 }
+
+TEST(Time, RefusesTimesOutsideInt64Nanoseconds) {
+  TimeNs t = 7;
+  EXPECT_FALSE(parse_iso8601("9999-12-31T23:59:59Z", t));
+  EXPECT_FALSE(parse_iso8601("0001-01-01T00:00:00Z", t));
+  EXPECT_FALSE(parse_iso8601("1012-05-01T10:00:00.5+14:00", t));
+  EXPECT_FALSE(parse_iso8601("2262-04-11T23:47:17Z", t));
+  EXPECT_EQ(t, 7);  // untouched on failure
+  ASSERT_TRUE(parse_iso8601("2262-04-11T23:47:16.854775807Z", t));
+  EXPECT_EQ(t, INT64_MAX);
+  ASSERT_TRUE(parse_iso8601("1677-09-21T00:12:44Z", t));
+  EXPECT_EQ(t, -9223372036000000000LL);
+}

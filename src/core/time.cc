@@ -104,7 +104,12 @@ bool parse_iso8601(std::string_view s, TimeNs& out) {
   unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
   int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
-  out = secs * kNsPerSec + frac_ns;
+  // Nanoseconds in int64 span 1677-09-21..2262-04-11: a time outside is refused, never
+  // wrapped (signed overflow is undefined behaviour).
+  int64_t ns;
+  if (__builtin_mul_overflow(secs, kNsPerSec, &ns) || __builtin_add_overflow(ns, frac_ns, &ns))
+    return false;
+  out = ns;
   return true;
 }
 

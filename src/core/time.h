@@ -23,7 +23,8 @@ std::string format_eve_time(TimeNs t);
 std::string format_zeek_time(TimeNs t);
 // Zeek's interval form: seconds with 6 decimals.
 std::string format_zeek_interval(TimeNs d);
-// Parses ISO 8601 / RFC 3339 ("2024-01-01T00:00:00Z", ".123", "+02:00"); false on error.
+// Parses ISO 8601 / RFC 3339 ("2024-01-01T00:00:00Z", ".123", "+02:00"); false on error,
+// and for times that int64 nanoseconds cannot hold (before 1677-09-21, after 2262-04-11).
 bool parse_iso8601(std::string_view s, TimeNs& out);
 
 // The one clock of a pipeline: advanced by the data, never backwards.

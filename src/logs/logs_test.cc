@@ -128,6 +128,49 @@ TEST(LogsPipeline, MalformedRecordsAreCountedWithFileAndLine) {
   fs::remove(path);
 }
 
+// Times int64 nanoseconds cannot hold (or outside the 1970..2200 data range) are a named,
+// counted invalid record with file and line, never a wrapped or undefined time.
+TEST(LogsPipeline, OutOfRangeTimesAreCountedInvalidRecords) {
+  std::string path = fs::temp_directory_path() / "komainu_logs_time_range.jsonl";
+  const char* ok = "2025-01-01T00:00:00Z";
+  auto signin = [](const char* t) {
+    return std::string("{\"category\":\"SignInLogs\",\"time\":\"") + t +
+           "\",\"properties\":{\"userPrincipalName\":\"a@b.c\",\"status\":{\"errorCode\":0}}}\n";
+  };
+  auto audit = [](const char* t) {
+    return std::string("{\"CreationTime\":\"") + t +
+           "\",\"RecordType\":15,\"Operation\":\"UserLoggedIn\",\"UserId\":\"a@b.c\"}\n";
+  };
+  std::ofstream(path) << signin(ok) << signin("9999-12-31T23:59:59Z")
+                      << signin("1012-05-01T10:00:00Z") << signin("2262-04-11T23:47:17Z")
+                      << signin("1969-12-31T23:59:59Z");
+  std::string m365 = fs::temp_directory_path() / "komainu_logs_time_range_m365.jsonl";
+  std::ofstream(m365) << audit(ok) << audit("0001-01-01T00:00:00") << audit(ok);
+  CollectingSink sink;
+  LogOptions o;
+  LogPipeline p(o, sink);
+  std::string err;
+  ASSERT_TRUE(p.load(&err));
+  ASSERT_TRUE(p.process_file(path, &err)) << err;
+  EXPECT_EQ(p.files().back().kind, "entra_signin");
+  ASSERT_TRUE(p.process_file(m365, &err)) << err;
+  EXPECT_EQ(p.files().back().kind, "m365_audit");
+  EXPECT_EQ(p.records_read(), 8u);
+  EXPECT_EQ(p.records_parsed(), 3u);
+  EXPECT_EQ(p.records_malformed(), 5u);
+  std::string stats;
+  JsonWriter w(stats);
+  p.write_stats(w);
+  for (int line : {2, 3, 4, 5})
+    EXPECT_NE(stats.find(path + ":" + std::to_string(line) + ": time_out_of_range"),
+              std::string::npos)
+        << stats;
+  EXPECT_NE(stats.find(m365 + ":2: time_out_of_range"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"time_out_of_range\":5"), std::string::npos) << stats;
+  fs::remove(path);
+  fs::remove(m365);
+}
+
 TEST(LogsPipeline, SniffsLogsButNotPcaps) {
   std::string pcap = fs::temp_directory_path() / "komainu_logs_sniff.pcap";
   std::ofstream(pcap, std::ios::binary)

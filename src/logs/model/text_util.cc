@@ -152,11 +152,10 @@ bool parse_us_datetime(std::string_view s, TimeNs& out) {
   return civil_to_ns(Y, M, D, h, m, sec, frac, out);
 }
 
-bool parse_any_time(std::string_view s, TimeNs& out) {
+bool parse_any_time(std::string_view s, TimeNs& out, bool* out_of_range) {
   s = trim(s);
   // Nanoseconds in int64 span 1678..2262, and detectors subtract times, so the data range
-  // is kept to 1970..2200; core's parser does not bound the year (it
-  // overflows on e.g. "1012-..."), so out-of-range years are refused before it runs.
+  // is kept to 1970..2200.
   if (s.size() >= 5 && (s[4] == '-' || s[4] == '/')) {
     int y = 0;
     bool digits4 = true;
@@ -164,7 +163,10 @@ bool parse_any_time(std::string_view s, TimeNs& out) {
       digits4 = digits4 && s[i] >= '0' && s[i] <= '9';
       y = y * 10 + (s[i] - '0');
     }
-    if (digits4 && (y < 1970 || y > 2200)) return false;
+    if (digits4 && (y < 1970 || y > 2200)) {
+      if (out_of_range) *out_of_range = true;
+      return false;
+    }
   }
   if (parse_iso8601(s, out)) return true;
   if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {

@@ -28,7 +28,9 @@ bool parse_ymd_hms(std::string_view s, TimeNs& out);
 // "4/28/2021, 2:08:45.221 PM" (Sentinel portal CSV export, UTC).
 bool parse_us_datetime(std::string_view s, TimeNs& out);
 // ISO 8601 plus the variants seen in exports (space separator, 7-9 fractional digits).
-bool parse_any_time(std::string_view s, TimeNs& out);
+// Years outside 1970..2200 are refused; *out_of_range (if given) is then set, so sources
+// report the record as time_out_of_range rather than as having no time.
+bool parse_any_time(std::string_view s, TimeNs& out, bool* out_of_range = nullptr);
 // BSD syslog "Mmm dd hh:mm:ss" (no year): uses `year`. Consumes the prefix; returns its
 // length, 0 if none.
 size_t parse_bsd_time(std::string_view s, int year, TimeNs& out);

@@ -28,9 +28,10 @@ class EntraAuditParser : public LogParser {
     ev.raw_is_json = true;
     ev.json = doc.value_unsafe();
     ev.has_json = true;
+    time_out_of_range_ = false;
     walk(root, ev, 0);
     if (ev.ts == 0) {
-      *reason = "missing_time";
+      *reason = time_out_of_range_ ? "time_out_of_range" : "missing_time";
       return false;
     }
     to_lower(ev.user);
@@ -45,9 +46,11 @@ class EntraAuditParser : public LogParser {
       std::string_view k = fold_key(key, buf);
       if (k == "activitydatetime") {
         TimeNs t;
-        if (v.is_string() && parse_any_time(v.get_string().value_unsafe(), t)) ev.ts = t;
+        if (v.is_string() && parse_any_time(v.get_string().value_unsafe(), t, &time_out_of_range_))
+          ev.ts = t;
       } else if (k == "time" || k == "timegenerated") {
-        if (ev.ts == 0 && v.is_string()) parse_any_time(v.get_string().value_unsafe(), ev.ts);
+        if (ev.ts == 0 && v.is_string())
+          parse_any_time(v.get_string().value_unsafe(), ev.ts, &time_out_of_range_);
       } else if (k == "activitydisplayname") {
         assign_text(v, ev.action);
       } else if (k == "operationname") {
@@ -125,6 +128,7 @@ class EntraAuditParser : public LogParser {
   }
 
   simdjson::dom::parser parser_, sub_, sub2_;
+  bool time_out_of_range_ = false;
 };
 
 int sniff(std::string_view r) {

@@ -128,10 +128,11 @@ class EntraSigninParser : public LogParser {
     ev.json = doc.value_unsafe();
     ev.has_json = true;
     error_code_set_ = false;
+    time_out_of_range_ = false;
     result_text_.clear();
     walk(root, ev, 0);
     if (ev.ts == 0) {
-      *reason = "missing_time";
+      *reason = time_out_of_range_ ? "time_out_of_range" : "missing_time";
       return false;
     }
     if (!error_code_set_) {
@@ -158,12 +159,13 @@ class EntraSigninParser : public LogParser {
       if (id < 0) continue;
       switch (K(id)) {
         case K::kTime:
-          if (ev.ts == 0 && v.is_string()) parse_any_time(v.get_string().value_unsafe(), ev.ts);
+          if (ev.ts == 0 && v.is_string())
+            parse_any_time(v.get_string().value_unsafe(), ev.ts, &time_out_of_range_);
           break;
         case K::kCreated:  // the sign-in's own time wins over the envelope's
           if (v.is_string()) {
             TimeNs t;
-            if (parse_any_time(v.get_string().value_unsafe(), t)) ev.ts = t;
+            if (parse_any_time(v.get_string().value_unsafe(), t, &time_out_of_range_)) ev.ts = t;
           }
           break;
         case K::kCategory:
@@ -356,6 +358,7 @@ class EntraSigninParser : public LogParser {
   simdjson::dom::parser parser_;
   simdjson::dom::parser sub_;  // Sentinel's JSON-in-a-string columns
   bool error_code_set_ = false;
+  bool time_out_of_range_ = false;
   std::string result_text_;
 };
 

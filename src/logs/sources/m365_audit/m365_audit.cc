@@ -35,14 +35,17 @@ class M365Parser : public LogParser {
     ev.has_json = true;
     std::string_view client_ip, client_ip2;
     std::string status;
+    bool out_of_range = false;
     char buf[64];
     for (auto [key, v] : root) {
       std::string_view k = fold_key(key, buf);
       if (k == "creationtime" || k == "start_time") {
         TimeNs t;
-        if (v.is_string() && parse_any_time(v.get_string().value_unsafe(), t)) ev.ts = t;
+        if (v.is_string() && parse_any_time(v.get_string().value_unsafe(), t, &out_of_range))
+          ev.ts = t;
       } else if (k == "timegenerated") {
-        if (ev.ts == 0 && v.is_string()) parse_any_time(v.get_string().value_unsafe(), ev.ts);
+        if (ev.ts == 0 && v.is_string())
+          parse_any_time(v.get_string().value_unsafe(), ev.ts, &out_of_range);
       } else if (k == "operation") {
         assign_text(v, ev.action);
       } else if (k == "recordtype") {
@@ -106,7 +109,7 @@ class M365Parser : public LogParser {
       return false;
     }
     if (ev.ts == 0) {
-      *reason = "missing_time";
+      *reason = out_of_range ? "time_out_of_range" : "missing_time";
       return false;
     }
     if (!client_ip.empty())
