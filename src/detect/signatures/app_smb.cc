@@ -1,0 +1,32 @@
+// SMB command → smb.share / smb.named_pipe. As Suricata, both come from a tree connect: the
+// share path ("\\server\share") goes to smb.named_pipe when the server answers that the
+// share is a pipe (IPC$), to smb.share otherwise. Other commands carry no SMB buffer and are
+// not inspected here (their files are, by the fileinfo provider).
+#include "analyzers/smb/smb_record.h"
+#include "detect/signatures/app_provider.h"
+
+namespace komainu::sig {
+namespace {
+
+using app::id_of;
+
+struct Ids {
+  BufferId share = id_of("smb.share"), named_pipe = id_of("smb.named_pipe");
+};
+
+bool fill(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx, AppBufferScratch& s) {
+  static const Ids ids;
+  const auto* rec = dynamic_cast<const smb::SmbRecord*>(&r);
+  if (!rec || i > 0 || rec->share.empty()) return false;
+  b.set(rec->share_type == "PIPE" ? ids.named_pipe : ids.share, rec->share);
+  app::EventList ev(s);
+  ctx.app_proto = "smb";
+  ctx.to_server = true;  // the request names the share; the record is the whole exchange
+  ctx.events = ev.span();
+  return true;
+}
+
+const Registration<AppBufferApi> reg{{.name = "smb", .app_proto = "smb", .fill = fill}};
+
+}  // namespace
+}  // namespace komainu::sig
