@@ -61,6 +61,16 @@ struct AnalyzerConfigError {
   std::string message;
 };
 
+// State one analyzer keeps per worker, across the sessions of that worker's flows (Zeek keeps
+// such state per worker too): bounded caches such as x509.log's de-duplication of
+// certificates seen in several connections. The flow table of each worker makes one per
+// analyzer that asks (AnalyzerApi::make_worker_state); sessions reach it through
+// SessionContext::worker. Never shared between workers, so it needs no locking.
+class AnalyzerWorkerState {
+ public:
+  virtual ~AnalyzerWorkerState() = default;
+};
+
 enum class Direction : uint8_t { kToServer = 0, kToClient = 1 };
 
 enum class ProbeResult : uint8_t { kNo, kMaybe /* need more bytes */, kYes };
@@ -71,6 +81,8 @@ struct SessionContext {
   const FlowContext* flow = nullptr;
   // This analyzer's parsed settings (its own AnalyzerOptions type), or nullptr: defaults.
   const AnalyzerOptions* options = nullptr;
+  // This analyzer's per-worker state, or nullptr (then sessions behave as if alone).
+  AnalyzerWorkerState* worker = nullptr;
 };
 
 class AppSession {
@@ -97,6 +109,9 @@ struct AnalyzerApi {
   // or value is wrong. Analyzers without settings leave it unset.
   std::shared_ptr<const AnalyzerOptions> (*configure)(const YAML::Node& section,
                                                       AnalyzerConfigError& error) = nullptr;
+  // Makes the analyzer's per-worker state (with its options, or nullptr for defaults).
+  std::unique_ptr<AnalyzerWorkerState> (*make_worker_state)(const AnalyzerOptions* options) =
+      nullptr;
 };
 
 }  // namespace komainu

@@ -314,6 +314,9 @@ inline void run_analyzer(const AnalyzerApi& api, const PcapPayloads& pl, EventSi
     std::vector<std::pair<Direction, TimeNs>> early_ts;
   };
   std::vector<S> st(pl.flows.size());
+  // One worker: the analyzer's per-worker state (if any) spans every flow of the trace.
+  std::unique_ptr<AnalyzerWorkerState> worker =
+      api.make_worker_state ? api.make_worker_state(nullptr) : nullptr;
   for (const auto& ev : pl.events) {
     const FlowContext& fc = pl.flows[ev.flow];
     S& s = st[ev.flow];
@@ -338,7 +341,7 @@ inline void run_analyzer(const AnalyzerApi& api, const PcapPayloads& pl, EventSi
         continue;
       }
       s.state = 1;
-      s.session = api.create(SessionContext{&sink, &fc});
+      s.session = api.create(SessionContext{&sink, &fc, nullptr, worker.get()});
       int other = 1 - d;
       if (!s.early[other].empty()) s.session->on_data(Direction(other), s.early[other], ev.ts);
       s.session->on_data(ev.dir, probe_bytes, ev.ts);

@@ -297,6 +297,9 @@ class FlowTable : public PacketSink {
   const FlowConfig cfg_;
   EventSink* sink_;
   PacketObserver* observer_ = nullptr;
+  // Per-worker analyzer state, parallel to apis_; declared before the flows so that it
+  // outlives every session that points to it.
+  std::vector<std::unique_ptr<AnalyzerWorkerState>> analyzer_states_;
   std::bitset<65536> tcp_server_ports_, udp_server_ports_;
   std::vector<std::unique_ptr<Flow[]>> chunks_;
   std::vector<uint32_t> free_;

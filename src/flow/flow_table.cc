@@ -156,6 +156,10 @@ FlowTable::FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard)
   slots_.assign(1024, 0);
   mem_used_ = slots_.size() * sizeof(uint64_t);
   if (cfg_.analyzers) apis_ = Registry<AnalyzerApi>::sorted();
+  for (const AnalyzerApi* api : apis_)
+    analyzer_states_.push_back(api->make_worker_state
+                                   ? api->make_worker_state(cfg_.analyzer_settings.find(api->name))
+                                   : nullptr);
   for (int l = 0; l < kListCount; ++l) delay_[l] = delay_of(List(l));
 }
 
@@ -617,13 +621,15 @@ void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
   if (f.probe_done || f.probe_rounds[d] == 0xff) return;
   bool maybe = false;
   uint16_t server_port = f.ctx.tuple.dport;
-  for (const AnalyzerApi* api : apis_) {
+  for (size_t i = 0; i < apis_.size(); ++i) {
+    const AnalyzerApi* api = apis_[i];
     if (f.proto == 6 ? !api->tcp : !api->udp) continue;
     if (!api->probe || !api->create) continue;
     ProbeResult r = api->probe(data, dir, server_port);
     if (r == ProbeResult::kYes) {
       prepare_context(f);
-      SessionContext sc{sink_, &f.ctx, cfg_.analyzer_settings.find(api->name)};
+      SessionContext sc{sink_, &f.ctx, cfg_.analyzer_settings.find(api->name),
+                        analyzer_states_[i].get()};
       f.session = api->create(sc);
       if (!f.session) continue;
       f.ctx.service.assign(api->name);

@@ -97,11 +97,12 @@ TEST(ZeekParity, DnsTlsSsh) {
   printf("%s", table.c_str());
   if (const char* out = getenv("KOMAINU_PARITY_OUT")) std::ofstream(out) << table;
   // Floors at the achieved level: a regression fails, an improvement raises them.
-  // Remaining differences (docs/parity.md) are mostly outside the analyzers: UDP checksum
-  // drops, tunnel flow keys, STARTTLS/DTLS/QUIC/RDP, cross-flow x509 caching.
+  // Remaining differences (docs/parity.md): QUIC, DTLS and RDP are not analysed; one ssh.basic
+  // connection where Zeek's parser stops early.
   EXPECT_GE(totals["dns"].identical * 100, totals["dns"].baseline * 100);
-  EXPECT_GE(totals["ssl"].identical * 100, totals["ssl"].baseline * 75);
-  EXPECT_GE(totals["x509"].identical * 100, totals["x509"].baseline * 70);
+  EXPECT_LE(totals["x509"].produced, totals["x509"].baseline);  // cross-flow x509 caching
+  EXPECT_GE(totals["ssl"].identical * 100, totals["ssl"].baseline * 85);
+  EXPECT_GE(totals["x509"].identical * 100, totals["x509"].baseline * 90);
   EXPECT_GE(totals["ssh"].identical * 100, totals["ssh"].baseline * 95);
 }
 

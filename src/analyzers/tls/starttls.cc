@@ -237,11 +237,21 @@ std::unique_ptr<AppSession> create_imap(const SessionContext& ctx) {
 std::unique_ptr<AppSession> create_xmpp(const SessionContext& ctx) {
   return std::make_unique<StartTlsSession>(ctx, TextProtocol::kXmpp);
 }
-const Registration<AnalyzerApi> imap_registration{
-    {.name = "imap", .tcp = true, .udp = false, .probe = &probe_imap, .create = &create_imap}};
+// Each keeps its own x509.log cache per worker (a certificate seen both after STARTTLS and
+// in plain TLS is logged once by each).
+const Registration<AnalyzerApi> imap_registration{{.name = "imap",
+                                                   .tcp = true,
+                                                   .udp = false,
+                                                   .probe = &probe_imap,
+                                                   .create = &create_imap,
+                                                   .make_worker_state = &make_worker_state}};
 // Suricata has no XMPP parser: its app_proto stays unset there, ours names the protocol.
-const Registration<AnalyzerApi> xmpp_registration{
-    {.name = "xmpp", .tcp = true, .udp = false, .probe = &probe_xmpp, .create = &create_xmpp}};
+const Registration<AnalyzerApi> xmpp_registration{{.name = "xmpp",
+                                                   .tcp = true,
+                                                   .udp = false,
+                                                   .probe = &probe_xmpp,
+                                                   .create = &create_xmpp,
+                                                   .make_worker_state = &make_worker_state}};
 }  // namespace
 
 }  // namespace komainu::tls

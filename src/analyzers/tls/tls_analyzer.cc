@@ -231,12 +231,15 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
         chain.push_back(parse_certificate(der));
         chain.back().der.assign(der.begin(), der.end());
         if (!chain.back().ok) anomaly(d, ts, "x509_certificate_parse_error");
-        if (ctx_.sink && chain.back().ok) {
+        bool host_cert = chain.size() == 1;  // the first of the chain is the host's own
+        auto* cache = dynamic_cast<X509LogCache*>(ctx_.worker);
+        if (ctx_.sink && chain.back().ok &&
+            (!cache || cache->should_log(chain.back(), host_cert, d == 0, ts))) {
           X509Record r;
           r.ts = ts;
           r.flow = ctx_.flow;
           r.cert = &chain.back();
-          r.host_cert = chain.size() == 1;  // the first of the chain is the host's own
+          r.host_cert = host_cert;
           r.client_cert = d == 0;
           ctx_.sink->publish(r);
         }
@@ -416,6 +419,10 @@ void TlsRecord::write_eve(JsonWriter& w) const {
   w.end_object();
 }
 
+std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions*) {
+  return std::make_unique<X509LogCache>();
+}
+
 namespace {
 std::unique_ptr<AppSession> create(const SessionContext& ctx) {
   return std::make_unique<TlsSession>(ctx);
@@ -426,7 +433,8 @@ const Registration<AnalyzerApi> registration{{.name = "ssl",
                                               .udp = false,
                                               .probe = &probe,
                                               .create = &create,
-                                              .eve_name = "tls"}};
+                                              .eve_name = "tls",
+                                              .make_worker_state = &make_worker_state}};
 }  // namespace
 
 }  // namespace komainu::tls

@@ -79,5 +79,7 @@ class TlsSession : public AppSession {
 };
 
 ProbeResult probe(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
+// The TLS analyzers' per-worker state: the x509.log cache (X509LogCache).
+std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions* options);
 
 }  // namespace komainu::tls

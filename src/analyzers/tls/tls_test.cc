@@ -355,6 +355,24 @@ TEST(StartTls, ImapRefusedUpgradeStaysClearAndAcceptedUpgradeParsesTls) {
   EXPECT_TRUE(anomaly);
 }
 
+TEST(X509LogCache, OncePerFingerprintAndRoleUntilRelogAndBounded) {
+  X509LogCache cache(10 * kNsPerSec, 2);
+  CertInfo a, b, c;
+  a.sha256 = "aa";
+  b.sha256 = "bb";
+  c.sha256 = "cc";
+  EXPECT_TRUE(cache.should_log(a, true, false, 1 * kNsPerSec));
+  EXPECT_FALSE(cache.should_log(a, true, false, 2 * kNsPerSec));
+  EXPECT_TRUE(cache.should_log(a, false, false, 2 * kNsPerSec));  // another role: logged
+  EXPECT_EQ(cache.suppressed(), 1u);
+  EXPECT_TRUE(cache.should_log(a, true, false, 11 * kNsPerSec));  // relogged after 10 s
+  // Bounded: two entries; a third forgets the oldest.
+  EXPECT_TRUE(cache.should_log(b, true, false, 12 * kNsPerSec));
+  EXPECT_TRUE(cache.should_log(c, true, false, 12 * kNsPerSec));
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_GE(cache.evicted(), 1u);
+}
+
 TEST(StartTls, Probes) {
   auto b = [](std::string_view t) {
     return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(t.data()), t.size());

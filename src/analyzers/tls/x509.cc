@@ -295,4 +295,26 @@ void X509Record::write_zeek(ZeekRow& row) const {
   row.boolean(host_cert).boolean(client_cert);
 }
 
+bool X509LogCache::should_log(const CertInfo& c, bool host_cert, bool client_cert, TimeNs now) {
+  while (!order_.empty() && now - order_.front().first >= relog_after_) {
+    known_.erase(order_.front().second);
+    order_.pop_front();
+  }
+  std::string key = c.sha256;
+  key.push_back(host_cert ? 'H' : '-');
+  key.push_back(client_cert ? 'C' : '-');
+  if (known_.count(key)) {
+    ++suppressed_;
+    return false;
+  }
+  if (known_.size() >= max_entries_ && !order_.empty()) {
+    known_.erase(order_.front().second);
+    order_.pop_front();
+    ++evicted_;
+  }
+  known_.insert(key);
+  order_.emplace_back(now, std::move(key));
+  return true;
+}
+
 }  // namespace komainu::tls

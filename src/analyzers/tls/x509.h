@@ -3,10 +3,13 @@
 // ok=false (a counted anomaly), never a crash.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
+#include "analyzers/analyzer.h"
 #include "core/event.h"
 
 namespace komainu::tls {
@@ -51,6 +54,28 @@ class X509Record : public Record {
   const CertInfo* cert = nullptr;
   bool host_cert = true;
   bool client_cert = false;
+};
+
+// Zeek's x509.log de-duplication (X509::known_log_certs): a certificate is logged once per
+// (fingerprint, host_cert, client_cert) and again only after `relog_after` in data time
+// (X509::relog_known_certificates_after). Per worker, as Zeek's is per worker; bounded: past
+// `max_entries` the oldest is forgotten (it may then be logged again) and counted.
+class X509LogCache : public AnalyzerWorkerState {
+ public:
+  explicit X509LogCache(TimeNs relog_after = 86400 * kNsPerSec, size_t max_entries = 100000)
+      : relog_after_(relog_after), max_entries_(max_entries) {}
+  // True when the row should be written now (first sighting, or the last log expired).
+  bool should_log(const CertInfo& c, bool host_cert, bool client_cert, TimeNs now);
+  size_t size() const { return known_.size(); }
+  uint64_t suppressed() const { return suppressed_; }
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  TimeNs relog_after_;
+  size_t max_entries_;
+  std::unordered_set<std::string> known_;
+  std::deque<std::pair<TimeNs, std::string>> order_;  // creation order = expiry order
+  uint64_t suppressed_ = 0, evicted_ = 0;
 };
 
 }  // namespace komainu::tls
