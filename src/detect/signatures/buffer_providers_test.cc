@@ -4,8 +4,6 @@
 // their counts where the capture fixes them) and rules that must not (wrong direction,
 // wrong buffer, content absent), so a provider filling the wrong buffer or direction fails.
 // KOMAINU_APP_DUMP=1 prints every inspection's buffers.
-#include "detect/signatures/app_buffers.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -20,6 +18,7 @@
 #include "analyzers/smb/smb_session.h"
 #include "analyzers/ssh/ssh_analyzer.h"
 #include "analyzers/tls/tls_analyzer.h"
+#include "detect/signatures/app_buffers.h"
 #include "detect/signatures/engine.h"
 
 namespace komainu::sig {
@@ -69,6 +68,7 @@ class SignatureSink : public EventSink {
   void publish(const Record& r) override {
     const AppBufferApi* api = app_buffer_provider(r.event_type());
     if (!api) return;
+    std::set<uint32_t> fired_in_record;
     for (size_t i = 0;; ++i) {
       buffers_.clear();
       InspectContext ctx;
@@ -107,8 +107,11 @@ class SignatureSink : public EventSink {
                    printable(buffers_.data[b]).c_str());
         for (auto e : ctx.events) printf("   event %.*s\n", int(e.size()), e.data());
       }
-      for (const Signature* s : engine_.inspect(ctx, *scratch_)) ++alerts[s->sid];
+      for (const Signature* s : engine_.inspect(ctx, *scratch_)) fired_in_record.insert(s->sid);
     }
+    // As Suricata alerts a signature once per transaction, a record (one transaction) counts
+    // once per sid however many of its inspections (multi-buffers) matched.
+    for (uint32_t sid : fired_in_record) ++alerts[sid];
   }
 
   std::map<uint32_t, int> alerts;
@@ -190,6 +193,169 @@ TEST(AppBuffers, EveryProviderBufferIsInTheTable) {
     EXPECT_GT(buffer_id(name), 0) << name;
   for (std::string_view type : {"http", "dns", "tls", "ssh", "smb", "fileinfo"})
     EXPECT_NE(app_buffer_provider(type), nullptr) << type;
+}
+
+TEST(AppBuffers, HttpAgentTeslaExfiltration) {
+  const fs::path pcap = corpus() / "pcap/data-exfiltration/agenttesla-c2-http-0e328ab7.pcap";
+  REQUIRE_CORPUS(pcap);
+  auto r = run(
+      pcap, {&kHttp},
+      {
+          // request buffers, to_server
+          R"(alert http any any -> any any (msg:"c2 post"; flow:established,to_server; http.method; content:"POST"; http.host; content:"originwealth.ydns.eu"; bsize:20; sid:1;))",
+          R"(alert http any any -> any any (msg:"ua"; http.user_agent; content:"Microsoft-CryptoAPI/10.0"; bsize:24; sid:2;))",
+          R"(alert http any any -> any any (msg:"body"; http.request_body; content:"p="; startswith; sid:3;))",
+          R"(alert http any any -> any any (msg:"legacy"; content:"POST"; http_method; content:"p="; http_client_body; depth:2; sid:4;))",
+          R"(alert http any any -> any any (msg:"names"; http.header_names; content:"|0d 0a|Connection|0d 0a|Accept|0d 0a|User-Agent|0d 0a|Host|0d 0a 0d 0a|"; bsize:42; sid:5;))",
+          R"(alert http any any -> any any (msg:"raw uri"; http.uri.raw; content:"%2B"; sid:6;))",
+          R"(alert http any any -> any any (msg:"norm uri has no %2B"; http.uri; content:"%2B"; sid:7;))",
+          R"(alert http any any -> any any (msg:"start"; http.start; content:"POST /"; startswith; content:"|0d 0a 0d 0a|"; endswith; sid:8;))",
+          R"(alert http any any -> any any (msg:"header"; http.header; content:"Host|3a 20|ocsp.digicert.com|0d 0a|"; sid:9;))",
+          // response buffers, to_client
+          R"(alert http any any -> any any (msg:"ocsp"; flow:established,to_client; http.stat_code; content:"200"; file_data; content:"|30 82|"; startswith; sid:10;))",
+          R"(alert http any any -> any any (msg:"resp"; flow:to_client; http.response_line; content:"HTTP/1.1 200 OK"; bsize:15; http.protocol; content:"HTTP/1.1"; bsize:8; sid:11;))",
+          R"(alert http any any -> any any (msg:"ctype"; flow:to_client; http.content_type; content:"application/ocsp-response"; sid:12;))",
+          // wrong direction / wrong buffer: must not fire
+          R"(alert http any any -> any any (msg:"stat in request"; flow:to_server; http.stat_code; content:"200"; sid:20;))",
+          R"(alert http any any -> any any (msg:"host not in uri"; http.uri; content:"originwealth"; sid:21;))",
+          R"(alert http any any -> any any (msg:"post body is not file_data to_client"; flow:to_client; file_data; content:"p="; startswith; sid:22;))",
+          R"(alert http any any -> any any (msg:"ua on response"; flow:to_client; http.user_agent; content:"Microsoft"; sid:23;))",
+      });
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.sink->inspections["http"], 12u);  // 6 transactions, request + response each
+  EXPECT_EQ(fired(r, 1), 1);
+  EXPECT_EQ(fired(r, 2), 5);
+  EXPECT_EQ(fired(r, 3), 1);
+  EXPECT_EQ(fired(r, 4), 1);
+  EXPECT_EQ(fired(r, 5), 3);
+  EXPECT_GE(fired(r, 6), 1);
+  EXPECT_EQ(fired(r, 7), 0);
+  EXPECT_EQ(fired(r, 8), 1);
+  EXPECT_EQ(fired(r, 9), 3);
+  EXPECT_GE(fired(r, 10), 3);
+  EXPECT_EQ(fired(r, 11), 6);
+  EXPECT_GE(fired(r, 12), 3);
+  for (uint32_t sid : {20, 21, 22, 23}) EXPECT_EQ(fired(r, sid), 0) << sid;
+}
+
+TEST(AppBuffers, HttpFileNameAndEvents) {
+  const fs::path file = corpus() / "zeek/traces/http/http-filename.pcap";
+  const fs::path v09 = corpus() / "zeek/traces/http/http_09.pcap";
+  REQUIRE_CORPUS(file);
+  REQUIRE_CORPUS(v09);
+  const std::vector<std::string> rules = {
+      R"(alert http any any -> any any (msg:"name"; file.name; content:"test.json"; bsize:9; sid:1;))",
+      R"(alert http any any -> any any (msg:"body"; flow:to_client; file.data; content:"Content-Disposition"; sid:2;))",
+      R"(alert http any any -> any any (msg:"0.9"; app-layer-event:http.request_line_missing_protocol; http.method; content:"GET"; sid:3;))",
+      R"(alert http any any -> any any (msg:"no such event"; app-layer-event:http.missing_host_header; http.method; content:"GET"; sid:4;))",
+  };
+  auto a = run(file, {&kHttp}, rules);
+  ASSERT_TRUE(a.ok);
+  EXPECT_EQ(fired(a, 1), 1);
+  EXPECT_EQ(fired(a, 2), 1);
+  EXPECT_EQ(fired(a, 3), 0);
+  auto b = run(v09, {&kHttp}, rules);
+  ASSERT_TRUE(b.ok);
+  EXPECT_EQ(fired(b, 3), 1);  // the second HTTP/0.9 request is a POST
+  EXPECT_EQ(fired(b, 4), 0);
+}
+
+TEST(AppBuffers, DnsQueriesAndAnswers) {
+  const fs::path pcap = corpus() / "zeek/traces/dns-two-responses.pcap";
+  REQUIRE_CORPUS(pcap);
+  auto r = run(
+      pcap, {&kDns},
+      {
+          R"(alert dns any any -> any any (msg:"q"; dns.query; content:"www.cmu.edu"; bsize:11; sid:1;))",
+          R"(alert dns any any -> any any (msg:"legacy"; dns_query; content:"CMU"; nocase; sid:2;))",
+          R"(alert dns any any -> any any (msg:"answer"; dns.answer.name; content:"ANDREW"; sid:3;))",
+          R"(alert dns any any -> any any (msg:"answer is not query"; dns.query; content:"ANDREW"; sid:4;))",
+          R"(alert dns any any -> any any (msg:"query is a request"; flow:to_client; dns.query; content:"cmu"; sid:5;))",
+          R"(alert dns any any -> any any (msg:"one answer per buffer"; dns.answer.name; content:"WWW-CMU.ANDREW"; content:"WWW-CMU-2"; sid:6;))",
+      });
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(fired(r, 1), 1);
+  EXPECT_EQ(fired(r, 2), 1);
+  EXPECT_EQ(fired(r, 3), 2);  // both responses, once each
+  EXPECT_EQ(fired(r, 4), 0);
+  EXPECT_EQ(fired(r, 5), 0);
+  EXPECT_EQ(fired(r, 6), 0);
+}
+
+TEST(AppBuffers, TlsClientAndServerSides) {
+  const fs::path ext = corpus() / "zeek/traces/tls/tls-conn-with-extensions.pcap";
+  const fs::path certs = corpus() / "zeek/traces/tls/tls1.2.pcap";
+  REQUIRE_CORPUS(ext);
+  REQUIRE_CORPUS(certs);
+  const std::vector<std::string> rules = {
+      R"(alert tls any any -> any any (msg:"sni"; flow:to_server; tls.sni; content:"ssl.gstatic.com"; bsize:15; sid:1;))",
+      R"(alert tls any any -> any any (msg:"ja3"; ja3.hash; content:"62351d5ea3cd4f21f697965b10a9bbbe"; sid:2;))",
+      R"(alert tls any any -> any any (msg:"ja3s"; flow:to_client; ja3s.hash; content:"e07f21892995126f4b539c02215c8456"; sid:3;))",
+      R"(alert tls any any -> any any (msg:"ja3 string"; ja3.string; content:"769,"; startswith; sid:4;))",
+      R"(alert tls any any -> any any (msg:"ja4"; ja4.hash; content:"t10d"; startswith; sid:5;))",
+      R"(alert tls any any -> any any (msg:"tls1.0"; flow:to_client; tls.version:1.0; sid:6;))",
+      R"(alert tls any any -> any any (msg:"tls1.2"; tls.version:1.2; sid:7;))",
+      R"(alert tls any any -> any any (msg:"subject"; flow:to_client; tls.cert_subject; content:"O=Taleo Inc"; sid:10;))",
+      R"(alert tls any any -> any any (msg:"issuer"; tls.cert_issuer; content:"CN=COMODO High-Assurance Secure Server CA"; sid:11;))",
+      R"(alert tls any any -> any any (msg:"serial"; tls.cert_serial; content:"00:99:FA:A8:03:7A:4E:B2:FA:EF:84:EB:5E:55:D5:B8:C8"; bsize:50; sid:12;))",
+      R"(alert tls any any -> any any (msg:"fp"; tls.cert_fingerprint; content:"33:67:a1:82:4a:60:13:c0:2a:3e:25:bb:e4:da:86:33:87:fa:f1:34"; sid:13;))",
+      R"(alert tls any any -> any any (msg:"chain"; tls.certs; content:"AddTrust External"; sid:14;))",
+      R"(alert tls any any -> any any (msg:"cert is server side"; flow:to_server; tls.cert_subject; content:"Taleo"; sid:20;))",
+      R"(alert tls any any -> any any (msg:"sni is client side"; flow:to_client; tls.sni; content:"gstatic"; sid:21;))",
+  };
+  auto a = run(ext, {&kTls}, rules);
+  ASSERT_TRUE(a.ok);
+  for (uint32_t sid : {1, 2, 3, 4, 5, 6}) EXPECT_EQ(fired(a, sid), 1) << sid;
+  for (uint32_t sid : {7, 10, 20, 21}) EXPECT_EQ(fired(a, sid), 0) << sid;
+  auto b = run(certs, {&kTls}, rules);
+  ASSERT_TRUE(b.ok);
+  for (uint32_t sid : {7, 10, 11, 12, 13, 14}) EXPECT_EQ(fired(b, sid), 1) << sid;
+  for (uint32_t sid : {1, 6, 20}) EXPECT_EQ(fired(b, sid), 0) << sid;
+}
+
+TEST(AppBuffers, SshBannersAndHassh) {
+  const fs::path pcap = corpus() / "zeek/traces/ssh/ssh.pcap";
+  REQUIRE_CORPUS(pcap);
+  auto r = run(
+      pcap, {&kSsh},
+      {
+          R"(alert ssh any any -> any any (msg:"server sw"; flow:to_client; ssh.software; content:"paramiko_"; startswith; sid:1;))",
+          R"(alert ssh any any -> any any (msg:"client sw"; flow:to_server; ssh.software; content:"paramiko"; sid:2;))",
+          R"(alert ssh any any -> any any (msg:"1.99"; ssh.proto; content:"1.99"; bsize:4; sid:3;))",
+          R"(alert ssh any any -> any any (msg:"hassh"; ssh.hassh; content:"1f120ecfc2c57fbdeaf66b93a3bf26ee"; sid:4;))",
+          R"(alert ssh any any -> any any (msg:"hassh string"; ssh.hassh.string; content:"curve25519-sha256@libssh.org,"; startswith; sid:5;))",
+          R"(alert ssh any any -> any any (msg:"legacy"; ssh_software; content:"OpenSSH_6.2"; bsize:11; sid:6;))",
+      });
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(fired(r, 1), 1);
+  EXPECT_EQ(fired(r, 2), 0);
+  EXPECT_GE(fired(r, 3), 2);
+  EXPECT_GE(fired(r, 4), 2);
+  EXPECT_GE(fired(r, 5), 2);
+  EXPECT_GE(fired(r, 6), 3);
+}
+
+TEST(AppBuffers, SmbSharesPipesAndFiles) {
+  const fs::path pcap =
+      corpus() / "pcap/smb-lateral-movement/LM_psexec_smb_dcerpc_epm_svcctl.pcapng";
+  REQUIRE_CORPUS(pcap);
+  auto r = run(
+      pcap, {&kSmb},
+      {
+          R"(alert smb any any -> any any (msg:"admin share"; smb.share; content:"ADMIN$"; endswith; sid:1;))",
+          R"(alert smb any any -> any any (msg:"ipc pipe"; smb.named_pipe; content:"IPC$"; endswith; sid:2;))",
+          R"(alert smb any any -> any any (msg:"ipc is no share"; smb.share; content:"IPC$"; sid:3;))",
+          R"(alert smb any any -> any any (msg:"psexec svc"; file.name; content:"PSEXESVC.exe"; nocase; sid:4;))",
+          R"(alert smb any any -> any any (msg:"pe upload"; flow:to_server; file.data; content:"MZ"; startswith; content:"This program cannot be run in DOS mode"; distance:0; sid:5;))",
+          R"(alert smb any any -> any any (msg:"upload is to_server"; flow:to_client; file.data; content:"MZ"; startswith; sid:6;))",
+      });
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(fired(r, 1), 1);
+  EXPECT_EQ(fired(r, 2), 1);
+  EXPECT_EQ(fired(r, 3), 0);
+  EXPECT_EQ(fired(r, 4), 1);
+  EXPECT_EQ(fired(r, 5), 1);
+  EXPECT_EQ(fired(r, 6), 0);
 }
 
 // A tool more than a test: KOMAINU_APP_PCAP=FILE KOMAINU_APP_DUMP=1 prints the inspections
