@@ -2,10 +2,10 @@
 
 namespace komainu {
 
-Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink) {
+Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStageFactory& stage) {
   // One worker today; the flow table and decoder are per worker, so more shards are a
   // dispatcher away (FlowTable::shard_of).
-  workers_.push_back(std::make_unique<Worker>(cfg, sink, 0));
+  workers_.push_back(std::make_unique<Worker>(cfg, sink, 0, stage));
 }
 
 void Pipeline::process(const RawFrame& f) {
@@ -70,6 +70,24 @@ void Pipeline::write_stats(JsonWriter& w) const {
   for (size_t k = 0; k < weirds.names().size(); ++k) w.kv(weirds.names()[k], weirds.counts()[k]);
   w.end_object();
   counters("flow", flow);
+  // Named app-layer anomalies per analyzer, summed over the workers (only those seen).
+  w.key("app_layer").begin_object();
+  const FlowTable& first = workers_[0]->flows();
+  for (size_t a = 0; a < first.analyzers().size(); ++a) {
+    ReasonCounter sum;
+    for (const auto& wk : workers_) {
+      const AnalyzerWorkerState* st = wk->flows().analyzer_state(a);
+      for (size_t k = 0; st && k < st->anomalies.names().size(); ++k)
+        sum.count(sum.intern(st->anomalies.names()[k]), st->anomalies.counts()[k]);
+    }
+    if (sum.names().empty()) continue;
+    w.key(first.analyzers()[a]->name).begin_object();
+    w.key("anomalies").begin_object();
+    for (size_t k = 0; k < sum.names().size(); ++k) w.kv(sum.names()[k], sum.counts()[k]);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_object();
 }
 
 }  // namespace komainu

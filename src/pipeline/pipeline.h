@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,26 +18,41 @@ struct PipelineConfig {
   FlowConfig flow;
 };
 
+// A per-worker stage between the flow table and the outputs (the signature engine): it sees
+// every packet once its flow is updated and every record before the outputs, forwards the
+// records to `out` and publishes its own (alerts) there too.
+class WorkerStage : public EventSink, public PacketObserver {};
+using WorkerStageFactory =
+    std::function<std::unique_ptr<WorkerStage>(unsigned shard, EventSink* out)>;
+
 // One shard of the flows: everything a worker thread owns.
 class Worker {
  public:
-  Worker(const PipelineConfig& cfg, EventSink* sink, unsigned shard)
-      : decoder_(cfg.decode), flows_(cfg.flow, sink, shard) {}
+  Worker(const PipelineConfig& cfg, EventSink* sink, unsigned shard,
+         const WorkerStageFactory& stage = {})
+      : stage_(stage ? stage(shard, sink) : nullptr),
+        decoder_(cfg.decode),
+        flows_(cfg.flow, stage_ ? stage_.get() : sink, shard) {
+    flows_.set_observer(stage_.get());
+  }
   DecodeResult process(const RawFrame& f) { return decoder_.decode(f, flows_); }
   void advance(TimeNs now) { flows_.advance(now); }
   void housekeeping(TimeNs now) { decoder_.expire(now); }
   void finish(TimeNs now) { flows_.finish(now); }
   const Decoder& decoder() const { return decoder_; }
   const FlowTable& flows() const { return flows_; }
+  const WorkerStage* stage() const { return stage_.get(); }
 
  private:
+  std::unique_ptr<WorkerStage> stage_;  // before flows_: the table publishes into it
   Decoder decoder_;
   FlowTable flows_;
 };
 
 class Pipeline {
  public:
-  Pipeline(const PipelineConfig& cfg, EventSink* sink);
+  // `stage`, when given, makes one WorkerStage per worker.
+  Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStageFactory& stage = {});
 
   void process(const RawFrame& f);
   // End of input: every open flow is logged.

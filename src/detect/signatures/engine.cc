@@ -412,9 +412,10 @@ Scratch::~Scratch() {
 }
 
 Engine::~Engine() {
-  for (auto& t : groups_)
-    for (auto& g : t)
-      for (auto& d : g.dbs) hs_free_database(d.db);
+  for (auto& l : groups_)
+    for (auto& t : l)
+      for (auto& g : t)
+        for (auto& d : g.dbs) hs_free_database(d.db);
 }
 
 std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
@@ -453,9 +454,12 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
     std::map<std::pair<std::string, bool>, unsigned> ids;
     std::vector<std::vector<uint32_t>> sigs_of;
   };
-  std::map<uint16_t, Pending> pending[4][2];
+  std::map<uint16_t, Pending> pending[2][4][2];
   for (uint32_t i = 0; i < sigs.size(); ++i) {
     const auto& s = sigs[i];
+    // Rules with an app-layer buffer run on transactions, the others on packets.
+    int layer = 0;
+    for (const auto& l : s.lists) layer |= l.buffer != kPayload;
     bool transports[4] = {};
     if (s.ip_proto == 0) {
       if (s.app_proto.empty()) {
@@ -498,14 +502,14 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
         if (!transports[t] || !dirs[d]) continue;
         if (!fp && narrow) {
           for (const auto& [lo, hi] : narrow->ranges())
-            e->groups_[t][d].by_addr.push_back({lo, hi, i});
+            e->groups_[layer][t][d].by_addr.push_back({lo, hi, i});
           continue;
         }
         if (!fp) {
-          e->groups_[t][d].always.push_back(i);
+          e->groups_[layer][t][d].always.push_back(i);
           continue;
         }
-        auto& p = pending[t][d][fp_variant];
+        auto& p = pending[layer][t][d][fp_variant];
         std::string pat = fp->fp_chop_offset >= 0
                               ? fp->pattern.substr(fp->fp_chop_offset, fp->fp_chop_len)
                               : fp->pattern;
@@ -520,43 +524,45 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
         p.sigs_of[it->second].push_back(i);
       }
   }
-  for (int t = 0; t < 4; ++t)
-    for (int d = 0; d < 2; ++d)
-      for (auto& [variant, p] : pending[t][d]) {
-        std::vector<const char*> exprs;
-        std::vector<size_t> lens;
-        std::vector<unsigned> ids;
-        for (size_t k = 0; k < p.pats.size(); ++k) {
-          exprs.push_back(p.pats[k].data());
-          lens.push_back(p.pats[k].size());
-          ids.push_back(static_cast<unsigned>(k));
+  for (int layer = 0; layer < 2; ++layer)
+    for (int t = 0; t < 4; ++t)
+      for (int d = 0; d < 2; ++d)
+        for (auto& [variant, p] : pending[layer][t][d]) {
+          std::vector<const char*> exprs;
+          std::vector<size_t> lens;
+          std::vector<unsigned> ids;
+          for (size_t k = 0; k < p.pats.size(); ++k) {
+            exprs.push_back(p.pats[k].data());
+            lens.push_back(p.pats[k].size());
+            ids.push_back(static_cast<unsigned>(k));
+          }
+          hs_database_t* db = nullptr;
+          hs_compile_error_t* cerr = nullptr;
+          if (hs_compile_lit_multi(exprs.data(), p.flags.data(), ids.data(), lens.data(),
+                                   static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
+                                   &cerr) != HS_SUCCESS) {
+            err = std::string("hyperscan: ") + (cerr ? cerr->message : "compile failed");
+            if (cerr) hs_free_compile_error(cerr);
+            return nullptr;
+          }
+          size_t sz = 0;
+          hs_database_size(db, &sz);
+          e->stats_.database_bytes += sz;
+          e->stats_.patterns += p.pats.size();
+          ++e->stats_.databases;
+          e->groups_[layer][t][d].dbs.push_back({variant, db, std::move(p.sigs_of)});
         }
-        hs_database_t* db = nullptr;
-        hs_compile_error_t* cerr = nullptr;
-        if (hs_compile_lit_multi(exprs.data(), p.flags.data(), ids.data(), lens.data(),
-                                 static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                                 &cerr) != HS_SUCCESS) {
-          err = std::string("hyperscan: ") + (cerr ? cerr->message : "compile failed");
-          if (cerr) hs_free_compile_error(cerr);
-          return nullptr;
+  for (auto& l : e->groups_)
+    for (auto& t : l)
+      for (auto& g : t) {
+        std::sort(g.by_addr.begin(), g.by_addr.end(),
+                  [](const AddrIndexEntry& a, const AddrIndexEntry& b) { return a.lo < b.lo; });
+        IpRanges::U128 m = 0;
+        for (const auto& en : g.by_addr) {
+          m = std::max(m, en.hi);
+          g.by_addr_maxhi.push_back(m);
         }
-        size_t sz = 0;
-        hs_database_size(db, &sz);
-        e->stats_.database_bytes += sz;
-        e->stats_.patterns += p.pats.size();
-        ++e->stats_.databases;
-        e->groups_[t][d].dbs.push_back({variant, db, std::move(p.sigs_of)});
       }
-  for (auto& t : e->groups_)
-    for (auto& g : t) {
-      std::sort(g.by_addr.begin(), g.by_addr.end(),
-                [](const AddrIndexEntry& a, const AddrIndexEntry& b) { return a.lo < b.lo; });
-      IpRanges::U128 m = 0;
-      for (const auto& en : g.by_addr) {
-        m = std::max(m, en.hi);
-        g.by_addr_maxhi.push_back(m);
-      }
-    }
   e->stats_.signatures = sigs.size();
   e->stats_.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -565,9 +571,10 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
 
 std::unique_ptr<Scratch> Engine::new_scratch() const {
   auto s = std::unique_ptr<Scratch>(new Scratch());
-  for (const auto& t : groups_)
-    for (const auto& g : t)
-      for (const auto& d : g.dbs) hs_alloc_scratch(d.db, &s->hs);
+  for (const auto& l : groups_)
+    for (const auto& t : l)
+      for (const auto& g : t)
+        for (const auto& d : g.dbs) hs_alloc_scratch(d.db, &s->hs);
   s->mark.assign(sigs_.size(), 0);
   s->candidates.reserve(sigs_.size());
   s->alerts.reserve(64);
@@ -797,7 +804,6 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
     sc.stamp = 1;
   }
   uint8_t proto = c.pkt ? c.pkt->proto : 6;
-  const Group& g = groups_[transport_of(proto)][c.to_server ? 0 : 1];
 
   // Transformed buffers are computed once per call, for every variant a rule uses.
   for (size_t v = 1; v < variants_.size(); ++v) {
@@ -814,50 +820,55 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   }
 
   ScanCtx ctx{&sc, nullptr, &sc.mark, &sc.candidates, sc.stamp};
-  for (const auto& d : g.dbs) {
-    const auto& var = variants_[d.variant];
-    const char* data;
-    size_t len;
-    if (!var.transforms.empty()) {
-      if (!sc.transformed_present[d.variant]) continue;
-      data = sc.transformed[d.variant].data();
-      len = sc.transformed[d.variant].size();
-    } else {
-      std::span<const uint8_t> b;
-      if (var.buffer == kPayload)
-        b = c.payload();
-      else if (c.buffers && c.buffers->present[var.buffer])
-        b = c.buffers->data[var.buffer];
-      else
-        continue;
-      data = reinterpret_cast<const char*>(b.data());
-      len = b.size();
+  int first_layer = c.layer == InspectLayer::kApp ? 1 : 0;
+  int last_layer = c.layer == InspectLayer::kPacket ? 0 : 1;
+  for (int layer = first_layer; layer <= last_layer; ++layer) {
+    const Group& g = groups_[layer][transport_of(proto)][c.to_server ? 0 : 1];
+    for (const auto& d : g.dbs) {
+      const auto& var = variants_[d.variant];
+      const char* data;
+      size_t len;
+      if (!var.transforms.empty()) {
+        if (!sc.transformed_present[d.variant]) continue;
+        data = sc.transformed[d.variant].data();
+        len = sc.transformed[d.variant].size();
+      } else {
+        std::span<const uint8_t> b;
+        if (var.buffer == kPayload)
+          b = c.payload();
+        else if (c.buffers && c.buffers->present[var.buffer])
+          b = c.buffers->data[var.buffer];
+        else
+          continue;
+        data = reinterpret_cast<const char*>(b.data());
+        len = b.size();
+      }
+      if (len == 0) continue;
+      ctx.sigs_of = &d.sigs_of_pattern;
+      hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
+              on_hs_match, &ctx);
     }
-    if (len == 0) continue;
-    ctx.sigs_of = &d.sigs_of_pattern;
-    hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
-            on_hs_match, &ctx);
-  }
-  if (c.pkt && !g.by_addr.empty()) {
-    for (const IpAddr* a : {&c.pkt->src, &c.pkt->dst}) {
-      IpRanges::U128 v = IpRanges::key(*a);
-      auto it =
-          std::upper_bound(g.by_addr.begin(), g.by_addr.end(), v,
-                           [](IpRanges::U128 x, const AddrIndexEntry& en) { return x < en.lo; });
-      // Walk back while some earlier range can still reach v.
-      for (size_t k = static_cast<size_t>(it - g.by_addr.begin()); k > 0; --k) {
-        if (g.by_addr_maxhi[k - 1] < v) break;
-        const auto& en = g.by_addr[k - 1];
-        if (en.hi < v || sc.mark[en.sig] == sc.stamp) continue;
-        sc.mark[en.sig] = sc.stamp;
-        sc.candidates.push_back(en.sig);
+    if (c.pkt && !g.by_addr.empty()) {
+      for (const IpAddr* a : {&c.pkt->src, &c.pkt->dst}) {
+        IpRanges::U128 v = IpRanges::key(*a);
+        auto it =
+            std::upper_bound(g.by_addr.begin(), g.by_addr.end(), v,
+                             [](IpRanges::U128 x, const AddrIndexEntry& en) { return x < en.lo; });
+        // Walk back while some earlier range can still reach v.
+        for (size_t k = static_cast<size_t>(it - g.by_addr.begin()); k > 0; --k) {
+          if (g.by_addr_maxhi[k - 1] < v) break;
+          const auto& en = g.by_addr[k - 1];
+          if (en.hi < v || sc.mark[en.sig] == sc.stamp) continue;
+          sc.mark[en.sig] = sc.stamp;
+          sc.candidates.push_back(en.sig);
+        }
       }
     }
-  }
-  for (uint32_t s : g.always) {
-    if (sc.mark[s] == sc.stamp) continue;
-    sc.mark[s] = sc.stamp;
-    sc.candidates.push_back(s);
+    for (uint32_t s : g.always) {
+      if (sc.mark[s] == sc.stamp) continue;
+      sc.mark[s] = sc.stamp;
+      sc.candidates.push_back(s);
+    }
   }
   std::sort(sc.candidates.begin(), sc.candidates.end());
   sc.counters_.candidates += sc.candidates.size();

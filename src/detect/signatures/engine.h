@@ -94,8 +94,10 @@ class Engine {
   RuleSet rules_;
   std::vector<Signature>& sigs_ = rules_.sigs;
   std::vector<Variant> variants_;
-  // [transport][direction]: transport tcp, udp, icmp, other; direction to_server, to_client.
-  Group groups_[4][2];
+  // [layer][transport][direction]: layer packet (rules on the payload and headers only) or
+  // app (rules with an app-layer buffer); transport tcp, udp, icmp, other; direction
+  // to_server, to_client.
+  Group groups_[2][4][2];
   EngineStats stats_;
   size_t max_captures_ = 1;
 };

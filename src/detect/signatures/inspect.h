@@ -42,8 +42,14 @@ struct InspectBuffers {
 // (Engine::new_flow_vars), the engine reads and writes it when the packet belongs to it.
 struct FlowVars;
 
+// Which rules an inspection runs: a packet runs the rules on payload and headers, an
+// app-layer transaction the rules with an app-layer buffer (so a rule fires once per
+// transaction, not again on each packet). kAny runs both (unit tests, tools).
+enum class InspectLayer : uint8_t { kAny, kPacket, kApp };
+
 struct InspectContext {
   const Packet* pkt = nullptr;  // header fields (ttl, flags, ports, addresses); may be null
+  InspectLayer layer = InspectLayer::kAny;
   InspectBuffers* buffers = nullptr;
   TimeNs ts = 0;
 
