@@ -1,0 +1,160 @@
+// SigStage: packets with their flow view, app-layer records through a provider, flowbits
+// shared by both, alert records, state dropped at the flow's end.
+#include "detect/sigstage/sig_stage.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace komainu::sig {
+namespace {
+
+// A record type only this test publishes, with a provider filling "http.uri" from it.
+class TestRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "sigstage_test"; }
+  void write_eve(JsonWriter& w) const override {
+    w.key("sigstage_test").begin_object().kv("uri", uri).end_object();
+  }
+  std::string uri;
+};
+
+bool fill_test(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx,
+               AppBufferScratch&) {
+  if (i > 0) return false;
+  static const int id = buffer_id("http.uri");
+  b.set(static_cast<BufferId>(id), static_cast<const TestRecord&>(r).uri);
+  ctx.to_server = true;
+  return true;
+}
+
+const Registration<AppBufferApi> reg{
+    {.name = "sigstage_test", .app_proto = "http", .fill = fill_test}};
+
+struct Collect : EventSink {
+  void publish(const Record& r) override {
+    types.emplace_back(r.event_type());
+    if (const auto* a = dynamic_cast<const AlertRecord*>(&r)) {
+      sids.push_back(a->alert.signature_id);
+      std::string extra;
+      for (const auto& [k, v] : a->extra_json) extra += k + "=" + v + ";";
+      extras.push_back(extra);
+      to_client.push_back(a->to_client);
+    }
+  }
+  std::vector<std::string> types, extras;
+  std::vector<uint32_t> sids;
+  std::vector<bool> to_client;
+};
+
+std::unique_ptr<Engine> engine_of(std::string_view rules) {
+  RuleLoader l;
+  l.load_text(rules, "test.rules");
+  EXPECT_EQ(l.report().skipped, 0u);
+  std::string err;
+  auto e = Engine::build(l.take(), err);
+  EXPECT_TRUE(e) << err;
+  return e;
+}
+
+struct Fixture {
+  Flow flow;
+  Packet pkt;
+  std::string payload;
+  Fixture() {
+    flow.proto = 6;
+    flow.in_use = true;
+    flow.ctx.flow_id = 42;
+    flow.ctx.app_proto = "http";
+    flow.ctx.tuple = {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("192.0.2.7"), 40000, 80, 6};
+    flow.ep[0].state = flow.ep[1].state = TcpState::kEstablished;
+    pkt.ip_version = 4;
+    pkt.src = flow.ctx.tuple.src;
+    pkt.dst = flow.ctx.tuple.dst;
+    pkt.proto = 6;
+    pkt.l4_valid = true;
+    pkt.sport = 40000;
+    pkt.dport = 80;
+    pkt.ts = 1000;
+  }
+  void set_payload(std::string p) {
+    payload = std::move(p);
+    pkt.payload = reinterpret_cast<const uint8_t*>(payload.data());
+    pkt.payload_caplen = pkt.payload_len = static_cast<uint32_t>(payload.size());
+  }
+};
+
+TEST(SigStage, PacketRuleAlertsWithFlowView) {
+  auto e = engine_of(
+      "alert tcp any any -> any 80 (msg:\"p\"; flow:established,to_server; content:\"evil\"; "
+      "sid:1;)\n"
+      "alert tcp any any -> any 80 (msg:\"n\"; flow:to_client; content:\"evil\"; sid:2;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  fx.set_payload("an evil payload");
+  st.on_packet(fx.pkt, &fx.flow, true);
+  ASSERT_EQ(out.sids, std::vector<uint32_t>{1});
+  EXPECT_EQ(out.extras[0], "app_proto=\"http\";");
+  EXPECT_FALSE(out.to_client[0]);
+  // Not established yet: the flow keyword holds the rule back.
+  fx.flow.ep[1].state = TcpState::kSynAckSent;
+  fx.flow.ctx.flow_id = 43;
+  st.on_packet(fx.pkt, &fx.flow, true);
+  EXPECT_EQ(out.sids.size(), 1u);
+  EXPECT_EQ(st.counters().packets, 2u);
+}
+
+TEST(SigStage, FlowbitsCrossPacketAndTransaction) {
+  auto e = engine_of(
+      "alert tcp any any -> any any (msg:\"set\"; content:\"login\"; flowbits:set,seen; "
+      "flowbits:noalert; sid:10;)\n"
+      "alert http any any -> any any (msg:\"uri after login\"; flowbits:isset,seen; "
+      "http.uri; content:\"/admin\"; sid:11;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  TestRecord rec;
+  rec.flow = &fx.flow.ctx;
+  rec.uri = "/admin/x";
+  st.publish(rec);  // bit not set yet: no alert, the record is forwarded
+  EXPECT_TRUE(out.sids.empty());
+  ASSERT_EQ(out.types.size(), 1u);
+  fx.set_payload("login ok");
+  st.on_packet(fx.pkt, &fx.flow, true);
+  EXPECT_TRUE(out.sids.empty());  // noalert
+  st.publish(rec);
+  ASSERT_EQ(out.sids, std::vector<uint32_t>{11});
+  EXPECT_NE(out.extras[0].find("sigstage_test={\"uri\":\"/admin/x\"}"), std::string::npos)
+      << out.extras[0];
+  // The app-layer rule does not run again on packets.
+  fx.set_payload("/admin/x");
+  st.on_packet(fx.pkt, &fx.flow, true);
+  EXPECT_EQ(out.sids.size(), 1u);
+  EXPECT_EQ(st.flows_tracked(), 1u);
+  ConnRecord end;
+  end.flow = &fx.flow.ctx;
+  st.publish(end);
+  EXPECT_EQ(st.flows_tracked(), 0u);
+  EXPECT_EQ(out.types.back(), "flow");
+}
+
+TEST(SigStage, HeaderOfTransactionFollowsItsDirection) {
+  // A to_server transaction of a flow 10.0.0.1 -> 192.0.2.7:80 matches $HOME_NET -> any 80,
+  // not the reverse.
+  auto e = engine_of(
+      "alert http $HOME_NET any -> any 80 (msg:\"a\"; http.uri; content:\"/x\"; sid:20;)\n"
+      "alert http any 80 -> $HOME_NET any (msg:\"b\"; http.uri; content:\"/x\"; sid:21;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  TestRecord rec;
+  rec.flow = &fx.flow.ctx;
+  rec.uri = "/x";
+  st.publish(rec);
+  EXPECT_EQ(out.sids, std::vector<uint32_t>{20});
+}
+
+}  // namespace
+}  // namespace komainu::sig
