@@ -356,6 +356,18 @@ void SmbParser::smb2_request(const Smb2Header& h, std::span<const uint8_t> msg, 
       }
       break;
     }
+    case kIoctl: {
+      uint16_t reserved;
+      uint32_t ctl, in_off, in_len;
+      ok =
+          c.le16(reserved) && c.le32(ctl) && read_fid(c, p.fid) && c.le32(in_off) && c.le32(in_len);
+      if (ok && h.related() && p.fid.is_related_sentinel()) p.fid = chain_fid;
+      constexpr uint32_t kFsctlPipeTransceive = 0x0011C017;
+      if (ok && ctl == kFsctlPipeTransceive && in_off <= msg.size() &&
+          in_len <= msg.size() - in_off)
+        file_data(p.fid, 0, msg.subspan(in_off, in_len), true, ts);
+      break;
+    }
     case kSetInfo: {
       uint8_t type;
       uint32_t buf_len, addl;
@@ -610,7 +622,18 @@ void SmbParser::file_data(const FileId& fid, uint64_t offset, std::span<const ui
     if (!logged) log_file(*f, write ? "SMB::FILE_WRITE" : "SMB::FILE_READ", ts);
     logged = true;
   }
-  if (!limits_.files || f->pipe) return;
+  if (f->pipe) {
+    // DCE-RPC over the pipe: the client's PDUs (WRITE data, IOCTL transceive input) name the
+    // interface and operation. Server replies are not needed for that.
+    if (!write) return;
+    if (!f->rpc) {
+      f->rpc = std::make_unique<dcerpc::DceRpcParser>(ctx_, anomalies_);
+      f->rpc->set_named_pipe(f->name);
+    }
+    f->rpc->data(Direction::kToServer, data, ts);
+    return;
+  }
+  if (!limits_.files) return;
   if (!f->file) {
     f->file = std::make_unique<files::FileTracker>();
     f->file->start(ts, files::make_fuid(ctx_.flow ? ctx_.flow->uid : "", file_count_++, 0x534d42),

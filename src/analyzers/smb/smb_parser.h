@@ -15,6 +15,7 @@
 
 #include "analyzers/analyzer.h"
 #include "analyzers/anomaly.h"
+#include "analyzers/dcerpc/dcerpc.h"
 #include "analyzers/files/file_tracker.h"
 #include "analyzers/smb/smb_record.h"
 
@@ -105,6 +106,7 @@ class SmbParser {
     bool read_logged = false, write_logged = false;
     uint64_t bytes_read = 0, bytes_written = 0;
     std::unique_ptr<files::FileTracker> file;
+    std::unique_ptr<dcerpc::DceRpcParser> rpc;  // named pipes: client-to-server DCE-RPC
   };
   struct Smb2Header {
     uint16_t cmd = 0;
