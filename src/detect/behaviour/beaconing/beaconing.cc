@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "analyzers/dns/dns_record.h"
+#include "analyzers/http/http_record.h"
 #include "analyzers/tls/tls_analyzer.h"
 #include "flow/flow.h"
 
@@ -83,6 +84,18 @@ void BeaconingDetector::publish(const Record& r) {
     on_event(d->txn->ts, d->flow->tuple.src, nullptr, d->txn->query, d->txn->query.size(), true);
     return;
   }
+  if (const auto* h = dynamic_cast<const http::HttpRecord*>(&r)) {
+    // A beacon over a kept-alive connection is one long connection to the conn view; its
+    // requests after the first are the contacts. First requests are the conn's own.
+    if (!cfg_.http || !h->flow || !h->tx || !h->tx->has_request || h->tx->tx_id == 0) return;
+    const FlowTuple& t = h->flow->tuple;
+    const std::string* host = h->tx->request_header("host");
+    std::string dest =
+        "http://" + (host && !host->empty() ? *host : t.dst.str() + ":" + std::to_string(t.dport));
+    on_event(h->tx->ts, t.src, &t.dst, dest, h->tx->request_wire_len + h->tx->response_wire_len,
+             false, true);
+    return;
+  }
   const auto* c = dynamic_cast<const ConnRecord*>(&r);
   if (!c || !c->f) return;
   const Flow& f = *c->f;
@@ -100,11 +113,15 @@ void BeaconingDetector::publish(const Record& r) {
 }
 
 void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip,
-                                 const std::string& dest, uint64_t bytes, bool dns) {
+                                 const std::string& dest, uint64_t bytes, bool dns, bool http) {
   if (!is_internal(zones_, src)) return;
-  if (cfg_.external_only && dst_ip && is_internal(zones_, *dst_ip)) return;
+  bool internal = dst_ip && is_internal(zones_, *dst_ip);
+  if (internal &&
+      (cfg_.external_only || (zones_ && zones_->zone_of(src) == zones_->zone_of(*dst_ip))))
+    return;
   ++events_;
   std::string key = src.str() + (dns ? ">dns:" : ">") + dest;
+  if (internal) key += "|i";
   auto it = pairs_.find(key);
   if (it == pairs_.end()) {
     if (pairs_.size() >= cfg_.max_pairs) {
@@ -132,15 +149,22 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
     sizes.push_back(b);
   }
   BeaconScore s = beacon_score(times, sizes, cfg_.count_full);
-  if (s.score < cfg_.threshold) return;
+  if (s.score < (internal ? cfg_.internal_threshold : cfg_.threshold)) return;
   p.alerted = true;
   char buf[64];
   snprintf(buf, sizeof buf, "%.2f", s.score);
-  std::string msg =
-      std::string("KOMAINU BEACONING ") + (dns ? "periodic DNS queries" : "periodic connections") +
-      " " + src.str() + " -> " + dest + " every ~" +
-      std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
-  AlertBuilder a("beaconing", dns ? kSidDns : kSidConn, msg, 1, "TA0011", "T1071");
+  std::string msg = std::string("KOMAINU BEACONING ") +
+                    (dns    ? "periodic DNS queries"
+                     : http ? "periodic HTTP requests"
+                            : "periodic connections") +
+                    " " + src.str() + " -> " + dest + (internal ? " (internal destination)" : "") +
+                    " every ~" + std::to_string(int64_t(std::llround(s.median_interval_s))) +
+                    " s (score " + buf + ")";
+  AlertBuilder a("beaconing",
+                 dns    ? kSidDns
+                 : http ? kSidHttp
+                        : kSidConn,
+                 msg, internal ? 2 : 1, "TA0011", http ? "T1071.001" : "T1071");
   a.ip(src);
   if (dst_ip) a.ip(*dst_ip);
   if (!dst_ip || dest.find(':') == std::string::npos) a.meta("domain", dest);
@@ -155,6 +179,8 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
       .kv("median_interval_s", s.median_interval_s)
       .kv("median_bytes", s.median_bytes)
       .kv("connections", p.total)
+      .kv("internal_destination", internal)
+      .kv("threshold", internal ? cfg_.internal_threshold : cfg_.threshold)
       .kv("first_seen", format_eve_time(p.first))
       .kv("last_seen", format_eve_time(p.last));
   a.publish(alerts_, ts, &src, dst_ip);
@@ -173,16 +199,18 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   BeaconConfig c;
   double min_interval = 2;
-  if (!config_check_keys(ctx, "beaconing",
-                         {"min_connections", "count_full", "threshold", "history", "external_only",
-                          "dns", "ignore_services", "min_interval", "max_pairs"},
-                         error) ||
+  if (!config_check_keys(
+          ctx, "beaconing",
+          {"min_connections", "count_full", "threshold", "history", "external_only", "dns",
+           "ignore_services", "min_interval", "max_pairs", "internal_threshold", "http"},
+          error) ||
       !config_get(ctx, "min_connections", c.min_connections, error) ||
       !config_get(ctx, "count_full", c.count_full, error) ||
       !config_get(ctx, "threshold", c.threshold, error) ||
       !config_get(ctx, "history", c.history, error) ||
       !config_get(ctx, "external_only", c.external_only, error) ||
-      !config_get(ctx, "dns", c.dns, error) ||
+      !config_get(ctx, "dns", c.dns, error) || !config_get(ctx, "http", c.http, error) ||
+      !config_get(ctx, "internal_threshold", c.internal_threshold, error) ||
       !config_get(ctx, "ignore_services", c.ignore_services, error) ||
       !config_get(ctx, "min_interval", min_interval, error) ||
       !config_get(ctx, "max_pairs", c.max_pairs, error))

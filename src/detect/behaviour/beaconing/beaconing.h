@@ -18,8 +18,13 @@ struct BeaconConfig {
   uint64_t count_full = 24;  // connections for a full count score
   double threshold = 0.8;
   uint64_t history = 128;  // most recent connections kept per pair
-  bool external_only = true;
-  bool dns = true;  // also score repeated DNS queries for one FQDN
+  // Internal destinations (internal C2 redirectors, lab C2 servers) are scored too, with a
+  // stricter threshold and a lower severity; with --zones only pairs that cross zones are.
+  // `external_only: true` restores internet-only scoring.
+  bool external_only = false;
+  double internal_threshold = 0.9;
+  bool http = true;  // HTTP requests on reused (keep-alive) connections are contacts too
+  bool dns = true;   // also score repeated DNS queries for one FQDN
   std::vector<std::string> ignore_services = {"udp/53", "udp/123", "udp/137", "udp/5353"};
   TimeNs min_interval = 2 * kNsPerSec;  // faster repeats are sessions, not beacons
   uint64_t max_pairs = 100000;
@@ -38,13 +43,14 @@ class BeaconingDetector : public Detector {
  public:
   static constexpr uint32_t kSidConn = 9100501;
   static constexpr uint32_t kSidDns = 9100502;
+  static constexpr uint32_t kSidHttp = 9100503;
 
   BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts);
   void publish(const Record& r) override;
   void write_stats(JsonWriter& w) const override;
   // For tests: one connection (or query, dns = true) to `dest` (IP or name).
   void on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip, const std::string& dest,
-                uint64_t bytes, bool dns);
+                uint64_t bytes, bool dns, bool http = false);
 
  private:
   struct Pair {

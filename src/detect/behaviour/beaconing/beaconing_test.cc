@@ -37,15 +37,53 @@ TEST(Beaconing, AlertsOnceAfterMinConnections) {
   EXPECT_EQ(out.alerts[0].ts, 9 * 60 * kNsPerSec);  // the 10th connection
 }
 
-TEST(Beaconing, InternalDestinationsAndBurstsIgnored) {
+TEST(Beaconing, ExternalOnlyIgnoresInternalDestinationsAndBursts) {
   testing::AlertSink out;
-  BeaconingDetector d(BeaconConfig{}, nullptr, &out);
+  BeaconConfig c;
+  c.external_only = true;
+  BeaconingDetector d(c, nullptr, &out);
   IpAddr dst = ip("10.30.0.9");
   for (int i = 0; i < 30; ++i)
     d.on_event(i * 60 * kNsPerSec, ip("10.20.7.44"), &dst, "x", 350, false);
   IpAddr ext = ip("192.0.2.1");
   for (int i = 0; i < 30; ++i) d.on_event(i * kNsPerMs, ip("10.20.7.45"), &ext, "y", 350, false);
   EXPECT_TRUE(out.alerts.empty());
+}
+
+// Internal C2 (a redirector or a lab C2 server on a private address): scored by default
+// with a stricter threshold; the alert says so and is one severity lower.
+TEST(Beaconing, InternalDestinationsNeedStricterScore) {
+  std::mt19937 rng(7);
+  testing::AlertSink out;
+  BeaconingDetector d(BeaconConfig{}, nullptr, &out);
+  IpAddr c2 = ip("172.18.0.2");
+  TimeNs now = 0;
+  for (int i = 0; i < 24; ++i) {  // jittered 30-60 s, as Caldera's agents sleep
+    now += (30 + rng() % 31) * kNsPerSec;
+    d.on_event(now, ip("172.18.0.3"), &c2, "172.18.0.2:8888", 900 + rng() % 40, false);
+  }
+  // Irregular internal traffic (a user's file server sessions) stays quiet.
+  IpAddr fs = ip("10.30.0.9");
+  now = 0;
+  for (int i = 0; i < 40; ++i) {
+    now += std::exponential_distribution<double>(1.0 / 60)(rng) * kNsPerSec + 3 * kNsPerSec;
+    d.on_event(now, ip("10.20.7.44"), &fs, "10.30.0.9:445", 200 + rng() % 90000, false);
+  }
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].alert.severity, 2);
+  EXPECT_EQ(out.alerts[0].src_ip, "172.18.0.3");
+}
+
+// Beacons as requests on one kept-alive HTTP connection: scored per request.
+TEST(Beaconing, HttpRequestsOnOneConnection) {
+  testing::AlertSink out;
+  BeaconingDetector d(BeaconConfig{}, nullptr, &out);
+  IpAddr c2 = ip("198.51.100.7");
+  for (int i = 0; i < 12; ++i)
+    d.on_event(i * 45 * kNsPerSec, ip("10.1.1.1"), &c2, "http://198.51.100.7:8888", 1200, false,
+               true);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].alert.signature_id, BeaconingDetector::kSidHttp);
 }
 
 }  // namespace

@@ -1,10 +1,16 @@
 #include "detect/behaviour/scan/scan.h"
 
+#include "analyzers/dcerpc/dcerpc.h"
 #include "flow/flow.h"
 
 namespace komainu {
 
 void ScanDetector::publish(const Record& r) {
+  if (const auto* d = dynamic_cast<const dcerpc::DceRpcRecord*>(&r)) {
+    if (d->request && d->flow && d->endpoint == "epmapper" && d->opnum == 2)
+      on_epm_lookup(d->ts, d->flow->tuple.src, d->flow->tuple.dst);
+    return;
+  }
   const auto* c = dynamic_cast<const ConnRecord*>(&r);
   if (!c || !c->f || c->f->proto != 6) return;
   const FlowTuple& t = c->f->ctx.tuple;
@@ -100,11 +106,37 @@ void ScanDetector::maybe_alert(const IpAddr& src, Source& s, bool horizontal, ui
   ++alerts_sent_;
 }
 
+void ScanDetector::on_epm_lookup(TimeNs ts, const IpAddr& src, const IpAddr& dst) {
+  ++epm_lookups_;
+  auto key = std::make_pair(src, dst);
+  auto it = epm_.find(key);
+  if (it == epm_.end()) {
+    if (epm_.size() >= cfg_.max_sources) {
+      epm_.erase(epm_.begin());
+      ++evictions_;
+    }
+    it = epm_.emplace(key, EpmPair{ts, ts, 0}).first;
+  }
+  EpmPair& p = it->second;
+  p.last = std::max(p.last, ts);
+  if (p.calls++) return;  // one alert per pair; later calls are counted in stats
+  std::string msg = "KOMAINU SCAN RPC endpoint mapper enumeration (ept_lookup): " + src.str() +
+                    " -> " + dst.str();
+  AlertBuilder a("scan", kSidEndpointMapper, msg, 3, "TA0007", "T1046");
+  a.ip(src).ip(dst);
+  a.ev.kv("kind", "endpoint_mapper")
+      .kv("operation", "ept_lookup")
+      .kv("first_seen", format_eve_time(p.first));
+  a.publish(alerts_, ts, &src, &dst);
+  ++alerts_sent_;
+}
+
 void ScanDetector::write_stats(JsonWriter& w) const {
   w.kv("tcp_connections", conns_)
       .kv("sources", uint64_t(sources_.size()))
       .kv("source_evictions", evictions_)
       .kv("targets_capped", targets_capped_)
+      .kv("epm_lookups", epm_lookups_)
       .kv("alerts", alerts_sent_);
 }
 

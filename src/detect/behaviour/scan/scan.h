@@ -1,6 +1,8 @@
 // `scan`: horizontal (one source, one port, many hosts) and vertical (one source, one host,
 // many ports) TCP scans in a tumbling window, from conn records; probes are connections that
-// exchanged no payload, and the source's failed ratio must be high.
+// exchanged no payload, and the source's failed ratio must be high. Also: DCE-RPC endpoint
+// mapper enumeration (ept_lookup, what rpcdump / rpcinfo / nmap msrpc-enum call; Windows
+// clients resolve endpoints with ept_map), one alert per source and target.
 #pragma once
 #include <map>
 #include <set>
@@ -23,12 +25,15 @@ class ScanDetector : public Detector {
  public:
   static constexpr uint32_t kSidHorizontal = 9100101;
   static constexpr uint32_t kSidVertical = 9100102;
+  static constexpr uint32_t kSidEndpointMapper = 9100103;
 
   ScanDetector(const ScanConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
   void write_stats(JsonWriter& w) const override;
   // For tests: one TCP connection ended (ts = its start).
   void on_conn(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport, bool probe);
+  // For tests: one DCE-RPC endpoint-mapper ept_lookup call (the enumeration operation).
+  void on_epm_lookup(TimeNs ts, const IpAddr& src, const IpAddr& dst);
 
  private:
   struct Source {
@@ -44,7 +49,12 @@ class ScanDetector : public Detector {
   ScanConfig cfg_;
   EventSink* alerts_;
   std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
-  uint64_t conns_ = 0, evictions_ = 0, targets_capped_ = 0, alerts_sent_ = 0;
+  struct EpmPair {
+    TimeNs first = 0, last = 0;
+    uint64_t calls = 0;
+  };
+  std::map<std::pair<IpAddr, IpAddr>, EpmPair> epm_;
+  uint64_t conns_ = 0, evictions_ = 0, targets_capped_ = 0, alerts_sent_ = 0, epm_lookups_ = 0;
 };
 
 }  // namespace komainu

@@ -70,5 +70,16 @@ TEST(Scan, SourcesAreCappedAndEvictionsCounted) {
   EXPECT_NE(s.find("\"source_evictions\":6"), std::string::npos) << s;
 }
 
+TEST(Scan, EndpointMapperEnumerationOncePerPair) {
+  testing::AlertSink out;
+  ScanDetector d(ScanConfig{}, &out);
+  for (int i = 0; i < 300; ++i) d.on_epm_lookup(i * kNsPerMs, ip("10.0.2.17"), ip("10.0.2.18"));
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].alert.signature_id, ScanDetector::kSidEndpointMapper);
+  EXPECT_EQ(out.alerts[0].ts, 0);
+  d.on_epm_lookup(kNsPerSec, ip("10.0.2.17"), ip("10.0.2.19"));
+  EXPECT_EQ(out.alerts.size(), 2u);
+}
+
 }  // namespace
 }  // namespace komainu

@@ -1,0 +1,360 @@
+#include "detect/behaviour/remote_admin/remote_admin.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "analyzers/dcerpc/dcerpc.h"
+#include "analyzers/smb/smb_record.h"
+#include "flow/flow.h"
+
+namespace komainu {
+
+namespace {
+
+struct RuleInfo {
+  uint32_t sid;
+  const char* what;
+  const char* tactic;
+  const char* technique;
+  int severity;
+};
+constexpr RuleInfo kRules[] = {
+    {RemoteAdminDetector::kServiceCreate, "remote service creation (PsExec/smbexec style)",
+     "TA0002", "T1569.002", 1},
+    {RemoteAdminDetector::kScheduledTask, "remote scheduled task creation", "TA0002", "T1053.005",
+     1},
+    {RemoteAdminDetector::kRegistryHiveSave, "remote registry hive saved (credential dumping)",
+     "TA0006", "T1003.002", 1},
+    {RemoteAdminDetector::kRemoteRegistry, "remote registry access", "TA0007", "T1012", 3},
+    {RemoteAdminDetector::kPrinterBug,
+     "print spooler change-notification request (PrinterBug/SpoolSample coercion)", "TA0006",
+     "T1187", 2},
+    {RemoteAdminDetector::kPrintNightmare,
+     "remote printer driver installation (PrintNightmare, CVE-2021-1675/34527)", "TA0008", "T1210",
+     1},
+    {RemoteAdminDetector::kDcSync, "directory replication request from a non-DC (DCSync)", "TA0006",
+     "T1003.006", 1},
+    {RemoteAdminDetector::kZerologon,
+     "Netlogon authentication brute force (Zerologon, CVE-2020-1472)", "TA0008", "T1210", 1},
+    {RemoteAdminDetector::kWmiExec, "remote WMI method execution", "TA0002", "T1047", 2},
+    {RemoteAdminDetector::kDcomExec, "remote DCOM object activation and invocation", "TA0008",
+     "T1021.003", 2},
+    {RemoteAdminDetector::kAccountDiscovery, "remote account/session enumeration", "TA0007",
+     "T1087.002", 3},
+    {RemoteAdminDetector::kShareDiscovery, "share enumeration across hosts", "TA0007", "T1135", 3},
+    {RemoteAdminDetector::kToolTransfer, "executable written to an admin share", "TA0008", "T1570",
+     1},
+    {RemoteAdminDetector::kExecToolPipe, "remote execution tool named pipe", "TA0002", "T1569.002",
+     1},
+    {RemoteAdminDetector::kOutputPolling,
+     "command output read and deleted through an admin share (smbexec/wmiexec style)", "TA0008",
+     "T1021.002", 2},
+};
+
+const RuleInfo& rule_info(uint32_t sid) {
+  for (const auto& r : kRules)
+    if (r.sid == sid) return r;
+  return kRules[0];
+}
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+// "\\host\ADMIN$", "\\host\C$" (a drive letter's administrative share).
+bool is_admin_share(const std::string& share) {
+  std::string s = lower(share);
+  size_t p = s.find_last_of('\\');
+  std::string name = p == std::string::npos ? s : s.substr(p + 1);
+  return name == "admin$" || (name.size() == 2 && std::isalpha(uint8_t(name[0])) && name[1] == '$');
+}
+
+bool is_executable(const std::string& file) {
+  static constexpr const char* kExt[] = {".exe", ".dll", ".sys", ".bat", ".cmd",
+                                         ".ps1", ".vbs", ".hta", ".scr", ".msi"};
+  std::string f = lower(file);
+  for (const char* e : kExt) {
+    size_t n = strlen(e);
+    if (f.size() > n && f.compare(f.size() - n, n, e) == 0) return true;
+  }
+  return false;
+}
+
+// Named pipes that remote-execution tools create on their target.
+bool is_exec_tool_pipe(const std::string& pipe) {
+  std::string p = lower(pipe);
+  return p.starts_with("psexesvc") || p.starts_with("remcom_") || p.starts_with("paexec") ||
+         p.starts_with("csexecsvc");
+}
+
+}  // namespace
+
+void RemoteAdminDetector::publish(const Record& r) {
+  if (const auto* d = dynamic_cast<const dcerpc::DceRpcRecord*>(&r)) {
+    if (!d->request || !d->flow) return;
+    std::string user;
+    if (auto it = flows_.find(d->flow->flow_id); it != flows_.end()) user = it->second.user;
+    on_rpc(d->ts, d->flow->tuple.src, d->flow->tuple.dst, d->endpoint, d->opnum, d->operation,
+           d->named_pipe, user);
+    return;
+  }
+  if (const auto* c = dynamic_cast<const ConnRecord*>(&r)) {
+    if (c->flow) flows_.erase(c->flow->flow_id);
+    return;
+  }
+  const auto* s = dynamic_cast<const smb::SmbRecord*>(&r);
+  if (!s || !s->flow) return;
+  auto it = flows_.find(s->flow->flow_id);
+  if (it == flows_.end()) {
+    if (flows_.size() >= cfg_.max_keys) {
+      evict_oldest(flows_);
+      ++evictions_;
+    }
+    it = flows_.emplace(s->flow->flow_id, FlowInfo{}).first;
+  }
+  FlowInfo& fi = it->second;
+  fi.last = s->ts;
+  if (!s->ntlm_user.empty())
+    fi.user = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;
+  if (s->command == "SMB2_COMMAND_TREE_CONNECT" && !s->share.empty() && fi.trees.size() < 256) {
+    fi.trees[s->tree_id] = s->share;
+    return;
+  }
+  if (s->filename.empty() || (s->has_status && s->status != 0)) return;
+  char kind = 0;
+  if (s->command == "SMB2_COMMAND_CREATE")
+    kind = s->access == "delete on close" ? 'd' : 'c';
+  else if (s->command == "SMB2_COMMAND_WRITE")
+    kind = 'w';
+  else if (s->command == "SMB2_COMMAND_READ")
+    kind = 'r';
+  else if (s->command == "SMB2_COMMAND_SET_INFO" &&
+           s->set_info_level.starts_with("SMB2_FILE_DISPOSITION_INFO"))
+    kind = 'd';
+  if (!kind) return;
+  std::string share;
+  if (auto t = fi.trees.find(s->tree_id); t != fi.trees.end()) share = t->second;
+  on_smb_file(s->ts, s->flow->tuple.src, s->flow->tuple.dst, share, s->filename, kind, fi.user);
+}
+
+void RemoteAdminDetector::on_rpc(TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                 const std::string& endpoint, uint16_t opnum,
+                                 const std::string& operation, const std::string& pipe,
+                                 const std::string& user) {
+  ++rpc_calls_;
+  if (endpoint.empty()) return;
+  std::string op = operation.empty() ? "opnum " + std::to_string(opnum) : operation;
+  std::string detail = endpoint + "::" + op;
+  auto h = [&](Rule r, const char* technique = nullptr, int sev = 0) {
+    hit(r, ts, src, dst, detail, pipe, {}, user, technique, sev);
+  };
+  if (endpoint == "svcctl") {
+    // Creating or re-pointing a service on another host is how PsExec, smbexec and
+    // Impacket run code there; opening the SCM alone is what admin consoles do.
+    if (opnum == 12 || opnum == 24 || opnum == 11) h(kServiceCreate);
+  } else if (endpoint == "atsvc") {
+    if (opnum == 0) h(kScheduledTask);
+  } else if (endpoint == "ITaskSchedulerService") {
+    if (opnum == 1) h(kScheduledTask);
+  } else if (endpoint == "winreg") {
+    if (opnum == 20) {
+      h(kRegistryHiveSave);
+    } else if (opnum == 6 || opnum == 22) {
+      h(kRemoteRegistry, "T1112", 2);  // keys or values written remotely
+    } else if (opnum == 4 || opnum == 9 || opnum == 15 || opnum == 17) {
+      h(kRemoteRegistry);  // PsLoggedOn / BloodHound read HKU remotely
+    }
+  } else if (endpoint == "spoolss" || endpoint == "IRemoteWinspool") {
+    if (endpoint == "spoolss" && opnum == 65) h(kPrinterBug);
+    if ((endpoint == "spoolss" && (opnum == 89 || opnum == 9)) ||
+        (endpoint == "IRemoteWinspool" && opnum == 39))
+      h(kPrintNightmare);
+  } else if (endpoint == "drsuapi") {
+    if (opnum != 3) return;
+    for (const auto& c : cfg_.replication_sources)
+      if (c.contains(src)) return;
+    h(kDcSync);
+  } else if (endpoint == "netlogon") {
+    // A machine sets up its secure channel with one or two authentications; Zerologon
+    // needs ~256 tries on average with a zero client credential.
+    if (opnum != 26 && opnum != 15 && opnum != 5) return;
+    Counter& c = netlogon_[{src, dst}];
+    if (c.n == 0 || ts - c.start > cfg_.window) c = Counter{ts, ts, 0, {}};
+    c.last = std::max(c.last, ts);
+    if (++c.n >= cfg_.netlogon_auth_attempts) h(kZerologon);
+    if (netlogon_.size() > cfg_.max_keys) {
+      netlogon_.erase(netlogon_.begin());
+      ++evictions_;
+    }
+  } else if (endpoint == "IWbemServices") {
+    if (opnum == 24) h(kWmiExec);  // ExecMethod: Win32_Process.Create and friends
+  } else if (endpoint == "IDispatch") {
+    // Invoke on a remotely activated object (MMC20.Application, ShellWindows ...) over
+    // DCOM's dynamic TCP ports; never over a named pipe.
+    if (pipe.empty() && opnum == 6) h(kDcomExec);
+  } else if (endpoint == "samr") {
+    if (opnum == 13 || opnum == 11 || opnum == 25 || opnum == 33 || opnum == 6)
+      h(kAccountDiscovery);
+  } else if (endpoint == "srvsvc") {
+    if (opnum == 12) h(kAccountDiscovery, "T1049");
+    if (opnum == 15) {
+      auto it = share_enum_.find(src);
+      if (it == share_enum_.end()) {
+        if (share_enum_.size() >= cfg_.max_keys) {
+          share_enum_.clear();
+          ++evictions_;
+        }
+        it = share_enum_.emplace(src, Counter{ts, ts, 0, {}}).first;
+      }
+      Counter& c = it->second;
+      if (ts - c.start > cfg_.window) c = Counter{ts, ts, 0, {}};
+      if (c.targets.size() < 4096) c.targets.insert(dst);
+      if (c.targets.size() >= cfg_.share_enum_hosts) h(kShareDiscovery);
+    }
+  } else if (endpoint == "wkssvc") {
+    if (opnum == 2) h(kAccountDiscovery, "T1033");
+  }
+}
+
+void RemoteAdminDetector::on_smb_file(TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                      const std::string& share, const std::string& file, char kind,
+                                      const std::string& user) {
+  ++smb_events_;
+  if (kind == 'c' && is_exec_tool_pipe(file) && lower(share).ends_with("\\ipc$")) {
+    hit(kExecToolPipe, ts, src, dst, file, file, share, user);
+    return;
+  }
+  if (!is_admin_share(share)) return;
+  if (kind == 'w' && is_executable(file)) {
+    hit(kToolTransfer, ts, src, dst, file, {}, share, user, nullptr, 0);
+    return;
+  }
+  if (file.find('\\') != std::string::npos) return;  // output files sit at the share root
+  auto key = std::make_tuple(src, dst, file);
+  if (kind == 'r') {
+    if (root_files_.size() >= cfg_.max_keys) {
+      root_files_.clear();
+      ++evictions_;
+    }
+    root_files_[key] |= 1;
+  } else if (kind == 'd') {
+    auto it = root_files_.find(key);
+    if (it == root_files_.end() || !(it->second & 1)) return;
+    it->second = 0;
+    if (polls_.size() >= cfg_.max_keys) {
+      polls_.clear();
+      ++evictions_;
+    }
+    if (++polls_[{src, dst}] >= cfg_.output_polls)
+      hit(kOutputPolling, ts, src, dst, file, {}, share, user);
+  }
+}
+
+void RemoteAdminDetector::hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                              const std::string& detail, const std::string& pipe,
+                              const std::string& share, const std::string& user,
+                              const char* technique, int severity) {
+  auto key = std::make_tuple(uint32_t(rule), src, dst);
+  auto it = hits_.find(key);
+  if (it == hits_.end()) {
+    if (hits_.size() >= cfg_.max_keys) {
+      hits_.erase(hits_.begin());
+      ++evictions_;
+    }
+    it = hits_.emplace(key, Hit{}).first;
+  }
+  Hit& h = it->second;
+  if (!h.first) h.first = ts;
+  h.first = std::min(h.first, ts);
+  h.last = std::max(h.last, ts);
+  ++h.count;
+  if (h.details.size() < 10) h.details.insert(detail);
+  if (h.alerted) return;  // one alert per (rule, source, target); the rest is counted
+  h.alerted = true;
+  const RuleInfo& info = rule_info(rule);
+  int sev = severity ? severity : info.severity;
+  std::string msg =
+      std::string("KOMAINU REMOTE_ADMIN ") + info.what + ": " + src.str() + " -> " + dst.str();
+  if (!detail.empty()) msg += " (" + detail + ")";
+  AlertBuilder a("remote_admin", rule, msg, sev, info.tactic,
+                 technique ? technique : info.technique);
+  if (!pipe.empty() || !share.empty()) a.meta("mitre_technique_id", "T1021.002");
+  a.ip(src).ip(dst);
+  if (!user.empty()) a.meta("user", user);
+  if (!share.empty()) a.meta("share", share);
+  a.ev.kv("rule", info.what)
+      .kv("transport", pipe.empty() && share.empty() ? "tcp" : "smb")
+      .kv("count", h.count)
+      .kv("first_seen", format_eve_time(h.first))
+      .kv("last_seen", format_eve_time(h.last));
+  if (!pipe.empty()) a.ev.kv("named_pipe", pipe);
+  if (!share.empty()) a.ev.kv("share", share);
+  if (!user.empty()) a.ev.kv("user", user);
+  if (rule == kZerologon) {
+    auto c = netlogon_.find({src, dst});
+    if (c != netlogon_.end()) a.ev.kv("attempts_in_window", c->second.n);
+  }
+  if (rule == kShareDiscovery) {
+    auto c = share_enum_.find(src);
+    if (c != share_enum_.end()) {
+      a.ev.key("sample_hosts").begin_array();
+      size_t k = 0;
+      for (const auto& t : c->second.targets) {
+        if (k++ == 10) break;
+        a.ev.value(t.str());
+      }
+      a.ev.end_array();
+    }
+  }
+  a.ev.key("samples").begin_array();
+  for (const auto& d : h.details) a.ev.value(d);
+  a.ev.end_array();
+  a.publish(alerts_, ts, &src, &dst);
+  ++alerts_sent_;
+}
+
+void RemoteAdminDetector::write_stats(JsonWriter& w) const {
+  w.kv("rpc_calls", rpc_calls_)
+      .kv("smb_file_events", smb_events_)
+      .kv("keys", uint64_t(hits_.size()))
+      .kv("evictions", evictions_)
+      .kv("alerts", alerts_sent_);
+}
+
+namespace {
+
+std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
+  RemoteAdminConfig c;
+  double window = 60;
+  std::vector<std::string> dcs;
+  if (!config_check_keys(ctx, "remote_admin",
+                         {"window", "netlogon_auth_attempts", "share_enum_hosts", "output_polls",
+                          "replication_sources", "max_keys"},
+                         error) ||
+      !config_get(ctx, "window", window, error) ||
+      !config_get(ctx, "netlogon_auth_attempts", c.netlogon_auth_attempts, error) ||
+      !config_get(ctx, "share_enum_hosts", c.share_enum_hosts, error) ||
+      !config_get(ctx, "output_polls", c.output_polls, error) ||
+      !config_get(ctx, "replication_sources", dcs, error) ||
+      !config_get(ctx, "max_keys", c.max_keys, error))
+    return nullptr;
+  for (const auto& s : dcs) {
+    auto cidr = Cidr::parse(s);
+    if (!cidr) {
+      *error =
+          ctx.config_file + ": detectors.remote_admin.replication_sources: bad CIDR '" + s + "'";
+      return nullptr;
+    }
+    c.replication_sources.push_back(*cidr);
+  }
+  c.window = TimeNs(window * kNsPerSec);
+  if (c.max_keys < 16) c.max_keys = 16;
+  return std::make_unique<RemoteAdminDetector>(c, ctx.alerts);
+}
+
+const Registration<DetectorApi> reg{{.name = "remote_admin", .create = create}};
+
+}  // namespace
+}  // namespace komainu
