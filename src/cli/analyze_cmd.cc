@@ -133,6 +133,12 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("--zones", args->run.zones_file,
                   "Zones and segmentation policy (YAML; see docs/detections.md); writes zones.json")
       ->check(CLI::ExistingFile);
+  cmd->add_option("-S,--rules", args->run.rule_files,
+                  "Suricata rule file (repeatable); vars from --config (suricata.yaml vars:), "
+                  "HOME_NET from --zones when unset; see docs/rules.md")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--zeek-logs", args->run.zeek_logs, "Also write Zeek TSV logs (conn.log, ...)");
   cmd->add_flag("--zeek-json", args->run.zeek_json, "Write the Zeek logs in Zeek's JSON form");
   cmd->add_flag("--no-progress", args->no_progress, "Never print the progress line");

@@ -10,6 +10,8 @@
 #include <filesystem>
 
 #include "detect/detector.h"
+#include "detect/signatures/engine.h"
+#include "detect/sigstage/sig_stage.h"
 #include "detect/zones/segmentation.h"
 #include "detect/zones/zones.h"
 #include "output/eve_writer.h"
@@ -48,6 +50,72 @@ void print_progress(const PacketSource& src, const Pipeline& p, double elapsed) 
   }
   fprintf(stderr, "\r%llu packets  %.1f MB  %.0f Mbit/s%s   ",
           static_cast<unsigned long long>(p.frames()), p.bytes() / 1e6, mbit, eta.c_str());
+}
+
+// HOME_NET as the zones file declares it: every zone but `internet` (CIDRs of the zones: map).
+std::string home_net_of_zones(const std::string& path) {
+  std::string v;
+  try {
+    YAML::Node zones = YAML::LoadFile(path)["zones"];
+    if (!zones || !zones.IsMap()) return v;
+    for (const auto& kv : zones) {
+      auto add = [&](const YAML::Node& n) {
+        if (!n.IsScalar()) return;
+        v += v.empty() ? "[" : ",";
+        v += n.Scalar();
+      };
+      if (kv.second.IsSequence())
+        for (const auto& e : kv.second) add(e);
+      else
+        add(kv.second);
+    }
+  } catch (const YAML::Exception&) {
+    return {};  // the zones loader reports the error
+  }
+  if (!v.empty()) v += "]";
+  return v;
+}
+
+// Loads the -S rule files into an engine; false with a message on a fatal error (unreadable
+// file, Hyperscan failure). Bad rules are warnings: the rest loads.
+bool load_signatures(const RunOptions& opt, const YAML::Node& config_root,
+                     std::unique_ptr<sig::Engine>& engine, sig::LoadReport& report,
+                     std::string* err) {
+  sig::RuleVars vars;
+  if (!opt.config_file.empty() && !vars.load_yaml_file(opt.config_file, *err)) return false;
+  bool home_set = false;
+  if (config_root.IsMap() && config_root["vars"] && config_root["vars"]["address-groups"])
+    home_set = bool(config_root["vars"]["address-groups"]["HOME_NET"]);
+  if (!home_set && !opt.zones_file.empty()) {
+    std::string home = home_net_of_zones(opt.zones_file);
+    if (!home.empty()) vars.set_address("HOME_NET", home);
+  }
+  sig::RuleLoader loader(vars);
+  for (const auto& f : opt.rule_files)
+    if (!loader.load_file(f)) {
+      *err = f + ": cannot read rule file";
+      return false;
+    }
+  report = loader.report();
+  // Every rule that does not load is named; a long list is cut (rules check -v has it all).
+  size_t shown = 0, limit = 50;
+  for (const auto& e : report.errors)
+    if (shown++ < limit)
+      fprintf(stderr, "komainu: %s: error: sid %u: %s (rule skipped)\n", e.where().c_str(), e.sid,
+              e.message.c_str());
+  for (const auto& w : report.warnings)
+    if (shown++ < limit)
+      fprintf(stderr, "komainu: %s: warning: sid %u: %s%s%s\n", w.where().c_str(), w.sid,
+              w.keyword.empty() ? "" : w.keyword.c_str(), w.keyword.empty() ? "" : ": ",
+              w.message.c_str());
+  if (shown > limit)
+    fprintf(stderr, "komainu: ... %zu more (komainu rules check -v lists them all)\n",
+            shown - limit);
+  fprintf(stderr,
+          "komainu: signatures: %zu rules loaded, %zu skipped (%zu with errors) in %.2f s\n",
+          report.loaded, report.skipped, report.failed, report.load_seconds);
+  engine = sig::Engine::build(loader.take(), *err);
+  return engine != nullptr;
 }
 
 long peak_rss_kib() {
@@ -104,7 +172,25 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   }
   bus.add(&detectors);
 
-  Pipeline pipeline(cfg, &bus);
+  // Signatures: one engine shared by the workers, one stage (and Scratch) per worker.
+  std::unique_ptr<sig::Engine> engine;
+  sig::LoadReport rule_report;
+  std::vector<const sig::SigStage*> sig_stages;
+  WorkerStageFactory stage_factory;
+  if (!opt.rule_files.empty()) {
+    if (!load_signatures(opt, config_root, engine, rule_report, &err)) {
+      fprintf(stderr, "komainu: %s\n", err.c_str());
+      return 2;
+    }
+    uint16_t seed = cfg.flow.community_id_seed;
+    stage_factory = [&engine, &sig_stages, seed](unsigned, EventSink* out) {
+      auto s = std::make_unique<sig::SigStage>(*engine, out, seed);
+      sig_stages.push_back(s.get());
+      return std::unique_ptr<WorkerStage>(std::move(s));
+    };
+  }
+
+  Pipeline pipeline(cfg, &bus, stage_factory);
   bool show_progress = opt.progress && isatty(STDERR_FILENO);
   g_source = &src;
   install_signals();
@@ -163,6 +249,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   if (g_signal) w.kv("stopped_by_signal", g_signal.load());
   pipeline.write_stats(w);
   detectors.write_stats(w);
+  if (engine) sig::write_signature_stats(w, *engine, rule_report, sig_stages);
   w.kv("eve_events", eve.events());
   w.kv("wall_time_s", wall);
   w.key("throughput").begin_object();

@@ -17,6 +17,9 @@ struct RunOptions {
   bool progress = true;      // only shown when stderr is a terminal
   std::string zones_file;    // --zones: segmentation policy; zones.json in out_dir
   bool print_zones = false;  // `zones report`: print the zone matrix to stdout
+  // -S/--rules: Suricata rule files; vars from config_file's `vars:`, HOME_NET from the
+  // zones when the config does not set it.
+  std::vector<std::string> rule_files;
 };
 
 // Creates the output directory; false with a message on failure.
