@@ -27,15 +27,8 @@ class Zones;
 // gid of komainu's behavioural alerts (signatures use 1, as Suricata).
 inline constexpr uint32_t kBehaviourGid = 9000001;
 
-// To be published by the flow table right after a flow is created, so detectors can act on
-// the first packet (one SYN) instead of the flow's end. No EVE, no Zeek row. Not yet
-// published (see docs/detections.md); detectors fall back to the conn record.
-class FlowStartRecord : public Record {
- public:
-  std::string_view event_type() const override { return "flow_start"; }
-  bool has_eve() const override { return false; }
-  void write_eve(JsonWriter&) const override {}
-};
+// The flow table publishes `FlowStartRecord` (flow/flow.h) when a flow is created, so
+// detectors can act on the first packet (one SYN) instead of the flow's end.
 
 struct DetectorContext {
   EventSink* alerts = nullptr;         // outputs only: alerts never feed detectors
@@ -48,6 +41,9 @@ class Detector : public EventSink {
  public:
   // Every record the pipeline publishes (flows at start and end, app-layer transactions).
   void publish(const Record& r) override = 0;
+  // Whether publish() wants FlowStartRecords (one per flow, at its first packet). Most
+  // detectors work on finished flows and transactions; the set skips them for the others.
+  virtual bool wants_flow_start() const { return false; }
   // The data clock moved to `now`: close windows, expire state.
   virtual void advance(TimeNs /*now*/) {}
   // End of input.
@@ -190,12 +186,18 @@ class DetectorSet : public EventSink {
         if (error->empty()) continue;  // not applicable (e.g. needs --zones)
         return false;
       }
+      if (d->wants_flow_start()) start_detectors_.push_back(d.get());
       detectors_.push_back({api->name, std::move(d)});
     }
     return true;
   }
   void publish(const Record& r) override {
-    if (r.event_type() == "alert") return;  // alerts go to outputs only
+    std::string_view type = r.event_type();
+    if (type == "alert") return;  // alerts go to outputs only
+    if (type == "flow_start") {
+      for (auto* d : start_detectors_) d->publish(r);
+      return;
+    }
     for (auto& d : detectors_) d.second->publish(r);
   }
   void advance(TimeNs now) {
@@ -224,6 +226,7 @@ class DetectorSet : public EventSink {
 
  private:
   std::vector<std::pair<std::string_view, std::unique_ptr<Detector>>> detectors_;
+  std::vector<Detector*> start_detectors_;  // the ones that want FlowStartRecords
   TimeNs next_advance_ = 0;
 };
 

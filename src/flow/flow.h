@@ -191,6 +191,18 @@ class ConnRecord : public Record {
   uint64_t orig_bytes = 0, resp_bytes = 0;  // payload bytes (Zeek's orig/resp size)
 };
 
+// Published once when a flow is created, at its first packet (before that packet is counted),
+// so cross-flow detectors can act on one SYN instead of waiting for the flow's end (the zones
+// policy). No EVE event and no Zeek row: outputs skip it on has_eve() / zeek_schema().
+class FlowStartRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "flow_start"; }
+  bool has_eve() const override { return false; }
+  void write_eve(JsonWriter&) const override {}
+
+  const Flow* f = nullptr;
+};
+
 // Counters of the flow stage, one set per worker.
 enum FlowCounter : size_t {
   kFlowsCreated,
@@ -314,6 +326,7 @@ class FlowTable : public PacketSink {
   TimeNs delay_[kListCount] = {};
   CounterSet counters_;
   ConnRecord record_;
+  FlowStartRecord start_record_;
   std::vector<const AnalyzerApi*> apis_;
   // Flows of the current frame's outer layers, for tunnel context.
   const RawFrame* frame_ = nullptr;

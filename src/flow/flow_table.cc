@@ -459,6 +459,15 @@ uint32_t FlowTable::create(const Packet& p, uint64_t tunnel, uint32_t h) {
   table_insert(idx, h);
   ++live_;
   ++counters_[kFlowsCreated];
+  if (sink_) {
+    prepare_context(f);  // uid and community_id are direction-free: final already
+    start_record_.f = &f;
+    start_record_.flow = &f.ctx;
+    start_record_.ts = p.ts;
+    sink_->publish(start_record_);
+    start_record_.f = nullptr;
+    start_record_.flow = nullptr;
+  }
   return idx;
 }
 

@@ -17,6 +17,7 @@ class SegmentationDetector : public Detector {
   SegmentationDetector(const DetectorContext& ctx, size_t max_alert_keys,
                        uint32_t alerts_per_source);
   void publish(const Record& r) override;
+  bool wants_flow_start() const override { return true; }
   void write_stats(JsonWriter& w) const override;
 
   // {"zones_file":..., "matrix":[{"from","to","connections","bytes_toserver",...}]}
