@@ -51,6 +51,16 @@ uint64_t hash_addr(const IpAddr& a) {
   return mix64(hi ^ mix64(lo));
 }
 
+// Two 8-byte compares instead of a memcmp call (the lookup compares up to four addresses).
+inline bool same_addr(const IpAddr& a, const IpAddr& b) {
+  uint64_t a0, a1, b0, b1;
+  memcpy(&a0, a.b.data(), 8);
+  memcpy(&a1, a.b.data() + 8, 8);
+  memcpy(&b0, b.b.data(), 8);
+  memcpy(&b1, b.b.data() + 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 bool is_icmp(uint8_t proto) {
   return proto == 1 || proto == 58;
 }
@@ -258,6 +268,12 @@ void FlowTable::place(uint32_t idx) {
     want = kOther;
   }
   if (f.list == want && f.timer_key == key) return;
+  if (f.list == want && head_[want] == idx + 1) {
+    // Already the newest member: re-keying in place keeps the order (most packets).
+    next_expiry_ = std::min(next_expiry_, key + delay_[want]);
+    f.timer_key = key;
+    return;
+  }
   unlink(idx);
   link_front(idx, want, key);
 }
@@ -375,11 +391,12 @@ uint32_t FlowTable::lookup(const Packet& p, uint64_t tunnel, uint32_t h, bool& i
     if (f.proto != p.proto || f.tunnel != tunnel) continue;
     if (cfg_.key_vlan && (f.ctx.vlan[0] != p.vlan[0] || f.ctx.vlan[1] != p.vlan[1])) continue;
     const FlowTuple& t = f.ctx.tuple;
-    if (t.src == p.src && t.sport == p.sport && t.dst == p.dst && t.dport == p.dport) {
+    if (same_addr(t.src, p.src) && t.sport == p.sport && same_addr(t.dst, p.dst) &&
+        t.dport == p.dport) {
       is_orig = true;
       return idx;
     }
-    if (!directional && t.src == p.dst && t.sport == p.dport && t.dst == p.src &&
+    if (!directional && same_addr(t.src, p.dst) && t.sport == p.dport && same_addr(t.dst, p.src) &&
         t.dport == p.sport) {
       is_orig = false;
       return idx;
@@ -847,8 +864,8 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
   bool do_close = false, gen_event = false;
   tcp_state_machine(f, *ep, *peer, p, len, delta_last, is_orig, do_close, gen_event);
   // A flip inside the state machine swapped the endpoints: follow this packet's sender.
-  bool orig_now = f.ctx.tuple.src == p.src && f.ctx.tuple.sport == p.sport &&
-                  f.ctx.tuple.dst == p.dst && f.ctx.tuple.dport == p.dport;
+  bool orig_now = same_addr(f.ctx.tuple.src, p.src) && f.ctx.tuple.sport == p.sport &&
+                  same_addr(f.ctx.tuple.dst, p.dst) && f.ctx.tuple.dport == p.dport;
   if (orig_now != is_orig) {
     is_orig = orig_now;
     side = is_orig ? 0 : 1;
