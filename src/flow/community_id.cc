@@ -1,7 +1,4 @@
 // Community ID v1 (https://github.com/corelight/community-id-spec) and Zeek-style uids.
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-
 #include <cstring>
 
 #include "flow/flow.h"
@@ -22,6 +19,76 @@ bool icmp_counterpart(uint8_t proto, uint16_t type) {
   for (auto t : kV6)
     if (t == type) return true;
   return false;
+}
+
+// SHA-1 of a message of at most 55 bytes (one block): the Community ID input is 40 bytes
+// at most. OpenSSL 3's one-shot SHA1() looks the algorithm up on every call, which cost
+// more than the hash itself at one call per flow.
+void sha1_short(const uint8_t* msg, size_t len, uint8_t out[20]) {
+  uint8_t block[64] = {};
+  memcpy(block, msg, len);
+  block[len] = 0x80;
+  uint64_t bits = uint64_t(len) * 8;
+  for (int i = 0; i < 8; ++i) block[63 - i] = uint8_t(bits >> (8 * i));
+  uint32_t w[80];
+  for (int i = 0; i < 16; ++i)
+    w[i] = uint32_t(block[4 * i]) << 24 | uint32_t(block[4 * i + 1]) << 16 |
+           uint32_t(block[4 * i + 2]) << 8 | block[4 * i + 3];
+  auto rol = [](uint32_t x, int n) { return x << n | x >> (32 - n); };
+  for (int i = 16; i < 80; ++i) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  const uint32_t h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476,
+                 h4 = 0xC3D2E1F0;
+  uint32_t a = h0, b = h1, c = h2, d = h3, e = h4;
+  for (int i = 0; i < 80; ++i) {
+    uint32_t f, k;
+    if (i < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5A827999;
+    } else if (i < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ED9EBA1;
+    } else if (i < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8F1BBCDC;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xCA62C1D6;
+    }
+    uint32_t t = rol(a, 5) + f + e + k + w[i];
+    e = d;
+    d = c;
+    c = rol(b, 30);
+    b = a;
+    a = t;
+  }
+  const uint32_t h[5] = {h0 + a, h1 + b, h2 + c, h3 + d, h4 + e};
+  for (int i = 0; i < 5; ++i) {
+    out[4 * i] = uint8_t(h[i] >> 24);
+    out[4 * i + 1] = uint8_t(h[i] >> 16);
+    out[4 * i + 2] = uint8_t(h[i] >> 8);
+    out[4 * i + 3] = uint8_t(h[i]);
+  }
+}
+
+// Standard base64 with padding, as EVP_EncodeBlock writes it.
+void base64(const uint8_t* in, size_t n, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = uint32_t(in[i]) << 16 | uint32_t(in[i + 1]) << 8 | in[i + 2];
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (i < n) {
+    uint32_t v = uint32_t(in[i]) << 16 | (i + 1 < n ? uint32_t(in[i + 1]) << 8 : 0);
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
 }
 
 }  // namespace
@@ -57,12 +124,11 @@ std::string community_id_v1(const FlowTuple& t, uint16_t seed) {
     buf[n++] = uint8_t(pb >> 8);
     buf[n++] = uint8_t(pb);
   }
-  uint8_t digest[SHA_DIGEST_LENGTH];
-  SHA1(buf, n, digest);
-  unsigned char b64[32];
-  int k = EVP_EncodeBlock(b64, digest, SHA_DIGEST_LENGTH);
+  uint8_t digest[20];
+  sha1_short(buf, n, digest);
   std::string out = "1:";
-  out.append(reinterpret_cast<const char*>(b64), size_t(k));
+  out.reserve(2 + 28);
+  base64(digest, sizeof digest, out);
   return out;
 }
 
