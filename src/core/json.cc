@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+
+#include "core/time.h"
 
 namespace komainu {
 
@@ -97,6 +100,79 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
   return *this;
 }
 
+JsonWriter& JsonWriter::value_eve_time(int64_t ns) {
+  sep();
+  out_.push_back('"');
+  append_eve_time(out_, ns);
+  out_.push_back('"');
+  need_comma_ = true;
+  return *this;
+}
+
+namespace {
+
+inline void put2(char* p, unsigned v) {
+  p[0] = char('0' + v / 10);
+  p[1] = char('0' + v % 10);
+}
+
+}  // namespace
+
+void JsonWriter::append_eve_time(std::string& out, int64_t ns) {
+  constexpr int64_t kNs = 1000000000;
+  int64_t sec = ns / kNs, rem = ns % kNs;
+  if (rem < 0) {
+    rem += kNs;
+    --sec;
+  }
+  int64_t days = sec / 86400, sod = sec % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  // civil_from_days (Howard Hinnant's algorithm): proleptic Gregorian, like gmtime.
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = unsigned(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = int64_t(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  if (y < 0 || y > 9999) {
+    out.append(format_eve_time(ns));  // outside the fixed-width form: rare, the slow way
+    return;
+  }
+  {
+    char b[4];
+    put2(b, unsigned(y / 100));
+    put2(b + 2, unsigned(y % 100));
+    out.append(b, 4);
+  }
+  char t[27];
+  unsigned hh = unsigned(sod / 3600), mi = unsigned(sod / 60 % 60), ss = unsigned(sod % 60);
+  unsigned us = unsigned(rem / 1000);
+  t[0] = '-';
+  put2(t + 1, m);
+  t[3] = '-';
+  put2(t + 4, d);
+  t[6] = 'T';
+  put2(t + 7, hh);
+  t[9] = ':';
+  put2(t + 10, mi);
+  t[12] = ':';
+  put2(t + 13, ss);
+  t[15] = '.';
+  for (int i = 21; i >= 16; --i) {
+    t[i] = char('0' + us % 10);
+    us /= 10;
+  }
+  memcpy(t + 22, "+0000", 5);
+  out.append(t, 27);
+}
+
 void JsonWriter::escape(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -104,8 +180,11 @@ void JsonWriter::escape(std::string& out, std::string_view s) {
   for (size_t i = 0; i < n;) {
     unsigned char c = p[i];
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-      ++i;
+      // Copy the whole run of plain characters at once (most strings are one run).
+      size_t j = i + 1;
+      while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\') ++j;
+      out.append(reinterpret_cast<const char*>(p + i), j - i);
+      i = j;
       continue;
     }
     if (c < 0x80) {

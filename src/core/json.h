@@ -43,6 +43,13 @@ class JsonWriter {
   JsonWriter& null();
   JsonWriter& raw(std::string_view json);
 
+  // EVE's timestamp form (Suricata: 2024-01-01T00:00:00.123456+0000, UTC) of nanoseconds
+  // since the epoch, as core/time.h's format_eve_time but straight into the line: it is
+  // written three times per flow record.
+  JsonWriter& value_eve_time(int64_t ns);
+  JsonWriter& kv_eve_time(std::string_view k, int64_t ns) { return key(k).value_eve_time(ns); }
+  static void append_eve_time(std::string& out, int64_t ns);
+
   static void escape(std::string& out, std::string_view s);
 
  private:

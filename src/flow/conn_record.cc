@@ -146,7 +146,7 @@ void ConnRecord::write_eve(JsonWriter& w) const {
   w.key("flow").begin_object();
   w.kv("pkts_toserver", f->pkts[0]).kv("pkts_toclient", f->pkts[1]);
   w.kv("bytes_toserver", f->wire_bytes[0]).kv("bytes_toclient", f->wire_bytes[1]);
-  w.kv("start", format_eve_time(f->start)).kv("end", format_eve_time(f->seen_last));
+  w.kv_eve_time("start", f->start).kv_eve_time("end", f->seen_last);
   w.kv("age", int64_t((f->seen_last - f->start) / kNsPerSec));
   const char* state = "new";
   if (f->proto == 6) {

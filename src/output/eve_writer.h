@@ -23,9 +23,12 @@ class EveWriter : public EventSink {
   static void render(const Record& r, std::string& out);
 
  private:
+  static constexpr size_t kBatch = 256 << 10;
+  void write_out();
+
   std::mutex mu_;
   FILE* f_ = nullptr;
-  std::string line_;
+  std::string buf_;  // rendered lines not yet written
   uint64_t events_ = 0;
 };
 

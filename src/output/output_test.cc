@@ -103,3 +103,34 @@ TEST(ZeekLogWriter, JsonFormOmitsUnsetFields) {
   ZeekLogWriter::render_json(row, line);
   EXPECT_EQ(line, "{\"ts\":1704067200.500000,\"name\":\"n\",\"n\":7,\"ok\":true,\"tags\":[\"a\"]}");
 }
+
+TEST(EveTime, AppenderMatchesFormatEveTime) {
+  // The JSON writer's EVE timestamp is written without snprintf/gmtime; it must match
+  // core/time.h's form to the byte, over leap years, negative times and far dates.
+  std::vector<TimeNs> ts = {0,
+                            1,
+                            -1,
+                            999'999'999,
+                            1'700'000'000 * kNsPerSec + 123'456'789,
+                            951'782'400 * kNsPerSec,    // 2000-02-29
+                            4'107'542'399 * kNsPerSec,  // 2100-02-28T23:59:59
+                            253'402'300'799 * kNsPerSec + 999'999'000,
+                            253'402'300'800 * kNsPerSec,   // year 10000: slow path
+                            -62'135'596'800 * kNsPerSec};  // year 1
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ts.push_back(TimeNs(x % (4'000'000'000ull * kNsPerSec)) - 100'000'000 * kNsPerSec);
+  }
+  for (TimeNs t : ts) {
+    std::string out;
+    JsonWriter::append_eve_time(out, t);
+    ASSERT_EQ(out, format_eve_time(t)) << t;
+  }
+  std::string line;
+  JsonWriter w(line);
+  w.begin_object().kv_eve_time("timestamp", 0).end_object();
+  EXPECT_EQ(line, "{\"timestamp\":\"1970-01-01T00:00:00.000000+0000\"}");
+}
