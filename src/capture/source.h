@@ -63,6 +63,7 @@ class FileSource : public PacketSource {
     bool done = false;
   };
   bool advance(Input& in);
+  static constexpr size_t kReadBuffer = 1 << 20;
 
   std::vector<Input> inputs_;
   std::vector<std::string> paths_;
