@@ -3,6 +3,8 @@
 // analyzer publishes EVE v2 requests once per question already; a v3 record carries them
 // all). A response is one inspection per answer record with dns.answer.name (at least one,
 // so event and header rules still see it).
+#include <algorithm>
+
 #include "analyzers/dns/dns_record.h"
 #include "detect/signatures/app_provider.h"
 
