@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -32,7 +33,7 @@ struct FieldRef {
   NormField nf = NormField::kUser;
   std::vector<std::string> path;  // raw JSON path (or the field name for kDefault)
   std::string name;               // as written in the rule
-  uint32_t h0 = 0;                // fold_hash(path[0]), for the per-event key index
+  uint32_t slot = 0;              // interned path[0]: its per-event lookup (Impl::key_slot)
 };
 
 struct Regex {
@@ -108,7 +109,97 @@ struct Rule {
   bool generate_explicit = false;    // `generate: true` (alerts even when correlated)
   std::vector<size_t> correlations;  // correlations fed by this rule
   uint64_t matches = 0;
+  // A necessary condition read off the detection: the rule can only match when normalised
+  // field `pre_field` equals (case-insensitively) one of `pre_values`, so every other event
+  // skips the rule without evaluating its condition.
+  bool has_pre = false;
+  NormField pre_field = NormField::kUser;
+  std::vector<std::string> pre_values;  // lower-cased
 };
+
+// A necessary "field is one of these values" condition of a detection (or none).
+struct Prefilter {
+  bool ok = false;
+  NormField field = NormField::kUser;
+  std::vector<std::string> values;  // lower-cased
+
+  // Fields with few distinct values (outcome, mfa) let most events through: any other
+  // field is a better filter, then fewer values.
+  int rank() const {
+    switch (field) {
+      case NormField::kOutcome:
+      case NormField::kMfa:
+      case NormField::kClass:
+      case NormField::kKind:
+      case NormField::kInteractive:
+      case NormField::kCategory:
+        return 1;
+      default:
+        return 2;
+    }
+  }
+  static Prefilter better(Prefilter a, Prefilter b) {
+    if (!a.ok) return b;
+    if (!b.ok) return a;
+    if (a.rank() != b.rank()) return a.rank() > b.rank() ? a : b;
+    return a.values.size() <= b.values.size() ? a : b;
+  }
+  // Either of two alternatives: both must constrain the same field.
+  static Prefilter either(Prefilter a, const Prefilter& b) {
+    if (!a.ok || !b.ok || a.field != b.field) return {};
+    for (const auto& v : b.values)
+      if (std::find(a.values.begin(), a.values.end(), v) == a.values.end()) a.values.push_back(v);
+    return a;
+  }
+};
+
+// An equality on a normalised field that a field matcher requires.
+Prefilter field_prefilter(const FieldMatcher& fm) {
+  Prefilter p;
+  if (fm.field.kind != FieldRef::Kind::kNorm || fm.field.name.empty() || fm.values.empty())
+    return p;
+  for (const auto& vm : fm.values) {
+    if (vm.op != Op::kEq || vm.negate) return Prefilter{};
+    std::string v = vm.pat;
+    to_lower(v);
+    p.values.push_back(std::move(v));
+  }
+  p.ok = true;
+  p.field = fm.field.nf;
+  return p;
+}
+
+Prefilter selection_prefilter(const Selection& s) {
+  if (s.keywords || s.alternatives.empty()) return {};
+  Prefilter acc;
+  for (size_t i = 0; i < s.alternatives.size(); ++i) {
+    // Within an AND any required equality will do; across the OR of alternatives the
+    // same field must be required by each.
+    std::vector<Prefilter> cands;
+    for (const auto& fm : s.alternatives[i])
+      if (Prefilter p = field_prefilter(fm); p.ok) cands.push_back(std::move(p));
+    if (i == 0) {
+      for (auto& c : cands) acc = Prefilter::better(acc, c);
+      if (s.alternatives.size() > 1) {
+        // Keep the candidate fields that every alternative constrains; pick the best.
+        Prefilter best;
+        for (const auto& c : cands) {
+          Prefilter u = c;
+          for (size_t j = 1; j < s.alternatives.size() && u.ok; ++j) {
+            Prefilter in_j;
+            for (const auto& fm : s.alternatives[j])
+              if (Prefilter p = field_prefilter(fm); p.ok && p.field == c.field)
+                in_j = Prefilter::either(in_j.ok ? in_j : p, p);
+            u = Prefilter::either(u, in_j);
+          }
+          best = Prefilter::better(best, u);
+        }
+        return best;
+      }
+    }
+  }
+  return acc;
+}
 
 struct Mapping {
   std::string product, service, category;
@@ -124,25 +215,6 @@ void lower(std::string& s) {
 
 bool ci_eq(std::string_view a, std::string_view lowered) {
   return iequals(a, lowered);
-}
-
-bool ci_contains(std::string_view hay, std::string_view needle_lower) {
-  if (needle_lower.empty()) return true;
-  if (hay.size() < needle_lower.size()) return false;
-  const char first = needle_lower[0];
-  const char first_up = (first >= 'a' && first <= 'z') ? char(first - 32) : first;
-  for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
-    char c = hay[i];
-    if (c != first && c != first_up) continue;
-    size_t j = 1;
-    for (; j < needle_lower.size(); ++j) {
-      char h = hay[i + j];
-      if (h >= 'A' && h <= 'Z') h = char(h + 32);
-      if (h != needle_lower[j]) break;
-    }
-    if (j == needle_lower.size()) return true;
-  }
-  return false;
 }
 
 bool cs_contains(std::string_view hay, std::string_view n) {
@@ -316,6 +388,35 @@ void SigmaCheckReport::write_json(JsonWriter& w) const {
   w.end_object();
 }
 
+std::string SigmaCheckReport::to_text(bool verbose) const {
+  std::string o;
+  if (verbose)
+    for (const auto& e : errors) o += e + "\n";
+  o += std::to_string(loaded) + " Sigma rules loaded (" + std::to_string(correlations) +
+       " correlations), " + std::to_string(skipped) + " skipped (" + std::to_string(failed()) +
+       " with errors)\n";
+  auto by_count = [](const std::map<std::string, uint64_t>& m) {
+    std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    std::string s;
+    for (const auto& [k, n] : v) s += " " + k + "=" + std::to_string(n);
+    return s;
+  };
+  if (!skipped_by_reason.empty()) o += "skipped by reason:" + by_count(skipped_by_reason) + "\n";
+  if (!loaded_by_logsource.empty())
+    o += "loaded by logsource:" + by_count(loaded_by_logsource) + "\n";
+  return o;
+}
+
+uint64_t SigmaCheckReport::failed() const {
+  uint64_t n = 0;
+  for (const char* r : {"yaml_error", "yaml_type_error", "not_a_rule"}) {
+    auto it = skipped_by_reason.find(r);
+    if (it != skipped_by_reason.end()) n += it->second;
+  }
+  return n;
+}
+
 // ---------------------------------------------------------------------------------------
 
 struct Correlation {
@@ -375,80 +476,85 @@ struct SigmaEngine::Impl {
   size_t scratch_used = 0;
   std::vector<int8_t> sel_cache;
   std::vector<std::string_view> field_vals;
+  std::vector<std::string_view> keyword_vals;
 
-  // Per-event index of the record's top-level members and those of its `properties`
-  // envelope, built on the first raw lookup of an event: rules then find a field with one
-  // hash probe instead of scanning the object for every rule.
-  struct IndexSlot {
-    uint32_t hash = 0;
-    uint32_t gen = 0;
-    bool from_props = false;
-    std::string_view key;
+  // Top-level keys (path[0], lower-cased) of the raw fields the rules name, interned at
+  // load. Each is resolved at most once per event, by one scan of the record's top level
+  // and then of its `properties` envelope (first match wins, top level first), so a key
+  // shared by many rules costs one lookup and the record's other members cost nothing.
+  struct KeySlot {
+    uint32_t gen = 0;  // event_gen when resolved
+    bool found = false, from_props = false;
     simdjson::dom::element e;
   };
-  std::array<IndexSlot, 512> index{};
-  uint32_t event_gen = 0, index_gen = 0;
-  bool index_full = false;
+  std::vector<std::string> slot_keys;
+  std::vector<KeySlot> slots;
+  uint32_t event_gen = 0, props_gen = 0;
+  bool has_props = false;
+  simdjson::dom::object props_obj;
 
-  void index_add(std::string_view key, simdjson::dom::element e, bool from_props) {
-    uint32_t h = fold_hash(key);
-    for (uint32_t n = 0, i = h & 511; n < 512; ++n, i = (i + 1) & 511) {
-      IndexSlot& sl = index[i];
-      if (sl.gen != event_gen) {
-        sl = IndexSlot{h, event_gen, from_props, key, e};
-        return;
-      }
-      if (sl.hash == h && iequals(sl.key, key)) return;  // first (top-level) wins
-    }
-    index_full = true;
+  uint32_t intern_key(std::string_view key) {
+    std::string k(key);
+    lower(k);
+    for (size_t i = 0; i < slot_keys.size(); ++i)
+      if (slot_keys[i] == k) return uint32_t(i);
+    slot_keys.push_back(std::move(k));
+    slots.emplace_back();
+    return uint32_t(slot_keys.size() - 1);
   }
 
-  void build_index(const LogEvent& ev) {
-    index_gen = event_gen;
-    index_full = false;
-    if (!ev.json.is_object()) return;
-    simdjson::dom::object root = ev.json.get_object().value_unsafe();
-    size_t n = 0;
-    simdjson::dom::element props;
-    bool has_props = false;
-    for (auto [k, v] : root) {
-      if (++n > 300) {
-        index_full = true;
-        break;
-      }
-      index_add(k, v, false);
-      if (!has_props && v.is_object() && iequals(k, "properties")) {
-        props = v;
-        has_props = true;
-      }
-    }
-    if (has_props) {
-      simdjson::dom::object po = props.get_object().value_unsafe();
-      for (auto [k, v] : po) {
-        if (++n > 300) {
-          index_full = true;
-          break;
-        }
-        index_add(k, v, true);
-      }
-    }
-  }
-
-  // Looks up path[0] in the index; false when absent (or when the index overflowed and
-  // the caller must scan).
-  bool index_find(const LogEvent& ev, const FieldRef& f, bool allow_props,
-                  simdjson::dom::element& out) {
-    if (index_gen != event_gen) build_index(ev);
-    for (uint32_t n = 0, i = f.h0 & 511; n < 512; ++n, i = (i + 1) & 511) {
-      const IndexSlot& sl = index[i];
-      if (sl.gen != event_gen) return false;
-      if (sl.hash == f.h0 && iequals(sl.key, f.path[0])) {
-        if (sl.from_props && !allow_props) return false;
-        out = sl.e;
+  static bool find_member(simdjson::dom::object o, std::string_view key_lower,
+                          simdjson::dom::element& out) {
+    for (auto [k, v] : o)
+      if (k.size() == key_lower.size() && iequals(k, key_lower)) {
+        out = v;
         return true;
       }
-    }
     return false;
+  }
+
+  const KeySlot& key_slot(const LogEvent& ev, uint32_t i) {
+    KeySlot& sl = slots[i];
+    if (sl.gen == event_gen) return sl;
+    sl.gen = event_gen;
+    sl.found = sl.from_props = false;
+    if (!ev.json.is_object()) return sl;
+    simdjson::dom::object root = ev.json.get_object().value_unsafe();
+    if (find_member(root, slot_keys[i], sl.e)) {
+      sl.found = true;
+      return sl;
+    }
+    if (props_gen != event_gen) {
+      props_gen = event_gen;
+      has_props = false;
+      for (auto [k, v] : root)
+        if (v.is_object() && k.size() == 10 && iequals(k, "properties")) {
+          props_obj = v.get_object().value_unsafe();
+          has_props = true;
+          break;
+        }
+    }
+    if (has_props && find_member(props_obj, slot_keys[i], sl.e)) sl.found = sl.from_props = true;
+    return sl;
+  }
+
+  // Case-insensitive `contains`: the value is lower-cased once (the patterns of a field,
+  // and rules on the same field, follow each other), then searched with memmem. The cache
+  // is keyed by content, so reused buffers can never serve a stale copy.
+  std::string hay_orig, hay_lower;
+  bool contains_ci(std::string_view hay, std::string_view needle_lower) {
+    if (needle_lower.empty()) return true;
+    if (hay.size() < needle_lower.size()) return false;
+    if (hay != std::string_view(hay_orig)) {
+      hay_orig.assign(hay);
+      hay_lower.resize(hay.size());
+      for (size_t i = 0; i < hay.size(); ++i) {
+        char c = hay[i];
+        hay_lower[i] = char(c + ((unsigned(c) - 'A' < 26u) << 5));
+      }
+    }
+    return memmem(hay_lower.data(), hay_lower.size(), needle_lower.data(), needle_lower.size()) !=
+           nullptr;
   }
 
   ~Impl() {
@@ -494,7 +600,7 @@ struct SigmaEngine::Impl {
     return nullptr;
   }
 
-  FieldRef resolve_field(const std::string& name, const Mapping* m) const {
+  FieldRef resolve_field(const std::string& name, const Mapping* m) {
     FieldRef f;
     f.name = name;
     std::string target;
@@ -519,7 +625,7 @@ struct SigmaEngine::Impl {
       if (target.rfind("raw:", 0) == 0) {
         f.kind = FieldRef::Kind::kRaw;
         f.path = split_path(std::string_view(target).substr(4));
-        f.h0 = fold_hash(f.path[0]);
+        f.slot = intern_key(f.path[0]);
         return f;
       }
       if (target.rfind("kv:", 0) == 0) {
@@ -536,7 +642,7 @@ struct SigmaEngine::Impl {
     }
     f.kind = FieldRef::Kind::kDefault;
     f.path = split_path(name);
-    f.h0 = fold_hash(f.path[0]);
+    f.slot = intern_key(f.path[0]);
     return f;
   }
 
@@ -1101,9 +1207,40 @@ struct SigmaEngine::Impl {
     }
     ++rep.loaded;
     ++rep.loaded_by_logsource[ls];
+    if (Prefilter pf = cond_prefilter(*rule, *rule->cond); pf.ok) {
+      rule->has_pre = true;
+      rule->pre_field = pf.field;
+      rule->pre_values = std::move(pf.values);
+    }
     size_t idx = rules.size();
     for (const auto& s : m->sources) source_rules(s).push_back(idx);
     rules.push_back(std::move(rule));
+  }
+
+  static Prefilter cond_prefilter(const Rule& r, const CondNode& n) {
+    switch (n.t) {
+      case CondNode::T::kAnd:
+        return Prefilter::better(cond_prefilter(r, *n.kids[0]), cond_prefilter(r, *n.kids[1]));
+      case CondNode::T::kOr:
+        return Prefilter::either(cond_prefilter(r, *n.kids[0]), cond_prefilter(r, *n.kids[1]));
+      case CondNode::T::kNot:
+        return {};
+      case CondNode::T::kSel:
+        return selection_prefilter(r.sels[n.sels[0]]);
+      case CondNode::T::kOneOf: {
+        if (n.sels.empty()) return {};
+        Prefilter acc = selection_prefilter(r.sels[n.sels[0]]);
+        for (size_t i = 1; i < n.sels.size(); ++i)
+          acc = Prefilter::either(acc, selection_prefilter(r.sels[n.sels[i]]));
+        return acc;
+      }
+      case CondNode::T::kAllOf: {
+        Prefilter acc;
+        for (size_t s : n.sels) acc = Prefilter::better(acc, selection_prefilter(r.sels[s]));
+        return acc;
+      }
+    }
+    return {};
   }
 
   template <typename Skip>
@@ -1311,18 +1448,8 @@ struct SigmaEngine::Impl {
       case FieldRef::Kind::kDefault:
         if (ev.has_json) {
           const bool props = f.kind == FieldRef::Kind::kDefault;
-          simdjson::dom::element e;
-          if (index_find(ev, f, props, e)) {
-            raw_lookup(e, f.path, 1, out);
-            // A dotted name may also be a literal key ("properties.message" style paths
-            // resolve through the index above; nothing more to do).
-          } else if (index_full) {
-            raw_lookup(ev.json, f.path, 0, out);
-            if (out.empty() && props && ev.json.is_object()) {
-              auto p = get_ci(ev.json.get_object().value_unsafe(), "properties");
-              if (!p.error()) raw_lookup(p.value_unsafe(), f.path, 0, out);
-            }
-          }
+          const KeySlot& sl = key_slot(ev, f.slot);
+          if (sl.found && (props || !sl.from_props)) raw_lookup(sl.e, f.path, 1, out);
         } else if (f.kind == FieldRef::Kind::kDefault) {
           for (const auto& [k, v] : ev.kv)
             if (iequals(k, f.name)) out.push_back(v);
@@ -1338,7 +1465,7 @@ struct SigmaEngine::Impl {
         r = m.ci ? ci_eq(v, m.pat) : v == m.pat;
         break;
       case Op::kContains:
-        r = m.ci ? ci_contains(v, m.pat) : cs_contains(v, m.pat);
+        r = m.ci ? contains_ci(v, m.pat) : cs_contains(v, m.pat);
         break;
       case Op::kStarts:
         r = v.size() >= m.pat.size() &&
@@ -1482,7 +1609,8 @@ struct SigmaEngine::Impl {
     const Selection& s = r.sels[i];
     bool res = false;
     if (s.keywords) {
-      std::vector<std::string_view> whole{ev.raw};
+      std::vector<std::string_view>& whole = keyword_vals;
+      whole.assign(1, ev.raw);
       if (!ev.message.empty() && ev.message.data() != ev.raw.data()) whole.push_back(ev.message);
       for (const auto& vm : s.keyword_values)
         if (match_one(vm, whole, ev)) {
@@ -1678,8 +1806,9 @@ struct SigmaEngine::Impl {
   void on_event(const LogEvent& ev, EventSink& sink) {
     ++events;
     if (++event_gen == 0) {
-      // Generation wrapped: clear so stale slots cannot look current.
-      index.fill(IndexSlot{});
+      // Generation wrapped: clear so stale lookups cannot look current.
+      for (auto& sl : slots) sl.gen = 0;
+      props_gen = 0;
       event_gen = 1;
     }
     const std::vector<size_t>* list = nullptr;
@@ -1689,6 +1818,17 @@ struct SigmaEngine::Impl {
     for (size_t idx : *list) {
       Rule& r = *rules[idx];
       scratch_used = 0;
+      if (r.has_pre) {
+        std::string_view v;
+        if (!ev.get(r.pre_field, v, next_scratch())) continue;
+        bool any = false;
+        for (const auto& p : r.pre_values)
+          if (iequals(v, p)) {
+            any = true;
+            break;
+          }
+        if (!any) continue;
+      }
       sel_cache.assign(r.sels.size(), -1);
       if (!eval(r, *r.cond, ev)) continue;
       ++r.matches;
@@ -1824,8 +1964,8 @@ void SigmaEngine::write_stats(JsonWriter& w) const {
   w.end_object();
 }
 
-bool sigma_check(const std::vector<std::string>& paths, std::string& json_out,
-                 const std::string& config_file) {
+bool sigma_check_report(const std::vector<std::string>& paths, SigmaCheckReport& out,
+                        const std::string& config_file, std::string* error) {
   SigmaEngine e;
   if (!config_file.empty()) {
     SigmaLoadOptions o;
@@ -1833,23 +1973,28 @@ bool sigma_check(const std::vector<std::string>& paths, std::string& json_out,
       YAML::Node c = YAML::LoadFile(config_file);
       o.config = c["sigma"];
     } catch (const YAML::Exception& ex) {
-      json_out = "{\"error\":\"" + config_file + ": " + ex.msg + "\"}";
+      if (error) *error = config_file + ":" + std::to_string(ex.mark.line + 1) + ": " + ex.msg;
       return false;
     }
-    std::string err;
-    if (!e.configure(o, &err)) {
-      std::string out;
-      JsonWriter w(out);
-      w.begin_object().kv("error", err).end_object();
-      json_out = out;
-      return false;
-    }
+    if (!e.configure(o, error)) return false;
   }
   for (const auto& p : paths) e.load_path(p);
+  out = e.report();
+  return true;
+}
+
+bool sigma_check(const std::vector<std::string>& paths, std::string& json_out,
+                 const std::string& config_file) {
+  SigmaCheckReport r;
+  std::string err;
   json_out.clear();
   JsonWriter w(json_out);
-  e.report().write_json(w);
-  return e.report().loaded + e.report().skipped > 0;
+  if (!sigma_check_report(paths, r, config_file, &err)) {
+    w.begin_object().kv("error", err).end_object();
+    return false;
+  }
+  r.write_json(w);
+  return r.loaded + r.skipped > 0;
 }
 
 }  // namespace komainu::logs

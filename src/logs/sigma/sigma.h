@@ -31,6 +31,12 @@ struct SigmaCheckReport {
   std::map<std::string, uint64_t> loaded_by_logsource;
   std::vector<std::string> errors;  // "file:line: rule 'title': reason"
   void write_json(JsonWriter& w) const;
+  // Like `rules check` for network rules: a summary line, skips by reason, and with
+  // verbose every skipped rule with file and reason.
+  std::string to_text(bool verbose) const;
+  // Rules that could not be read at all (YAML syntax or type errors, non-rule documents),
+  // as opposed to valid rules skipped for an unsupported construct or log source.
+  uint64_t failed() const;
 };
 
 class SigmaEngine {
@@ -66,6 +72,11 @@ class SigmaEngine {
 // Returns false when nothing could be loaded at all (no rule files).
 bool sigma_check(const std::vector<std::string>& paths, std::string& json_out,
                  const std::string& config_file = "");
+// The same load, returning the report itself (`komainu rules check --sigma`). False with
+// *error set when the config cannot be used; a report with nothing loaded or skipped means
+// no rule files were found.
+bool sigma_check_report(const std::vector<std::string>& paths, SigmaCheckReport& out,
+                        const std::string& config_file, std::string* error);
 
 // Stable signature id of a Sigma rule: FNV-1a of its id (or title when it has none).
 uint32_t sigma_sid(const std::string& rule_id);
