@@ -4,6 +4,9 @@
 #pragma once
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,64 +113,156 @@ std::string ip_range(const LogEvent& ev);
 // Domain part of a UPN ("" if none).
 std::string_view user_domain(std::string_view user);
 
+// 64-bit hash of an entity key (account, address), eight bytes at a time.
+inline uint64_t key_hash(std::string_view s) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(s.size()) * 0xff51afd7ed558ccdull);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 31;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s.data() + i, s.size() - i);
+  h = (h ^ w) * 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
+  return h;
+}
+
 // Map with a cap and an idle timeout, for per-entity state. Evictions are counted.
+// Entries live in a deque (references stay valid until the entry is evicted) indexed by
+// an open-addressing table of (hash, entry) pairs: a lookup is one hash of the key, one
+// or two probes and one key comparison, with no allocation.
 template <typename V>
 class BoundedMap {
  public:
-  BoundedMap(size_t cap, TimeNs idle) : cap_(cap), idle_(idle) {}
-  V& touch(const std::string& key, TimeNs now, bool* created = nullptr) {
-    auto it = map_.find(key);
-    if (it == map_.end()) {
-      if (map_.size() >= cap_) evict(now);
-      it = map_.emplace(key, Slot{}).first;
+  BoundedMap(size_t cap, TimeNs idle) : cap_(cap), idle_(idle) { table_.resize(64); }
+  V& touch(std::string_view key, TimeNs now, bool* created = nullptr) {
+    uint64_t h = key_hash(key);
+    size_t pos;
+    uint32_t idx = lookup(key, h, pos);
+    if (idx == kEmpty) {
+      if (live_ >= cap_) {
+        evict(now);
+        lookup(key, h, pos);  // the table was rebuilt: find the free position again
+      }
+      idx = insert_at(pos, key, h);
       if (created) *created = true;
     } else if (created) {
       *created = false;
     }
-    it->second.last = now;
-    return it->second.value;
+    Entry& e = entries_[idx];
+    e.last = now;
+    return e.value;
   }
-  V* find(const std::string& key) {
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second.value;
+  V* find(std::string_view key) {
+    size_t pos;
+    uint32_t idx = lookup(key, key_hash(key), pos);
+    return idx == kEmpty ? nullptr : &entries_[idx].value;
   }
-  size_t size() const { return map_.size(); }
+  size_t size() const { return live_; }
   uint64_t evictions() const { return evictions_; }
 
  private:
-  struct Slot {
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // Keys up to kInline bytes (most accounts and addresses) are held in the entry itself,
+  // so confirming a hash match touches no memory beyond the entry.
+  static constexpr size_t kInline = 48;
+  struct Entry {
+    uint64_t hash = 0;
     TimeNs last = 0;
+    uint32_t key_len = 0;
+    bool live = false;
+    char key_inline[kInline];
+    std::string key_heap;
     V value{};
-  };
-  void evict(TimeNs now) {
-    // Idle entries first; if none are idle, the oldest eighth, so eviction stays amortised.
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (now - it->second.last > idle_) {
-        it = map_.erase(it);
-        ++evictions_;
-      } else {
-        ++it;
-      }
+    std::string_view key() const {
+      return key_len <= kInline ? std::string_view(key_inline, key_len) : key_heap;
     }
-    if (map_.size() < cap_) return;
-    std::vector<TimeNs> lasts;
-    lasts.reserve(map_.size());
-    for (auto& [k, s] : map_) lasts.push_back(s.last);
-    size_t nth = lasts.size() / 8;
-    std::nth_element(lasts.begin(), lasts.begin() + nth, lasts.end());
-    TimeNs cut = lasts[nth];
-    for (auto it = map_.begin(); it != map_.end();) {
-      if (it->second.last <= cut) {
-        it = map_.erase(it);
-        ++evictions_;
-      } else {
-        ++it;
-      }
+  };
+  struct Bucket {
+    uint64_t hash = 0;
+    uint32_t idx = kEmpty;
+  };
+
+  // Entry index of key, or kEmpty with pos at the free bucket where it would go.
+  uint32_t lookup(std::string_view key, uint64_t h, size_t& pos) const {
+    size_t mask = table_.size() - 1;
+    for (pos = size_t(h) & mask;; pos = (pos + 1) & mask) {
+      const Bucket& b = table_[pos];
+      if (b.idx == kEmpty) return kEmpty;
+      if (b.hash == h && entries_[b.idx].key() == key) return b.idx;
     }
   }
+  uint32_t insert_at(size_t pos, std::string_view key, uint64_t h) {
+    uint32_t idx;
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+    } else {
+      idx = uint32_t(entries_.size());
+      entries_.emplace_back();
+    }
+    Entry& e = entries_[idx];
+    e.key_len = uint32_t(key.size());
+    if (key.size() <= kInline)
+      memcpy(e.key_inline, key.data(), key.size());
+    else
+      e.key_heap.assign(key);
+    e.hash = h;
+    e.live = true;
+    e.value = V{};
+    table_[pos] = Bucket{h, idx};
+    ++live_;
+    if (live_ * 2 > table_.size()) rebuild(table_.size() * 2);
+    return idx;
+  }
+  void rebuild(size_t buckets) {
+    table_.assign(buckets, Bucket{});
+    size_t mask = buckets - 1;
+    for (uint32_t i = 0; i < entries_.size(); ++i) {
+      if (!entries_[i].live) continue;
+      size_t pos = size_t(entries_[i].hash) & mask;
+      while (table_[pos].idx != kEmpty) pos = (pos + 1) & mask;
+      table_[pos] = Bucket{entries_[i].hash, i};
+    }
+  }
+  void kill(uint32_t i) {
+    Entry& e = entries_[i];
+    e.live = false;
+    e.key_heap.clear();
+    e.value = V{};
+    free_.push_back(i);
+    --live_;
+    ++evictions_;
+  }
+  void evict(TimeNs now) {
+    // Idle entries first; if none are idle, the oldest eighth, so eviction stays amortised.
+    for (uint32_t i = 0; i < entries_.size(); ++i)
+      if (entries_[i].live && now - entries_[i].last > idle_) kill(i);
+    if (live_ >= cap_ && live_ > 0) {
+      std::vector<TimeNs> lasts;
+      lasts.reserve(live_);
+      for (const Entry& e : entries_)
+        if (e.live) lasts.push_back(e.last);
+      size_t nth = lasts.size() / 8;
+      std::nth_element(lasts.begin(), lasts.begin() + nth, lasts.end());
+      TimeNs cut = lasts[nth];
+      for (uint32_t i = 0; i < entries_.size(); ++i)
+        if (entries_[i].live && entries_[i].last <= cut) kill(i);
+    }
+    rebuild(table_.size());
+  }
+
   size_t cap_;
   TimeNs idle_;
-  std::unordered_map<std::string, Slot> map_;
+  std::deque<Entry> entries_;
+  std::vector<uint32_t> free_;
+  std::vector<Bucket> table_;
+  size_t live_ = 0;
   uint64_t evictions_ = 0;
 };
 

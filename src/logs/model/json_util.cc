@@ -1,5 +1,7 @@
 #include "logs/model/json_util.h"
 
+#include <charconv>
+
 namespace komainu::logs {
 
 std::string_view fold_key(std::string_view key, char (&buf)[64]) {
@@ -37,13 +39,13 @@ bool scalar_text(simdjson::dom::element e, std::string& out) {
       return true;
     }
     case element_type::INT64: {
-      int n = snprintf(buf, sizeof buf, "%lld", (long long)e.get_int64().value_unsafe());
-      out.append(buf, size_t(n));
+      auto r = std::to_chars(buf, buf + sizeof buf, e.get_int64().value_unsafe());
+      out.append(buf, r.ptr);
       return true;
     }
     case element_type::UINT64: {
-      int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)e.get_uint64().value_unsafe());
-      out.append(buf, size_t(n));
+      auto r = std::to_chars(buf, buf + sizeof buf, e.get_uint64().value_unsafe());
+      out.append(buf, r.ptr);
       return true;
     }
     case element_type::DOUBLE: {

@@ -90,6 +90,7 @@ class PasswordSpray : public IdentityDetector {
         if (std::find(users.begin(), users.end(), u) == users.end()) users.push_back(u);
       if (int64_t(users.size()) >= c_.spray_min_users && ev.ts - s.alerted_at > c_.window) {
         s.alerted_at = ev.ts;
+        any_spray_ = true;
         s.sprayed_users = users;
         AlertDraft d;
         d.spec = &kSpray;
@@ -140,7 +141,8 @@ class PasswordSpray : public IdentityDetector {
   }
 
   void success(const LogEvent& ev, DetectorContext& ctx) {
-    if (!ev.src_ip.empty()) {
+    // Until a spray has been raised no source can validate one: skip the lookup.
+    if (any_spray_ && !ev.src_ip.empty()) {
       if (SourceState* s = sources_.find(ev.src_ip);
           s && s->alerted_at != kNever && ev.ts - s->alerted_at <= c_.validated_window) {
         AlertDraft d;
@@ -189,6 +191,7 @@ class PasswordSpray : public IdentityDetector {
   }
 
   Config c_;
+  bool any_spray_ = false;
   BoundedMap<SourceState> sources_;
   BoundedMap<AccountState> accounts_;
   CounterSet counters_;

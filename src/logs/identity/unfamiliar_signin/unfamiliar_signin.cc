@@ -54,26 +54,31 @@ class Unfamiliar : public IdentityDetector {
     auto is_new = [&](const std::vector<std::string>& set, const std::string& v) {
       return !v.empty() && std::find(set.begin(), set.end(), v) == set.end();
     };
-    bool net = is_new(p.countries, ev.country) || is_new(p.asns, asn);
-    if (is_new(p.countries, ev.country)) news.push_back("country:" + ev.country);
-    if (is_new(p.asns, asn)) news.push_back("asn:" + asn);
-    if (ev.country.empty() && asn.empty() && is_new(p.ranges, range)) {
+    // Each property is looked up once; the answer serves the alert and the learning below.
+    const bool new_country = is_new(p.countries, ev.country), new_asn = is_new(p.asns, asn),
+               new_range = is_new(p.ranges, range), new_os = is_new(p.oses, ev.os),
+               new_browser = is_new(p.browsers, browser),
+               new_device = is_new(p.devices, ev.device_id),
+               new_client = is_new(p.clients, ev.client_app), new_app = is_new(p.apps, ev.app);
+    bool net = new_country || new_asn;
+    if (new_country) news.push_back("country:" + ev.country);
+    if (new_asn) news.push_back("asn:" + asn);
+    if (ev.country.empty() && asn.empty() && new_range) {
       net = true;
       news.push_back("ip_range:" + range);
     }
-    bool dev =
-        is_new(p.oses, ev.os) || is_new(p.browsers, browser) || is_new(p.devices, ev.device_id);
-    if (is_new(p.oses, ev.os)) news.push_back("os:" + ev.os);
-    if (is_new(p.browsers, browser)) news.push_back("browser:" + browser);
-    if (is_new(p.devices, ev.device_id)) news.push_back("device_id:" + ev.device_id);
-    bool cli = is_new(p.clients, ev.client_app) || is_new(p.apps, ev.app);
-    if (is_new(p.clients, ev.client_app)) news.push_back("client_app:" + ev.client_app);
-    if (is_new(p.apps, ev.app)) news.push_back("app:" + ev.app);
+    bool dev = new_os || new_browser || new_device;
+    if (new_os) news.push_back("os:" + ev.os);
+    if (new_browser) news.push_back("browser:" + browser);
+    if (new_device) news.push_back("device_id:" + ev.device_id);
+    bool cli = new_client || new_app;
+    if (new_client) news.push_back("client_app:" + ev.client_app);
+    if (new_app) news.push_back("app:" + ev.app);
 
     if (learned) {
       int cats = int(net) + int(dev) + int(cli);
       if (cats >= min_new_) raise(kUnfamiliar, ev, p, news, ctx);
-      if (is_legacy_client(ev.client_app) && is_new(p.clients, ev.client_app))
+      if (new_client && is_legacy_client(ev.client_app))
         raise(kLegacy, ev, p, {"client_app:" + ev.client_app}, ctx);
       if (ev.mfa == Mfa::kSingleFactor && ev.interactive != 0 && p.successes > 0 &&
           double(p.mfa) / double(p.successes) >= mfa_ratio_)
@@ -81,19 +86,17 @@ class Unfamiliar : public IdentityDetector {
     }
     ++p.successes;
     if (ev.mfa == Mfa::kMultiFactor) ++p.mfa;
-    auto add = [&](std::vector<std::string>& set, const std::string& v) {
-      if (!v.empty() && set.size() < max_values_ &&
-          std::find(set.begin(), set.end(), v) == set.end())
-        set.push_back(v);
+    auto add = [&](std::vector<std::string>& set, bool is_new_value, const std::string& v) {
+      if (is_new_value && set.size() < max_values_) set.push_back(v);
     };
-    add(p.countries, ev.country);
-    add(p.asns, asn);
-    add(p.ranges, range);
-    add(p.oses, ev.os);
-    add(p.browsers, browser);
-    add(p.devices, ev.device_id);
-    add(p.clients, ev.client_app);
-    add(p.apps, ev.app);
+    add(p.countries, new_country, ev.country);
+    add(p.asns, new_asn, asn);
+    add(p.ranges, new_range, range);
+    add(p.oses, new_os, ev.os);
+    add(p.browsers, new_browser, browser);
+    add(p.devices, new_device, ev.device_id);
+    add(p.clients, new_client, ev.client_app);
+    add(p.apps, new_app, ev.app);
     counters_[kTracked] = profiles_.size();
     counters_[kEvictions] = profiles_.evictions();
   }

@@ -142,7 +142,7 @@ class EntraSigninParser : public LogParser {
         ev.outcome = Outcome::kUnknown;
       } else if (r == "0" || iequals(r, "success")) {
         ev.outcome = Outcome::kSuccess;
-        ev.result_code = "0";
+        ev.result_code.assign(1, '0');  // not = "0": GCC 12 -O3 false -Wrestrict (PR105329)
       } else {
         ev.outcome = Outcome::kFailure;
         ev.result_code = iequals(r, "failure") ? "" : std::string(r);
