@@ -222,7 +222,8 @@ void fill_response(const HttpTransaction& tx, InspectBuffers& b, AppBufferScratc
 
 bool fill(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx, AppBufferScratch& s) {
   const auto* rec = dynamic_cast<const http::HttpRecord*>(&r);
-  if (!rec || !rec->tx) return false;
+  // Records for Zeek's http.log only (no EVE event) are no transaction Suricata would see.
+  if (!rec || !rec->tx || !r.has_eve()) return false;
   const HttpTransaction& tx = *rec->tx;
   // Inspection 0 is the request when there is one, the next the response.
   bool request = tx.has_request && i == 0;
