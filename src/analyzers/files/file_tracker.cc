@@ -110,6 +110,7 @@ FileTracker& FileTracker::operator=(FileTracker&& o) noexcept {
   md5_ = std::exchange(o.md5_, nullptr);
   sha1_ = std::exchange(o.sha1_, nullptr);
   sha256_ = std::exchange(o.sha256_, nullptr);
+  digesting_ = std::exchange(o.digesting_, false);
   o.active_ = false;
   return *this;
 }
@@ -119,13 +120,40 @@ void FileTracker::free_digests() {
   EVP_MD_CTX_free(sha1_);
   EVP_MD_CTX_free(sha256_);
   md5_ = sha1_ = sha256_ = nullptr;
+  digesting_ = false;
 }
 
+namespace {
+// The digest implementations, fetched once: OpenSSL 3 looks EVP_md5() & co. up in its
+// provider store on every EVP_DigestInit_ex (locks, string compares), which cost more than
+// hashing a small body.
+struct DigestAlgs {
+  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+};
+const DigestAlgs& digest_algs() {
+  static const DigestAlgs algs;
+  return algs;
+}
+}  // namespace
+
 void FileTracker::start(TimeNs ts, std::string fuid, std::string_view source, bool is_orig) {
-  free_digests();
+  digesting_ = false;
   const FlowContext* flow = rec_.flow;
+  // A tracker serves many files (an HTTP side's bodies): the long strings keep their buffers.
+  std::string md5 = std::move(rec_.md5), sha1 = std::move(rec_.sha1),
+              sha256 = std::move(rec_.sha256), app_json = std::move(rec_.app_json);
   rec_ = FileRecord{};
   rec_.flow = flow;
+  rec_.md5 = std::move(md5);
+  rec_.sha1 = std::move(sha1);
+  rec_.sha256 = std::move(sha256);
+  rec_.app_json = std::move(app_json);
+  rec_.md5.clear();
+  rec_.sha1.clear();
+  rec_.sha256.clear();
+  rec_.app_json.clear();
   rec_.ts = rec_.last_ts = ts;
   rec_.fuid = std::move(fuid);
   rec_.source.assign(source);
@@ -160,17 +188,22 @@ void FileTracker::data_at(uint64_t offset, std::span<const uint8_t> bytes, TimeN
   }
   next_offset_ += bytes.size();
   if (hash_broken_) return;
-  if (!md5_) {
-    md5_ = EVP_MD_CTX_new();
-    sha1_ = EVP_MD_CTX_new();
-    sha256_ = EVP_MD_CTX_new();
-    if (!md5_ || !sha1_ || !sha256_ || !EVP_DigestInit_ex(md5_, EVP_md5(), nullptr) ||
-        !EVP_DigestInit_ex(sha1_, EVP_sha1(), nullptr) ||
-        !EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr)) {
+  if (!digesting_) {
+    const DigestAlgs& algs = digest_algs();
+    if (!md5_) {
+      md5_ = EVP_MD_CTX_new();
+      sha1_ = EVP_MD_CTX_new();
+      sha256_ = EVP_MD_CTX_new();
+    }
+    if (!md5_ || !sha1_ || !sha256_ || !algs.md5 || !algs.sha1 || !algs.sha256 ||
+        !EVP_DigestInit_ex(md5_, algs.md5, nullptr) ||
+        !EVP_DigestInit_ex(sha1_, algs.sha1, nullptr) ||
+        !EVP_DigestInit_ex(sha256_, algs.sha256, nullptr)) {
       hash_broken_ = true;
       free_digests();
       return;
     }
+    digesting_ = true;
   }
   EVP_DigestUpdate(md5_, bytes.data(), bytes.size());
   EVP_DigestUpdate(sha1_, bytes.data(), bytes.size());
@@ -190,17 +223,17 @@ const char* FileTracker::sniffed_mime() const {
 }
 
 namespace {
-std::string finish_digest(evp_md_ctx_st* ctx) {
+void finish_digest(evp_md_ctx_st* ctx, std::string& out) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  if (!EVP_DigestFinal_ex(ctx, md, &n)) return {};
+  out.clear();
+  if (!EVP_DigestFinal_ex(ctx, md, &n)) return;
   static const char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
+  out.resize(n * 2);
   for (unsigned i = 0; i < n; ++i) {
     out[2 * i] = kHex[md[i] >> 4];
     out[2 * i + 1] = kHex[md[i] & 15];
   }
-  return out;
 }
 }  // namespace
 
@@ -210,13 +243,13 @@ FileRecord& FileTracker::finish(TimeNs, bool complete) {
   if (rec_.has_total && rec_.seen_bytes + rec_.missing_bytes < rec_.total_bytes) complete = false;
   rec_.complete = complete && rec_.missing_bytes == 0;
   rec_.hashed = false;
-  if (md5_ && !hash_broken_ && rec_.complete) {
-    rec_.md5 = finish_digest(md5_);
-    rec_.sha1 = finish_digest(sha1_);
-    rec_.sha256 = finish_digest(sha256_);
+  if (digesting_ && !hash_broken_ && rec_.complete) {
+    finish_digest(md5_, rec_.md5);
+    finish_digest(sha1_, rec_.sha1);
+    finish_digest(sha256_, rec_.sha256);
     rec_.hashed = !rec_.md5.empty();
   }
-  free_digests();
+  digesting_ = false;
   rec_.head = {magic_.data(), magic_len_};
   active_ = false;
   return rec_;

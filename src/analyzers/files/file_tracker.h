@@ -88,9 +88,12 @@ class FileTracker {
   std::array<uint8_t, 512> magic_{};
   size_t magic_len_ = 0;
   bool sniff_ = true;
+  // Digest contexts live as long as the tracker and are re-initialised per file (an
+  // HTTP side carries many bodies); `digesting_` says whether they hold this file's state.
   evp_md_ctx_st* md5_ = nullptr;
   evp_md_ctx_st* sha1_ = nullptr;
   evp_md_ctx_st* sha256_ = nullptr;
+  bool digesting_ = false;
 };
 
 // A deterministic Zeek-style file id ("F" + base62) from the flow uid and a per-flow counter.

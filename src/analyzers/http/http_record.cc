@@ -87,6 +87,11 @@ void vec_or_unset(ZeekRow& row, const std::vector<std::string>& v) {
 
 void write_http_object(JsonWriter& w, const HttpTransaction& tx, const HttpLogOptions& opts) {
   w.key("http").begin_object();
+  write_http_members(w, tx, opts);
+  w.end_object();
+}
+
+void write_http_members(JsonWriter& w, const HttpTransaction& tx, const HttpLogOptions& opts) {
   std::string host;
   int port = 0;
   split_host(tx, host, port);
@@ -111,7 +116,6 @@ void write_http_object(JsonWriter& w, const HttpTransaction& tx, const HttpLogOp
     write_headers(w, "request_headers", tx.request_headers);
     write_headers(w, "response_headers", tx.response_headers);
   }
-  w.end_object();
 }
 
 void HttpRecord::write_eve(JsonWriter& w) const {

@@ -33,17 +33,13 @@ void HttpSession::on_file(const HttpTransaction& tx, files::FileRecord& file) {
   if (!ctx_.sink) return;
   file.flow = ctx_.flow;
   file.to_client = !file.is_orig;
-  app_json_.clear();
-  JsonWriter w(app_json_);
+  // Rendered straight into the record (no intermediate copy).
+  file.app_key = "http";
+  file.app_json.clear();
+  JsonWriter w(file.app_json);
   w.begin_object();
-  write_http_object(w, tx, opts_);
+  write_http_members(w, tx, opts_);
   w.end_object();
-  // write_http_object writes "http":{...}; keep only the object.
-  constexpr std::string_view kPrefix = "{\"http\":";
-  if (app_json_.size() > kPrefix.size() + 1 && app_json_.starts_with(kPrefix)) {
-    file.app_key = "http";
-    file.app_json = app_json_.substr(kPrefix.size(), app_json_.size() - kPrefix.size() - 1);
-  }
   ctx_.sink->publish(file);
 }
 

@@ -30,7 +30,6 @@ class HttpSession : public AppSession, private HttpEvents {
   HttpLogOptions opts_;
   HttpParser parser_;
   AnomalyReporter anomalies_{"http", "HTTP"};
-  std::string app_json_;
 };
 
 // First bytes of a direction: a request method or a status line.
