@@ -11,6 +11,7 @@ namespace komainu::testing {
 struct CapturedRecord {
   std::string type;
   std::string eve;
+  bool has_eve = true;  // false: a Zeek-only record
   std::string zeek_path;
   std::vector<std::string> fields;  // Zeek field names
   std::vector<std::string> values;  // Zeek values as text
@@ -29,6 +30,7 @@ class CaptureSink : public EventSink {
     CapturedRecord c;
     c.type = std::string(r.event_type());
     c.to_client = r.to_client;
+    c.has_eve = r.has_eve();
     JsonWriter w(c.eve);
     w.begin_object();
     r.write_eve(w);

@@ -780,6 +780,11 @@ void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
     // none: its body length is 2 more for such bodies.
     if (tx && s.last_byte != '\n' && (req ? tx->request_body_len : tx->response_body_len) > 0)
       (req ? tx->request_body_len : tx->response_body_len) += 2;
+  } else if (tx && !req && s.mode == BodyMode::kClose && !tx->http09 && s.last_byte != '\n' &&
+             tx->response_body_len > 0) {
+    // A body that ends with the connection (no length, not chunked) is read by Zeek line by
+    // line as well: an unterminated last line counts its CRLF too. HTTP/0.9 replies are plain.
+    tx->response_body_len += 2;
   }
   close_file(s, dir, ts, complete);
   s.last_byte = 0;
@@ -791,7 +796,15 @@ void HttpParser::end_message(Side& s, Direction dir, TimeNs ts, bool complete) {
   if (!complete) tx->truncated = true;
   (req ? tx->request_done : tx->response_done) = true;
   tx->ts_end = ts;
+  bool http09_reply = !req && tx->http09 && tx->has_response;
   flush_done(false, ts);
+  if (http09_reply) {
+    HttpTransaction* empty = new_tx(ts);
+    empty->zeek_only = true;
+    empty->request_done = empty->response_done = true;
+    empty->ts_end = ts;
+    flush_done(false, ts);
+  }
 }
 
 void HttpParser::flush_done(bool force, TimeNs ts) {
@@ -808,7 +821,7 @@ void HttpParser::flush_done(bool force, TimeNs ts) {
       if (s.tx == &tx) s.tx = nullptr;
     // A transaction with neither a request nor a response (a bad request line answered by
     // something that is not HTTP) has nothing to log.
-    if (tx.has_request || tx.has_response) events_.on_transaction(tx);
+    if (tx.has_request || tx.has_response || tx.zeek_only) events_.on_transaction(tx);
     txs_.pop_front();
   }
 }

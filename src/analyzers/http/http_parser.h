@@ -74,6 +74,9 @@ struct HttpTransaction {
   bool connect = false;
   bool head = false;
   bool truncated = false;  // a gap or the connection's end cut a message short
+  // Zeek's empty http.log row after an HTTP/0.9 reply (its scripts open a new transaction
+  // when the reply entity ends after the message): logged to http.log only.
+  bool zeek_only = false;
   HttpBuffers buf;
   std::vector<HttpHeader> request_headers;
   std::vector<HttpHeader> response_headers;

@@ -16,6 +16,8 @@ struct HttpLogOptions {
 
 // Writes Suricata's "http" object (also embedded in fileinfo events).
 void write_http_object(JsonWriter& w, const HttpTransaction& tx, const HttpLogOptions& opts);
+// The members of that object only (the caller opens and closes it).
+void write_http_members(JsonWriter& w, const HttpTransaction& tx, const HttpLogOptions& opts);
 
 class HttpRecord : public Record {
  public:
@@ -23,6 +25,7 @@ class HttpRecord : public Record {
   void write_eve(JsonWriter& w) const override;
   const ZeekSchema* zeek_schema() const override { return &http_schema(); }
   void write_zeek(ZeekRow& row) const override;
+  bool has_eve() const override { return !(tx && tx->zeek_only); }
 
   const HttpTransaction* tx = nullptr;
   HttpLogOptions opts;

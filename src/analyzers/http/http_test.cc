@@ -279,11 +279,30 @@ TEST(Http, CloseDelimitedAndHttp09) {
   h.server("<html>raw</html>");
   h.session->on_close(5);
   auto http = h.sink.of("http");
-  ASSERT_EQ(http.size(), 1u);
+  ASSERT_EQ(http.size(), 2u);
   EXPECT_EQ(http[0]->get("version"), "0.9");
   EXPECT_EQ(http[0]->get("status_code"), "0");
   EXPECT_EQ(http[0]->get("response_body_len"), "16");
   EXPECT_EQ(http[0]->get("resp_mime_types"), "text/html");
+  EXPECT_TRUE(http[0]->has_eve);
+  // Zeek logs an empty transaction after an HTTP/0.9 reply (http.log only, no EVE event).
+  EXPECT_FALSE(http[1]->has_eve);
+  EXPECT_EQ(http[1]->get("trans_depth"), "2");
+  EXPECT_EQ(http[1]->get("method"), "-");
+  EXPECT_EQ(http[1]->get("status_code"), "-");
+}
+
+TEST(Http, CloseDelimitedBodyCountsLastLineLikeZeek) {
+  Harness h;
+  h.client("GET / HTTP/1.1\r\n\r\n");
+  h.server("HTTP/1.1 200 OK\r\n\r\nno line end");
+  h.session->on_close(5);
+  auto http = h.sink.of("http");
+  ASSERT_EQ(http.size(), 1u);
+  EXPECT_EQ(http[0]->get("response_body_len"), "13");
+  auto files = h.sink.of("fileinfo");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0]->get("seen_bytes"), "11");
 }
 
 TEST(Http, GapTruncatesFile) {
