@@ -81,6 +81,8 @@ void BeaconingDetector::publish(const Record& r) {
   }
   if (const auto* d = dynamic_cast<const dns::DnsLogRecord*>(&r)) {
     if (!cfg_.dns || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty()) return;
+    // mDNS and LLMNR resolve names on the local link by multicast: no server to beacon to.
+    if (d->flow->tuple.dport == 5353 || d->flow->tuple.dport == 5355) return;
     on_event(d->txn->ts, d->flow->tuple.src, nullptr, d->txn->query, d->txn->query.size(), true);
     return;
   }

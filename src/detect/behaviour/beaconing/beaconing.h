@@ -25,7 +25,8 @@ struct BeaconConfig {
   double internal_threshold = 0.9;
   bool http = true;  // HTTP requests on reused (keep-alive) connections are contacts too
   bool dns = true;   // also score repeated DNS queries for one FQDN
-  std::vector<std::string> ignore_services = {"udp/53", "udp/123", "udp/137", "udp/5353"};
+  std::vector<std::string> ignore_services = {"udp/53", "udp/123", "udp/137", "udp/5353",
+                                              "udp/5355"};
   TimeNs min_interval = 2 * kNsPerSec;  // faster repeats are sessions, not beacons
   uint64_t max_pairs = 100000;
 };
