@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/counters.h"
 #include "core/event.h"
 #include "core/registry.h"
 #include "core/time.h"
@@ -65,10 +66,14 @@ struct AnalyzerConfigError {
 // such state per worker too): bounded caches such as x509.log's de-duplication of
 // certificates seen in several connections. The flow table of each worker makes one per
 // analyzer that asks (AnalyzerApi::make_worker_state); sessions reach it through
-// SessionContext::worker. Never shared between workers, so it needs no locking.
+// SessionContext::worker. Never shared between workers, so it needs no locking. The flow
+// table gives every analyzer one (a plain AnalyzerWorkerState when it asks for nothing
+// more), so that its anomalies are counted per worker for stats.json.
 class AnalyzerWorkerState {
  public:
   virtual ~AnalyzerWorkerState() = default;
+  // Named anomalies (Zeek weird names) of this analyzer's sessions in this worker.
+  ReasonCounter anomalies;
 };
 
 enum class Direction : uint8_t { kToServer = 0, kToClient = 1 };

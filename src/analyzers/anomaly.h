@@ -70,10 +70,16 @@ class AnomalyReporter {
   AnomalyReporter(std::string_view app_proto, std::string_view source)
       : app_proto_(app_proto), source_(source) {}
 
+  // Every occurrence is also counted into `worker` (the analyzer's per-worker counts that
+  // stats.json reports), when given.
+  void count_into(ReasonCounter* worker) { worker_ = worker; }
+
   // `name` must outlive the reporter (a string literal).
   void report(EventSink* sink, const FlowContext* flow, TimeNs ts, std::string_view name,
               bool to_client = false, std::string addl = {}) {
-    size_t id = reasons_.intern(std::string(name));
+    std::string key(name);
+    if (worker_) worker_->count(worker_->intern(key));
+    size_t id = reasons_.intern(key);
     reasons_.count(id);
     if (reasons_.counts()[id] > 1 || sink == nullptr) return;
     AnomalyRecord r;
@@ -98,6 +104,7 @@ class AnomalyReporter {
   std::string_view app_proto_;
   std::string_view source_;
   ReasonCounter reasons_;
+  ReasonCounter* worker_ = nullptr;
 };
 
 }  // namespace komainu

@@ -250,6 +250,9 @@ class FlowTable : public PacketSink {
   void set_observer(PacketObserver* o) { observer_ = o; }
 
   const CounterSet& counters() const { return counters_; }
+  // The attached analyzers and their per-worker state (same order; stats.json "app_layer").
+  const std::vector<const AnalyzerApi*>& analyzers() const { return apis_; }
+  const AnalyzerWorkerState* analyzer_state(size_t i) const { return analyzer_states_[i].get(); }
   size_t active_flows() const { return live_; }
   uint64_t memory_used() const { return mem_used_; }
 

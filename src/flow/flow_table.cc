@@ -169,7 +169,7 @@ FlowTable::FlowTable(const FlowConfig& cfg, EventSink* sink, unsigned shard)
   for (const AnalyzerApi* api : apis_)
     analyzer_states_.push_back(api->make_worker_state
                                    ? api->make_worker_state(cfg_.analyzer_settings.find(api->name))
-                                   : nullptr);
+                                   : std::make_unique<AnalyzerWorkerState>());
   for (int l = 0; l < kListCount; ++l) delay_[l] = delay_of(List(l));
 }
 

@@ -61,6 +61,7 @@ ProbeResult probe(std::span<const uint8_t> d, Direction, uint16_t server_port) {
 }
 
 DnsSession::DnsSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {
+  if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
   tcp_ = ctx.flow && ctx.flow->tuple.proto == 6;
 }
 

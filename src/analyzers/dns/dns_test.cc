@@ -288,6 +288,20 @@ TEST(DnsConfig, TimeoutAndPendingBound) {
   EXPECT_EQ(c.eve_version, 2);
 }
 
+// Every occurrence goes to the per-worker counts (stats.json), the event only once per flow.
+TEST(DnsSession, AnomaliesAreCountedIntoTheWorkerState) {
+  FlowContext f = udp_flow();
+  testing::CollectingSink sink;
+  AnalyzerWorkerState worker;
+  DnsSession s(SessionContext{&sink, &f, nullptr, &worker});
+  const Bytes short_header{1, 2, 3};
+  s.on_data(Direction::kToServer, short_header, 1 * kNsPerSec);
+  s.on_data(Direction::kToServer, short_header, 2 * kNsPerSec);
+  ASSERT_EQ(worker.anomalies.names().size(), 1u);
+  EXPECT_EQ(worker.anomalies.counts()[0], 2u);
+  EXPECT_EQ(sink.eve.size(), 1u);  // one anomaly event
+}
+
 TEST(DnsSession, UnansweredQueriesExpireByDataTimeAndCloseFlushes) {
   FlowContext f = udp_flow();
   testing::CollectingSink sink;

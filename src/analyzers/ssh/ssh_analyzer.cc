@@ -15,7 +15,9 @@ ProbeResult probe(std::span<const uint8_t> d, Direction, uint16_t) {
   return n < 4 ? ProbeResult::kMaybe : ProbeResult::kYes;
 }
 
-SshSession::SshSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {}
+SshSession::SshSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {
+  if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
+}
 
 bool SshSession::ssh2() const {
   if (!st_.have_banner[0]) return false;

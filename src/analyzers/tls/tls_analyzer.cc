@@ -77,7 +77,9 @@ ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t) {
   return ProbeResult::kNo;
 }
 
-TlsSession::TlsSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {}
+TlsSession::TlsSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {
+  if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
+}
 
 void TlsSession::anomaly(int dir, TimeNs ts, std::string_view name) {
   anomalies_.report(ctx_.sink, ctx_.flow, ts, name, dir == 1);
