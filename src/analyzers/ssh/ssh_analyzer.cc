@@ -141,10 +141,23 @@ void SshSession::encrypted(int d, size_t len, TimeNs ts) {
     service_accept_size_ = len;
     return;
   }
+  // Zeek (SSH::compression_algorithms) ignores the verdicts when both directions compress
+  // with zlib: packet sizes say nothing then. A success still ends the analysis.
+  if (zlib_ < 0) {  // once per connection: both KEXINITs precede any ciphertext
+    zlib_ = 0;
+    if (st_.have_kex[0] && st_.have_kex[1]) {
+      std::string c2s = negotiate(st_.kex[0].lists[kCompC2S], st_.kex[1].lists[kCompC2S]);
+      std::string s2c = negotiate(st_.kex[0].lists[kCompS2C], st_.kex[1].lists[kCompS2C]);
+      zlib_ = c2s == s2c && (c2s == "zlib" || c2s == "zlib@openssh.com");
+    }
+  }
+  const bool zlib = zlib_ > 0;
   auto success = [&] {
     auth_decided_ = true;
-    ++st_.auth_attempts;
-    st_.auth_success = true;
+    if (!zlib) {
+      ++st_.auth_attempts;
+      st_.auth_success = true;
+    }
     publish(ts);
   };
   if (!userauth_failure_size_ && len + 16 == service_accept_size_) return success();
@@ -157,7 +170,7 @@ void SshSession::encrypted(int d, size_t len, TimeNs ts) {
     return;
   }
   if (len == userauth_failure_size_) {
-    ++st_.auth_attempts;
+    if (!zlib) ++st_.auth_attempts;
     return;
   }
   if (len + 16 == service_accept_size_) success();

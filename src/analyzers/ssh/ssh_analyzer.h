@@ -70,6 +70,7 @@ class SshSession : public AppSession {
   bool auth_decided_ = false;
   bool skipped_banner_ = false;
   bool saw_client_ciphertext_ = false;
+  int zlib_ = -1;  // both directions compress with zlib (-1: not decided yet)
   AnomalyReporter anomalies_{"ssh", "SSH"};
 };
 
