@@ -138,7 +138,7 @@ void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs
     ev.version = cfg_.eve_version;
     ev.error = err;
     if (cfg_.eve_version == 3) {
-      ev.tx_id = m.qr() ? 0 : tx_id_++;
+      ev.tx_id = tx_id_++;  // Suricata 8: every message is its own transaction
       ctx_.sink->publish(ev);
     } else if (!m.qr()) {
       ev.tx_id = tx_id_++;

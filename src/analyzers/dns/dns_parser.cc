@@ -125,6 +125,20 @@ Error parse_rdata(std::span<const uint8_t> m, size_t off, size_t end, ResourceRe
     case 28:  // AAAA
       if (len != 16) return Error::kRdataLengthMismatch;
       set_text(ip6(&m[off]));
+      {
+        // Suricata writes every group as 4 hex digits (Zeek keeps the compressed form).
+        static const char* hex = "0123456789abcdef";
+        std::string full;
+        for (int g = 0; g < 8; ++g) {
+          if (g) full.push_back(':');
+          for (int k = 0; k < 2; ++k) {
+            uint8_t b = m[off + size_t(2 * g + k)];
+            full.push_back(hex[b >> 4]);
+            full.push_back(hex[b & 15]);
+          }
+        }
+        rr.rdata = std::move(full);
+      }
       return Error::kNone;
     case 2:     // NS
     case 5:     // CNAME

@@ -90,7 +90,8 @@ TEST(DnsParser, ParsesEveryCommonType) {
   ASSERT_EQ(m.records.size(), 10u);
   EXPECT_EQ(m.records[0].rdata, "web.Example.com");
   EXPECT_EQ(m.records[1].rdata, "192.0.2.1");
-  EXPECT_EQ(m.records[2].rdata, "2001:db8::1");
+  EXPECT_EQ(m.records[2].rdata, "2001:0db8:0000:0000:0000:0000:0000:0001");  // Suricata's
+  EXPECT_EQ(m.records[2].zeek_text, "2001:db8::1");                          // Zeek's
   EXPECT_EQ(m.records[3].rdata, "mx.Example.com");
   EXPECT_EQ(m.records[4].rdata, "abcde");
   EXPECT_EQ(m.records[4].zeek_text, "TXT 3 abc TXT 2 de");
