@@ -1,9 +1,11 @@
-// libFuzzer target: hello/certificate parsers on the raw input, then a session fed the
-// input as both directions in chunks chosen by the first byte.
+// libFuzzer target: hello/certificate parsers on the raw input, then a TLS session and the
+// IMAP/XMPP STARTTLS sessions fed the input as both directions in chunks chosen by the
+// first byte (a text prefix such as "a STARTTLS\n" reaches the upgrade).
 #include <cstddef>
 #include <cstdint>
 
 #include "analyzers/render_sink.h"
+#include "analyzers/tls/starttls.h"
 #include "analyzers/tls/tls_analyzer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -24,13 +26,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RenderSink sink;
   FlowContext f;
   f.tuple.proto = 6;
-  tls::TlsSession s({&sink, &f});
+  (void)tls::probe_imap(in, Direction::kToClient, 143);
+  (void)tls::probe_xmpp(in, Direction::kToServer, 5222);
   size_t step = size ? (data[0] % 31) + 1 : 1;
-  for (size_t i = 0; i < size; i += step) {
-    auto chunk = in.subspan(i, std::min(step, size - i));
-    s.on_data(Direction::kToServer, chunk, TimeNs(i));
-    s.on_data(Direction::kToClient, chunk, TimeNs(i));
-  }
-  s.on_close(TimeNs(size));
+  auto drive = [&](AppSession& s) {
+    for (size_t i = 0; i < size; i += step) {
+      auto chunk = in.subspan(i, std::min(step, size - i));
+      s.on_data(Direction::kToServer, chunk, TimeNs(i));
+      s.on_data(Direction::kToClient, chunk, TimeNs(i));
+    }
+    s.on_close(TimeNs(size));
+  };
+  tls::TlsSession s({&sink, &f});
+  drive(s);
+  tls::X509LogCache cache;
+  tls::StartTlsSession imap({&sink, &f, nullptr, &cache}, tls::TextProtocol::kImap);
+  drive(imap);
+  tls::StartTlsSession xmpp({&sink, &f, nullptr, &cache}, tls::TextProtocol::kXmpp);
+  drive(xmpp);
   return 0;
 }
