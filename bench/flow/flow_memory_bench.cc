@@ -17,8 +17,14 @@ namespace {
 // Outputs are not what is measured: records are counted, not written.
 class CountingSink : public EventSink {
  public:
-  void publish(const Record&) override { ++records; }
-  uint64_t records = 0;
+  void publish(const Record& r) override {
+    if (dynamic_cast<const FlowStartRecord*>(&r))
+      ++starts;
+    else
+      ++records;
+  }
+  uint64_t records = 0;  // conn records
+  uint64_t starts = 0;   // FlowStartRecords
 };
 
 long peak_rss_kib() {
@@ -100,7 +106,8 @@ int main(int argc, char** argv) {
     printf("packets/s (known)    %.0f (%llu flows, %llu packets)\n", double(kPackets) / s,
            (unsigned long long)kFlows, (unsigned long long)kPackets);
   }
-  bool ok = peak_rss_kib() < 400 * 1024 && c[kFlowsCreated] == flows && sink.records == flows;
+  bool ok = peak_rss_kib() < 400 * 1024 && c[kFlowsCreated] == flows && sink.records == flows &&
+            sink.starts == flows;
   printf("%s\n", ok ? "OK: under 400 MiB, every flow logged" : "NOT OK");
   return ok ? 0 : 1;
 }
