@@ -405,7 +405,11 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
   s.header_count = s.header_bytes = 0;
   s.headers_overflow = false;
   if (version.empty()) {
-    // HTTP/0.9: a request line alone; the response is raw data until the close.
+    // HTTP/0.9: a request line alone; the response is raw data until the close. Zeek stops
+    // reading reply lines at that point: a reply still in progress ends here, and every
+    // later server byte belongs to the 0.9 reply.
+    if (Side& resp = side(Direction::kToClient); resp.tx && resp.tx != tx)
+      end_message(resp, Direction::kToClient, ts, false);
     tx->http09 = true;
     tx->request_version = "0.9";
     tx->request_done = true;

@@ -292,6 +292,20 @@ TEST(Http, CloseDelimitedAndHttp09) {
   EXPECT_EQ(http[1]->get("status_code"), "-");
 }
 
+TEST(Http, Http09RequestEndsReplyInProgressLikeZeek) {
+  Harness h;
+  h.server("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n");
+  h.client("GET /\r\n");
+  h.server("this is too much.\r\n");
+  h.session->on_close(5);
+  auto http = h.sink.of("http");
+  ASSERT_EQ(http.size(), 3u);
+  EXPECT_EQ(http[0]->get("status_code"), "200");
+  EXPECT_EQ(http[0]->get("response_body_len"), "0");
+  EXPECT_EQ(http[1]->get("version"), "0.9");
+  EXPECT_EQ(http[1]->get("response_body_len"), "19");
+}
+
 TEST(Http, CloseDelimitedBodyCountsLastLineLikeZeek) {
   Harness h;
   h.client("GET / HTTP/1.1\r\n\r\n");
