@@ -14,6 +14,7 @@
 #include "analyzers/files/capture_sink.h"
 #include "analyzers/files/pcap_streams.h"
 #include "analyzers/http/http_session.h"
+#include "support/eve_check.h"
 
 namespace komainu::http {
 namespace {
@@ -83,49 +84,6 @@ std::vector<std::string> eve_for_pcap(const std::string& pcap) {
   return out;
 }
 
-bool value_matches(simdjson::dom::element want, simdjson::dom::element got) {
-  using simdjson::dom::element_type;
-  auto num = [](simdjson::dom::element e, double& v) {
-    switch (e.type()) {
-      case element_type::INT64:
-        v = double(int64_t(e));
-        return true;
-      case element_type::UINT64:
-        v = double(uint64_t(e));
-        return true;
-      case element_type::DOUBLE:
-        v = double(e);
-        return true;
-      default:
-        return false;
-    }
-  };
-  double a, b;
-  if (num(want, a) && num(got, b)) return a == b;
-  if (want.type() != got.type()) return false;
-  if (want.is_string()) return std::string_view(want) == std::string_view(got);
-  if (want.is_bool()) return bool(want) == bool(got);
-  return false;
-}
-
-bool event_matches(simdjson::dom::element event, simdjson::dom::object match) {
-  for (auto [key, want] : match) {
-    simdjson::dom::element cur = event;
-    std::string_view path = key;
-    while (!path.empty()) {
-      size_t dot = path.find('.');
-      auto obj = cur.get_object();
-      if (obj.error()) return false;
-      auto next = obj.value()[path.substr(0, dot)];
-      if (next.error()) return false;
-      cur = next.value();
-      path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-    }
-    if (!value_matches(want, cur)) return false;
-  }
-  return true;
-}
-
 TEST(HttpSuricataVerify, PayloadLevelChecks) {
   namespace fs = std::filesystem;
   const fs::path sv = fs::path(KOMAINU_SHARED_DIR) / "corpus/suricata-verify";
@@ -166,7 +124,7 @@ TEST(HttpSuricataVerify, PayloadLevelChecks) {
       for (const auto& line : eve) {
         simdjson::dom::element ev;
         if (event_parser.parse(line).get(ev)) continue;
-        if (event_matches(ev, match)) ++n;
+        if (testing::event_matches(ev, match)) ++n;
       }
       bool ok = count < 0 ? n >= 1 : n == count;
       passed += ok;
