@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Passing tests recorded in docs/parity.md; the test fails below it (a regression).
-constexpr size_t kPassFloor = 0;
+constexpr size_t kPassFloor = 95;  // 100 measured 2026-11-26
 
 struct Outcome {
   std::string test;
