@@ -6,7 +6,11 @@ scripts/install-deps.sh
 scripts/build.sh
 out=komainu-out
 rm -rf "$out"
-build/src/cli/komainu analyze --zeek-logs -l "$out" --zones samples/zones.yaml samples/sample.pcap
+# The VPN-appliance exploit rules of ET Open (from the shared corpus, when it is beside us).
+rules=()
+vpn_rules=../shared/corpus/rules/vpn-appliances.rules
+if [ -f "$vpn_rules" ]; then rules=(-S "$vpn_rules"); else echo "note: $vpn_rules absent: no signatures"; fi
+build/src/cli/komainu analyze --zeek-logs -l "$out" --zones samples/zones.yaml "${rules[@]}" samples/sample.pcap
 echo
 echo "Results are in $out/:"
 ls -l "$out"
@@ -17,7 +21,7 @@ if grep -q '"event_type":"alert"' "$out/eve.json"; then
   echo
   echo "Alerts:"
   jq -r 'select(.event_type=="alert") | "\(.timestamp)  \(.alert.signature)  \(.src_ip // "-") -> \(.dest_ip // "-")"' \
-    "$out/eve.json" | head -20
+    "$out/eve.json" | head -30
 fi
 echo
 echo "Packets (stats.json):"
