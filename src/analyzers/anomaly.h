@@ -15,18 +15,11 @@
 namespace komainu {
 
 inline const ZeekSchema& weird_zeek_schema() {
-  static const ZeekSchema schema{"weird",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"name", ZeekType::kString},
-                                  {"addl", ZeekType::kString},
-                                  {"notice", ZeekType::kBool},
-                                  {"peer", ZeekType::kString},
-                                  {"source", ZeekType::kString}}};
+  static const ZeekSchema schema{"weird", zeek_conn_fields({{"name", ZeekType::kString},
+                                                            {"addl", ZeekType::kString},
+                                                            {"notice", ZeekType::kBool},
+                                                            {"peer", ZeekType::kString},
+                                                            {"source", ZeekType::kString}})};
   return schema;
 }
 

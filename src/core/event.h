@@ -4,6 +4,7 @@
 // per transaction or flow, never per byte.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,16 @@ struct ZeekSchema {
   const char* path;  // "conn" -> conn.log
   std::vector<ZeekField> fields;
 };
+
+// The leading columns of every connection-based Zeek log (ts, uid and Zeek's conn_id record:
+// id.orig_h, id.orig_p, id.resp_h, id.resp_p), followed by the log's own fields.
+inline std::vector<ZeekField> zeek_conn_fields(std::initializer_list<ZeekField> own) {
+  std::vector<ZeekField> f{{"ts", ZeekType::kTime},        {"uid", ZeekType::kString},
+                           {"id.orig_h", ZeekType::kAddr}, {"id.orig_p", ZeekType::kPort},
+                           {"id.resp_h", ZeekType::kAddr}, {"id.resp_p", ZeekType::kPort}};
+  f.insert(f.end(), own.begin(), own.end());
+  return f;
+}
 
 // A row being filled, field by field in schema order. Reused between records so writing a
 // row does not allocate once warm.

@@ -77,29 +77,22 @@ const char* ConnRecord::conn_state(const Flow& f) {
 }
 
 const ZeekSchema& ConnRecord::schema() {
-  static const ZeekSchema s{"conn",
-                            {{"ts", ZeekType::kTime},
-                             {"uid", ZeekType::kString},
-                             {"id.orig_h", ZeekType::kAddr},
-                             {"id.orig_p", ZeekType::kPort},
-                             {"id.resp_h", ZeekType::kAddr},
-                             {"id.resp_p", ZeekType::kPort},
-                             {"proto", ZeekType::kEnum},
-                             {"service", ZeekType::kString},
-                             {"duration", ZeekType::kInterval},
-                             {"orig_bytes", ZeekType::kCount},
-                             {"resp_bytes", ZeekType::kCount},
-                             {"conn_state", ZeekType::kString},
-                             {"local_orig", ZeekType::kBool},
-                             {"local_resp", ZeekType::kBool},
-                             {"missed_bytes", ZeekType::kCount},
-                             {"history", ZeekType::kString},
-                             {"orig_pkts", ZeekType::kCount},
-                             {"orig_ip_bytes", ZeekType::kCount},
-                             {"resp_pkts", ZeekType::kCount},
-                             {"resp_ip_bytes", ZeekType::kCount},
-                             {"tunnel_parents", ZeekType::kSetString},
-                             {"ip_proto", ZeekType::kCount}}};
+  static const ZeekSchema s{"conn", zeek_conn_fields({{"proto", ZeekType::kEnum},
+                                                      {"service", ZeekType::kString},
+                                                      {"duration", ZeekType::kInterval},
+                                                      {"orig_bytes", ZeekType::kCount},
+                                                      {"resp_bytes", ZeekType::kCount},
+                                                      {"conn_state", ZeekType::kString},
+                                                      {"local_orig", ZeekType::kBool},
+                                                      {"local_resp", ZeekType::kBool},
+                                                      {"missed_bytes", ZeekType::kCount},
+                                                      {"history", ZeekType::kString},
+                                                      {"orig_pkts", ZeekType::kCount},
+                                                      {"orig_ip_bytes", ZeekType::kCount},
+                                                      {"resp_pkts", ZeekType::kCount},
+                                                      {"resp_ip_bytes", ZeekType::kCount},
+                                                      {"tunnel_parents", ZeekType::kSetString},
+                                                      {"ip_proto", ZeekType::kCount}})};
   return s;
 }
 

@@ -155,17 +155,10 @@ std::string_view operation_name(std::string_view endpoint, uint16_t opnum) {
 }
 
 const ZeekSchema& dce_rpc_schema() {
-  static const ZeekSchema schema{"dce_rpc",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"rtt", ZeekType::kInterval},
-                                  {"named_pipe", ZeekType::kString},
-                                  {"endpoint", ZeekType::kString},
-                                  {"operation", ZeekType::kString}}};
+  static const ZeekSchema schema{"dce_rpc", zeek_conn_fields({{"rtt", ZeekType::kInterval},
+                                                              {"named_pipe", ZeekType::kString},
+                                                              {"endpoint", ZeekType::kString},
+                                                              {"operation", ZeekType::kString}})};
   return schema;
 }
 

@@ -26,37 +26,25 @@ void str_or_unset(ZeekRow& row, const std::string& s) {
 
 const ZeekSchema& smb_files_schema() {
   static const ZeekSchema schema{"smb_files",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"fuid", ZeekType::kString},
-                                  {"action", ZeekType::kEnum},
-                                  {"path", ZeekType::kString},
-                                  {"name", ZeekType::kString},
-                                  {"size", ZeekType::kCount},
-                                  {"prev_name", ZeekType::kString},
-                                  {"times.modified", ZeekType::kTime},
-                                  {"times.accessed", ZeekType::kTime},
-                                  {"times.created", ZeekType::kTime},
-                                  {"times.changed", ZeekType::kTime}}};
+                                 zeek_conn_fields({{"fuid", ZeekType::kString},
+                                                   {"action", ZeekType::kEnum},
+                                                   {"path", ZeekType::kString},
+                                                   {"name", ZeekType::kString},
+                                                   {"size", ZeekType::kCount},
+                                                   {"prev_name", ZeekType::kString},
+                                                   {"times.modified", ZeekType::kTime},
+                                                   {"times.accessed", ZeekType::kTime},
+                                                   {"times.created", ZeekType::kTime},
+                                                   {"times.changed", ZeekType::kTime}})};
   return schema;
 }
 
 const ZeekSchema& smb_mapping_schema() {
   static const ZeekSchema schema{"smb_mapping",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"path", ZeekType::kString},
-                                  {"service", ZeekType::kString},
-                                  {"native_file_system", ZeekType::kString},
-                                  {"share_type", ZeekType::kString}}};
+                                 zeek_conn_fields({{"path", ZeekType::kString},
+                                                   {"service", ZeekType::kString},
+                                                   {"native_file_system", ZeekType::kString},
+                                                   {"share_type", ZeekType::kString}})};
   return schema;
 }
 

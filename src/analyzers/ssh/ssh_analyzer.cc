@@ -205,24 +205,18 @@ namespace {
 
 const ZeekSchema& ssh_schema() {
   static const ZeekSchema schema{"ssh",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"version", ZeekType::kCount},
-                                  {"auth_success", ZeekType::kBool},
-                                  {"auth_attempts", ZeekType::kCount},
-                                  {"direction", ZeekType::kEnum},
-                                  {"client", ZeekType::kString},
-                                  {"server", ZeekType::kString},
-                                  {"cipher_alg", ZeekType::kString},
-                                  {"mac_alg", ZeekType::kString},
-                                  {"compression_alg", ZeekType::kString},
-                                  {"kex_alg", ZeekType::kString},
-                                  {"host_key_alg", ZeekType::kString},
-                                  {"host_key_fingerprint", ZeekType::kString}}};
+                                 zeek_conn_fields({{"version", ZeekType::kCount},
+                                                   {"auth_success", ZeekType::kBool},
+                                                   {"auth_attempts", ZeekType::kCount},
+                                                   {"direction", ZeekType::kEnum},
+                                                   {"client", ZeekType::kString},
+                                                   {"server", ZeekType::kString},
+                                                   {"cipher_alg", ZeekType::kString},
+                                                   {"mac_alg", ZeekType::kString},
+                                                   {"compression_alg", ZeekType::kString},
+                                                   {"kex_alg", ZeekType::kString},
+                                                   {"host_key_alg", ZeekType::kString},
+                                                   {"host_key_fingerprint", ZeekType::kString}})};
   return schema;
 }
 

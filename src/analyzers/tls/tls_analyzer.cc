@@ -307,25 +307,19 @@ std::string eve_time(TimeNs t) {
 }
 
 const ZeekSchema& ssl_schema() {
-  static const ZeekSchema schema{"ssl",
-                                 {{"ts", ZeekType::kTime},
-                                  {"uid", ZeekType::kString},
-                                  {"id.orig_h", ZeekType::kAddr},
-                                  {"id.orig_p", ZeekType::kPort},
-                                  {"id.resp_h", ZeekType::kAddr},
-                                  {"id.resp_p", ZeekType::kPort},
-                                  {"version", ZeekType::kString},
-                                  {"cipher", ZeekType::kString},
-                                  {"curve", ZeekType::kString},
-                                  {"server_name", ZeekType::kString},
-                                  {"resumed", ZeekType::kBool},
-                                  {"last_alert", ZeekType::kString},
-                                  {"next_protocol", ZeekType::kString},
-                                  {"established", ZeekType::kBool},
-                                  {"ssl_history", ZeekType::kString},
-                                  {"cert_chain_fps", ZeekType::kVectorString},
-                                  {"client_cert_chain_fps", ZeekType::kVectorString},
-                                  {"sni_matches_cert", ZeekType::kBool}}};
+  static const ZeekSchema schema{
+      "ssl", zeek_conn_fields({{"version", ZeekType::kString},
+                               {"cipher", ZeekType::kString},
+                               {"curve", ZeekType::kString},
+                               {"server_name", ZeekType::kString},
+                               {"resumed", ZeekType::kBool},
+                               {"last_alert", ZeekType::kString},
+                               {"next_protocol", ZeekType::kString},
+                               {"established", ZeekType::kBool},
+                               {"ssl_history", ZeekType::kString},
+                               {"cert_chain_fps", ZeekType::kVectorString},
+                               {"client_cert_chain_fps", ZeekType::kVectorString},
+                               {"sni_matches_cert", ZeekType::kBool}})};
   return schema;
 }
 
