@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/civil.h"
 #include "core/time.h"
 
 namespace komainu {
@@ -130,17 +131,9 @@ void JsonWriter::append_eve_time(std::string& out, int64_t ns) {
     sod += 86400;
     --days;
   }
-  // civil_from_days (Howard Hinnant's algorithm): proleptic Gregorian, like gmtime.
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = unsigned(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = int64_t(yoe) + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
+  const CivilDate date = civil_from_days(days);  // proleptic Gregorian, like gmtime
+  const int64_t y = date.year;
+  const unsigned m = date.month, d = date.day;
   if (y < 0 || y > 9999) {
     out.append(format_eve_time(ns));  // outside the fixed-width form: rare, the slow way
     return;

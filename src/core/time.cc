@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/civil.h"
+
 namespace komainu {
 namespace {
 void split(TimeNs t, int64_t& sec, int64_t& us) {
@@ -96,13 +98,7 @@ bool parse_iso8601(std::string_view s, TimeNs& out) {
   }
   if (p != s.size()) return false;
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
-  // days_from_civil (Howard Hinnant's algorithm)
-  int y = Y - (M <= 2);
-  int era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = static_cast<unsigned>(y - era * 400);
-  unsigned doy = (153 * (M + (M > 2 ? -3 : 9)) + 2) / 5 + D - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+  int64_t days = days_from_civil(Y, unsigned(M), unsigned(D));
   int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
   // Nanoseconds in int64 span 1677-09-21..2262-04-11: a time outside is refused, never
   // wrapped (signed overflow is undefined behaviour).

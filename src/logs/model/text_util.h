@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/civil.h"
 #include "core/time.h"
 
 namespace komainu::logs {
@@ -19,8 +20,6 @@ std::string_view trim(std::string_view s);
 bool starts_with_ci(std::string_view s, std::string_view prefix);
 size_t find_ci(std::string_view hay, std::string_view needle);
 
-// Days since the epoch for a civil date.
-int64_t days_from_civil(int y, unsigned m, unsigned d);
 // "Jan".."Dec" -> 1..12, 0 if none.
 int month_from_abbrev(std::string_view s);
 // "2016-06-15" + "21:35:09" or "2016/02/24 21:45:08".

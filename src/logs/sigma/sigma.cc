@@ -1507,16 +1507,9 @@ struct SigmaEngine::Impl {
         if (!parse_any_time(v, t)) return false;
         int64_t secs = t / kNsPerSec;
         int64_t days = secs / 86400;
-        // civil from days
-        int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-        unsigned doe = unsigned(z - era * 146097);
-        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        int64_t y = int64_t(yoe) + era * 400;
-        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        unsigned mp = (5 * doy + 2) / 153;
-        unsigned d = doy - (153 * mp + 2) / 5 + 1;
-        unsigned mo = mp < 10 ? mp + 3 : mp - 9;
-        if (mo <= 2) ++y;
+        const CivilDate date = civil_from_days(days);
+        const int64_t y = date.year;
+        const unsigned mo = date.month, d = date.day;
         double part = 0;
         switch (m.time_part) {
           case 1:
@@ -1571,7 +1564,7 @@ struct SigmaEngine::Impl {
   }
 
   static int64_t doy_of(int64_t y, unsigned m, unsigned d) {
-    return days_from_civil(int(y), m, d) - days_from_civil(int(y), 1, 1);
+    return days_from_civil(y, m, d) - days_from_civil(y, 1, 1);
   }
 
   bool match_field(const FieldMatcher& fm, const LogEvent& ev) {
