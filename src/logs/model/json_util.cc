@@ -86,34 +86,39 @@ bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
 KeyTable::KeyTable(std::initializer_list<std::pair<std::string_view, int>> keys) {
   size_t n = 16;
   while (n < keys.size() * 4) n *= 2;
-  slots_.resize(n);
+  probes_.resize(n);
+  keys_.resize(n);
   mask_ = uint32_t(n - 1);
   for (const auto& [k, id] : keys) {
+    Key key;
+    key.len = k.size();
+    key.key = k;
+    for (size_t i = 0; i < k.size() && i < kWords * 8; ++i) {
+      uint8_t c = uint8_t(k[i]);
+      if (c >= 'A' && c <= 'Z') c = uint8_t(c + 32);
+      bool letter = c >= 'a' && c <= 'z';
+      key.lower[i / 8] |= uint64_t(c) << (8 * (i % 8));
+      if (letter) key.fold[i / 8] |= uint64_t(0x20) << (8 * (i % 8));
+    }
     uint32_t h = fold_hash(k);
     for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].id < 0) {
-        slots_[i] = Slot{h, id, k};
+      if (probes_[i].id < 0) {
+        probes_[i] = Probe{h, int32_t(id)};
+        keys_[i] = key;
         break;
       }
     }
   }
 }
 
-int KeyTable::find(std::string_view key) const {
-  uint32_t h = fold_hash(key);
-  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
-    const Slot& s = slots_[i];
-    if (s.id < 0) return -1;
-    if (s.hash == h && s.key.size() == key.size()) {
-      bool eq = true;
-      for (size_t j = 0; j < key.size() && eq; ++j) {
-        char c = key[j];
-        if (c >= 'A' && c <= 'Z') c = char(c + 32);
-        eq = c == s.key[j];
-      }
-      if (eq) return s.id;
-    }
+bool KeyTable::equal_slow(std::string_view lower, std::string_view key) {
+  if (lower.size() != key.size()) return false;
+  for (size_t j = 0; j < key.size(); ++j) {
+    char c = key[j];
+    if (c >= 'A' && c <= 'Z') c = char(c + 32);
+    if (c != lower[j]) return false;
   }
+  return true;
 }
 
 }  // namespace komainu::logs

@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -30,38 +31,74 @@ inline void assign_text(simdjson::dom::element e, std::string& out) {
 bool parse_embedded(simdjson::dom::parser& p, simdjson::dom::element e,
                     simdjson::dom::element& out);
 
-// Case-insensitive hash of a key from its length and four of its characters: O(1) per key
-// (keys are short and distinct enough); lookups always confirm with a full comparison.
+// Case-insensitive hash of a key from its length and its first and last eight bytes
+// (0x20 set in every byte, which folds ASCII case): two loads and two multiplies, so the
+// per-member dispatch of the JSON sources is not a long dependency chain. Lookups always
+// confirm with a full comparison.
 inline uint32_t fold_hash(std::string_view key) {
-  auto lc = [](char c) { return uint32_t(uint8_t(c >= 'A' && c <= 'Z' ? c + 32 : c)); };
-  size_t n = key.size();
-  if (n == 0) return 0x9e3779b9u;
-  uint32_t h = uint32_t(n) * 0x9e3779b1u;
-  h ^= lc(key[0]) * 0x85ebca6bu;
-  h ^= lc(key[n - 1]) * 0xc2b2ae35u;
-  h ^= lc(key[n / 2]) * 0x27d4eb2fu;
-  h ^= lc(key[n / 3]) * 0x165667b1u;
-  h ^= h >> 15;
-  h *= 0x2c1b3c6du;
-  h ^= h >> 13;
-  return h;
+  constexpr uint64_t kFold = 0x2020202020202020ull;
+  const size_t n = key.size();
+  uint64_t head = 0, tail = 0;
+  if (n >= 8) {
+    memcpy(&head, key.data(), 8);
+    memcpy(&tail, key.data() + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) head |= uint64_t(uint8_t(key[i])) << (8 * i);
+  }
+  uint64_t h = ((head | kFold) * 0x9e3779b97f4a7c15ull) ^ ((tail | kFold) * 0xc2b2ae3d27d4eb4full) ^
+               (uint64_t(n) * 0x165667b19e3779f9ull);
+  return uint32_t(h >> 32) ^ uint32_t(h >> 7);
 }
 
 // Case-insensitive key -> small integer id, built once per parser type. The hot loop of
-// the JSON sources is one fold_hash and one or two probes per member.
+// the JSON sources is one fold_hash, one or two probes and, on a hit, a compare of the key
+// eight bytes at a time (the per-member key dispatch is a large share of normalisation).
 class KeyTable {
  public:
   KeyTable(std::initializer_list<std::pair<std::string_view, int>> keys);
   // Id of the key, or -1.
-  int find(std::string_view key) const;
+  int find(std::string_view key) const {
+    uint32_t h = fold_hash(key);
+    for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Probe& p = probes_[i];
+      if (p.id < 0) return -1;
+      if (p.hash == h && equal_folded(keys_[i], key)) return p.id;
+    }
+  }
 
  private:
-  struct Slot {
+  static constexpr size_t kWords = 4;  // keys up to 32 bytes compare word-wise
+  // Probing reads only this small array (it stays in L1); the key words are read on a
+  // hash match.
+  struct Probe {
     uint32_t hash = 0;
-    int id = -1;
-    std::string_view key;  // lower-case
+    int32_t id = -1;
   };
-  std::vector<Slot> slots_;
+  struct Key {
+    // Lower-cased key and, per byte, 0x20 where it is a letter: (input | fold) == lower
+    // holds exactly when the input equals the key ASCII-case-insensitively.
+    uint64_t lower[kWords] = {};
+    uint64_t fold[kWords] = {};
+    size_t len = 0;
+    std::string_view key;  // lower-case, for keys longer than the words hold
+  };
+  static bool equal_folded(const Key& k, std::string_view key) {
+    if (key.size() != k.len) return false;
+    if (key.size() > kWords * 8) return equal_slow(k.key, key);
+    size_t i = 0, w = 0;
+    for (; i + 8 <= key.size(); i += 8, ++w) {
+      uint64_t x;
+      memcpy(&x, key.data() + i, 8);
+      if ((x | k.fold[w]) != k.lower[w]) return false;
+    }
+    if (i == key.size()) return true;
+    uint64_t x = 0;
+    for (size_t j = 0; i + j < key.size(); ++j) x |= uint64_t(uint8_t(key[i + j])) << (8 * j);
+    return (x | k.fold[w]) == k.lower[w];
+  }
+  static bool equal_slow(std::string_view lower, std::string_view key);
+  std::vector<Probe> probes_;
+  std::vector<Key> keys_;
   uint32_t mask_ = 0;
 };
 }  // namespace komainu::logs

@@ -266,10 +266,12 @@ class EntraSigninParser : public LogParser {
             ev.interactive = iequals(v.get_string().value_unsafe(), "true");
           break;
         case K::kAsn: {
-          std::string t;
           int64_t n;
-          if (scalar_text(v, t) && parse_int(t, n) && n > 0 && n < (1LL << 32))
-            ev.asn = uint32_t(n);
+          if (v.get_int64().get(n) != simdjson::SUCCESS) {
+            std::string t;  // "3352" in string-typed exports; short, so no allocation
+            if (!scalar_text(v, t) || !parse_int(t, n)) break;
+          }
+          if (n > 0 && n < (1LL << 32)) ev.asn = uint32_t(n);
           break;
         }
         case K::kId:
@@ -292,15 +294,14 @@ class EntraSigninParser : public LogParser {
 
   void status(simdjson::dom::object o, LogEvent& ev) {
     for (auto [key, v] : o) {
-      char buf[64];
-      std::string_view fk = fold_key(key, buf);
-      if (fk == "errorcode") {
+      const int id = keys().find(key);
+      if (id == int(K::kErrorCode)) {
         ev.result_code.clear();
         if (scalar_text(v, ev.result_code)) {
           error_code_set_ = true;
           ev.outcome = ev.result_code == "0" ? Outcome::kSuccess : Outcome::kFailure;
         }
-      } else if (fk == "failurereason") {
+      } else if (id == int(K::kFailureReason)) {
         std::string t;
         if (scalar_text(v, t) && !t.empty() && t != "Other.") ev.failure_reason = t;
       }
@@ -309,15 +310,14 @@ class EntraSigninParser : public LogParser {
 
   void geo(simdjson::dom::object o, LogEvent& ev) {
     for (auto [key, v] : o) {
-      char buf[64];
-      std::string_view fk = fold_key(key, buf);
-      if (fk == "city")
+      const int id = keys().find(key);
+      if (id == int(K::kCity))
         assign_text(v, ev.city);
-      else if (fk == "state")
+      else if (id == int(K::kState))
         assign_text(v, ev.state);
-      else if (fk == "countryorregion")
+      else if (id == int(K::kCountry))
         assign_text(v, ev.country);
-      else if (fk == "geocoordinates" && v.is_object()) {
+      else if (id == int(K::kGeo) && v.is_object()) {
         bool la = false, lo = false;
         simdjson::dom::object coords = v.get_object().value_unsafe();
         for (auto [k2, c] : coords) {
@@ -342,15 +342,14 @@ class EntraSigninParser : public LogParser {
 
   void device(simdjson::dom::object o, LogEvent& ev) {
     for (auto [key, v] : o) {
-      char buf[64];
-      std::string_view fk = fold_key(key, buf);
-      if (fk == "deviceid")
+      const int id = keys().find(key);
+      if (id == int(K::kDeviceId))
         assign_text(v, ev.device_id);
-      else if (fk == "displayname")
+      else if (id == int(K::kDisplayName))
         assign_text(v, ev.device_name);
-      else if (fk == "operatingsystem")
+      else if (id == int(K::kOs))
         assign_text(v, ev.os);
-      else if (fk == "browser")
+      else if (id == int(K::kBrowser))
         assign_text(v, ev.browser);
     }
   }
