@@ -101,6 +101,88 @@ void DetectorContext::raise(const AlertDraft& d, const LogEvent& ev) {
   sink_.publish(r);
 }
 
+AccountTable::AccountTable(size_t cap, TimeNs idle) : cap_(std::max<size_t>(cap, 1)), idle_(idle) {
+  table_.resize(64);
+}
+
+uint32_t AccountTable::lookup(std::string_view key, uint64_t h, size_t& pos) const {
+  size_t mask = table_.size() - 1;
+  for (pos = size_t(h) & mask;; pos = (pos + 1) & mask) {
+    const Bucket& b = table_[pos];
+    if (b.idx == kEmpty) return kEmpty;
+    if (b.hash == h && entries_[b.idx].key() == key) return b.idx;
+  }
+}
+
+AccountRef AccountTable::intern(std::string_view key, TimeNs now) {
+  uint64_t h = key_hash(key);
+  size_t pos;
+  uint32_t idx = lookup(key, h, pos);
+  if (idx == kEmpty) {
+    if (live_ >= cap_) {
+      evict(now);
+      lookup(key, h, pos);  // the table was rebuilt: find the free position again
+    }
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+    } else {
+      idx = uint32_t(entries_.size());
+      entries_.emplace_back();
+    }
+    Entry& e = entries_[idx];
+    e.key_len = uint32_t(key.size());
+    if (key.size() <= kInline)
+      memcpy(e.key_inline, key.data(), key.size());
+    else
+      e.key_heap.assign(key);
+    e.hash = h;
+    e.live = true;
+    ++e.gen;  // a reused id is a new account to the detectors' AccountMaps
+    table_[pos] = Bucket{h, idx};
+    ++live_;
+    if (live_ * 2 > table_.size()) rebuild(table_.size() * 2);
+  }
+  Entry& e = entries_[idx];
+  e.last = now;
+  return AccountRef{idx, e.gen};
+}
+
+void AccountTable::rebuild(size_t buckets) {
+  table_.assign(buckets, Bucket{});
+  size_t mask = buckets - 1;
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    if (!entries_[i].live) continue;
+    size_t pos = size_t(entries_[i].hash) & mask;
+    while (table_[pos].idx != kEmpty) pos = (pos + 1) & mask;
+    table_[pos] = Bucket{entries_[i].hash, i};
+  }
+}
+
+void AccountTable::evict(TimeNs now) {
+  auto kill = [&](uint32_t i) {
+    entries_[i].live = false;
+    entries_[i].key_heap.clear();
+    free_.push_back(i);
+    --live_;
+    ++evictions_;
+  };
+  for (uint32_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].live && now - entries_[i].last > idle_) kill(i);
+  if (live_ >= cap_ && live_ > 0) {
+    std::vector<TimeNs> lasts;
+    lasts.reserve(live_);
+    for (const Entry& e : entries_)
+      if (e.live) lasts.push_back(e.last);
+    size_t nth = lasts.size() / 8;
+    std::nth_element(lasts.begin(), lasts.begin() + nth, lasts.end());
+    TimeNs cut = lasts[nth];
+    for (uint32_t i = 0; i < entries_.size(); ++i)
+      if (entries_[i].live && entries_[i].last <= cut) kill(i);
+  }
+  rebuild(table_.size());
+}
+
 bool parse_duration(std::string_view s, TimeNs& out) {
   s = trim(s);
   if (s.empty()) return false;

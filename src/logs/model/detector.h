@@ -58,10 +58,103 @@ struct AlertDraft {
   std::string evidence_json;  // an object rendered by the detector
 };
 
+// 64-bit hash of an entity key (account, address), eight bytes at a time.
+inline uint64_t key_hash(std::string_view s) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(s.size()) * 0xff51afd7ed558ccdull);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 31;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s.data() + i, s.size() - i);
+  h = (h ^ w) * 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
+  return h;
+}
+
+// An interned account: dense id plus the generation of that id (ids of evicted accounts are
+// reused; a detector holding state for an older generation drops it).
+struct AccountRef {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t id = kNone;
+  uint32_t gen = 0;
+  bool valid() const { return id != kNone; }
+};
+
+// Account name -> AccountRef, shared by the detectors: an event's account is looked up once
+// (one hash, one probe, one compare) and every account-keyed detector then indexes its own
+// state array by the id (AccountMap), instead of each hashing the name into its own map.
+// Bounded: at the cap, idle accounts and then the least recently seen eighth are evicted.
+class AccountTable {
+ public:
+  AccountTable(size_t cap, TimeNs idle);
+  AccountRef intern(std::string_view account, TimeNs now);
+  // When ref is still the id of this account (not evicted and reused), marks it seen at
+  // `now` and returns true: the lookup a repeated ask for the same account can skip.
+  bool refresh(AccountRef ref, std::string_view account, TimeNs now) {
+    if (ref.id >= entries_.size()) return false;
+    Entry& e = entries_[ref.id];
+    if (!e.live || e.gen != ref.gen || e.key() != account) return false;
+    e.last = now;
+    return true;
+  }
+  size_t size() const { return live_; }
+  uint64_t evictions() const { return evictions_; }
+  void set_cap(size_t cap) { cap_ = std::max<size_t>(cap, 1); }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr size_t kInline = 48;  // most accounts fit: no pointer chase to confirm
+  struct Entry {
+    uint64_t hash = 0;
+    TimeNs last = 0;
+    uint32_t gen = 0;
+    uint32_t key_len = 0;
+    bool live = false;
+    char key_inline[kInline];
+    std::string key_heap;
+    std::string_view key() const {
+      return key_len <= kInline ? std::string_view(key_inline, key_len) : key_heap;
+    }
+  };
+  struct Bucket {
+    uint64_t hash = 0;
+    uint32_t idx = kEmpty;
+  };
+  uint32_t lookup(std::string_view key, uint64_t h, size_t& pos) const;
+  void rebuild(size_t buckets);
+  void evict(TimeNs now);
+
+  size_t cap_;
+  TimeNs idle_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  std::vector<Bucket> table_;
+  size_t live_ = 0;
+  uint64_t evictions_ = 0;
+};
+
 // What detectors talk to. Owned by the pipeline.
 class DetectorContext {
  public:
-  DetectorContext(EventSink& sink, const Watchlists& wl) : sink_(sink), watchlists_(wl) {}
+  static constexpr size_t kDefaultMaxAccounts = 1000000;
+  DetectorContext(EventSink& sink, const Watchlists& wl, size_t max_accounts = kDefaultMaxAccounts)
+      : sink_(sink), watchlists_(wl), accounts_(max_accounts, 365 * 86400 * kNsPerSec) {}
+  // The interned account of ev.user (invalid when empty). The first detector to ask for an
+  // event interns it; the others get the same ref after one compare.
+  AccountRef account(const LogEvent& ev) {
+    if (ev.user.empty()) return {};
+    if (!accounts_.refresh(last_, ev.user, ev.ts)) last_ = accounts_.intern(ev.user, ev.ts);
+    return last_;
+  }
+  const AccountTable& accounts() const { return accounts_; }
+  // identity.max_accounts: accounts interned at once (before the first event).
+  void set_max_accounts(size_t n) { accounts_.set_cap(n); }
   // Publishes an EVE alert timestamped with `completing` (the record that completed the
   // evidence). Watchlisted users raise severity to 1 and add metadata "watchlist".
   void raise(const AlertDraft& d, const LogEvent& completing);
@@ -72,6 +165,8 @@ class DetectorContext {
  private:
   EventSink& sink_;
   const Watchlists& watchlists_;
+  AccountTable accounts_;
+  AccountRef last_;
   uint64_t alerts_ = 0;
 };
 
@@ -112,25 +207,6 @@ std::string ip_range(const LogEvent& ev);
 
 // Domain part of a UPN ("" if none).
 std::string_view user_domain(std::string_view user);
-
-// 64-bit hash of an entity key (account, address), eight bytes at a time.
-inline uint64_t key_hash(std::string_view s) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(s.size()) * 0xff51afd7ed558ccdull);
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 31;
-  }
-  uint64_t w = 0;
-  memcpy(&w, s.data() + i, s.size() - i);
-  h = (h ^ w) * 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 29;
-  return h;
-}
 
 // Map with a cap and an idle timeout, for per-entity state. Evictions are counted.
 // Entries live in a deque (references stay valid until the entry is evicted) indexed by
@@ -262,6 +338,77 @@ class BoundedMap {
   std::deque<Entry> entries_;
   std::vector<uint32_t> free_;
   std::vector<Bucket> table_;
+  size_t live_ = 0;
+  uint64_t evictions_ = 0;
+};
+
+// Per-account state of one detector, indexed by the shared account id (AccountTable): one
+// array access per event. Bounded like BoundedMap by its own cap and idle time (evictions
+// counted); state of an id that the account table has since given to another account is
+// dropped and counted as evicted.
+template <typename V>
+class AccountMap {
+ public:
+  AccountMap(size_t cap, TimeNs idle) : cap_(cap), idle_(idle) {}
+  V& touch(AccountRef a, TimeNs now, bool* created = nullptr) {
+    if (a.id >= cells_.size()) cells_.resize(size_t(a.id) + 1);
+    Cell* c = &cells_[a.id];
+    if (c->live && c->gen != a.gen) kill(*c);
+    bool fresh = !c->live;
+    if (fresh) {  // a dead cell holds V{} (never used, or reset by kill)
+      if (live_ >= cap_) {
+        evict(now);
+        c = &cells_[a.id];
+      }
+      c->live = true;
+      c->gen = a.gen;
+      ++live_;
+    }
+    if (created) *created = fresh;
+    c->last = now;
+    return c->value;
+  }
+  V* find(AccountRef a) {
+    if (a.id >= cells_.size()) return nullptr;
+    Cell& c = cells_[a.id];
+    return c.live && c.gen == a.gen ? &c.value : nullptr;
+  }
+  size_t size() const { return live_; }
+  uint64_t evictions() const { return evictions_; }
+
+ private:
+  struct Cell {
+    uint32_t gen = 0;
+    bool live = false;
+    TimeNs last = 0;
+    V value{};
+  };
+  void kill(Cell& c) {
+    c.live = false;
+    c.value = V{};
+    --live_;
+    ++evictions_;
+  }
+  void evict(TimeNs now) {
+    // Idle entries first; if none are idle, the oldest eighth, so eviction stays amortised.
+    for (Cell& c : cells_)
+      if (c.live && now - c.last > idle_) kill(c);
+    if (live_ >= cap_ && live_ > 0) {
+      std::vector<TimeNs> lasts;
+      lasts.reserve(live_);
+      for (const Cell& c : cells_)
+        if (c.live) lasts.push_back(c.last);
+      size_t nth = lasts.size() / 8;
+      std::nth_element(lasts.begin(), lasts.begin() + nth, lasts.end());
+      TimeNs cut = lasts[nth];
+      for (Cell& c : cells_)
+        if (c.live && c.last <= cut) kill(c);
+    }
+  }
+
+  size_t cap_;
+  TimeNs idle_;
+  std::vector<Cell> cells_;
   size_t live_ = 0;
   uint64_t evictions_ = 0;
 };

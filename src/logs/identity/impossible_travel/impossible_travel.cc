@@ -35,7 +35,7 @@ class ImpossibleTravel : public IdentityDetector {
       ++counters_[kNoGeo];
       return;
     }
-    Last& l = last_.touch(ev.user, ev.ts);
+    Last& l = last_.touch(ctx.account(ev), ev.ts);
     if (l.set && ev.ts >= l.ts) {
       double km = haversine_km(l.lat, l.lon, ev.lat, ev.lon);
       double hours = double(ev.ts - l.ts) / double(3600 * kNsPerSec);
@@ -83,7 +83,7 @@ class ImpossibleTravel : public IdentityDetector {
 
  private:
   double speed_, min_km_;
-  BoundedMap<Last> last_;
+  AccountMap<Last> last_;
   CounterSet counters_;
 };
 

@@ -113,7 +113,7 @@ class PasswordSpray : public IdentityDetector {
         ctx.raise(d, ev);
       }
     }
-    AccountState& a = accounts_.touch(ev.user, ev.ts);
+    AccountState& a = accounts_.touch(ctx.account(ev), ev.ts);
     expire(a.fails, ev.ts);
     if (a.fails.size() < 10000) a.fails.emplace_back(ev.ts, ev.src_ip);
     if (int64_t(a.fails.size()) >= c_.brute_min && ev.ts - a.alerted_at > c_.window) {
@@ -162,7 +162,7 @@ class PasswordSpray : public IdentityDetector {
         ctx.raise(d, ev);
       }
     }
-    AccountState* a = accounts_.find(ev.user);
+    AccountState* a = accounts_.find(ctx.account(ev));
     if (!a) return;
     expire(a->fails, ev.ts);
     if (int64_t(a->fails.size()) >= c_.after_min) {
@@ -193,7 +193,7 @@ class PasswordSpray : public IdentityDetector {
   Config c_;
   bool any_spray_ = false;
   BoundedMap<SourceState> sources_;
-  BoundedMap<AccountState> accounts_;
+  AccountMap<AccountState> accounts_;
   CounterSet counters_;
 };
 

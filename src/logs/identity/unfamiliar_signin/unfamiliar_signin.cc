@@ -19,14 +19,33 @@ const AlertSpec kNoMfa{
     "Defense Evasion", 2,
     "TA0005",          "T1556.006"};
 
+// Baseline values are kept in forms that compare without building strings per sign-in:
+// ASNs as numbers, IP ranges as masked addresses, browsers by family (first word).
 struct Profile {
   uint32_t successes = 0, mfa = 0;
-  std::vector<std::string> countries, asns, ranges, oses, browsers, devices, clients, apps;
+  std::vector<std::string> countries, oses, browsers, devices, clients, apps;
+  std::vector<uint32_t> asns;
+  std::vector<IpAddr> ranges;
 };
 
-std::string family(std::string_view browser) {
-  auto sp = browser.find(' ');
-  return std::string(browser.substr(0, sp));
+std::string_view family(std::string_view browser) {
+  return browser.substr(0, browser.find(' '));
+}
+
+// The /24 (IPv4) or /48 (IPv6) network of the event's address, as ip_range() names it.
+IpAddr range_of(const LogEvent& ev) {
+  IpAddr a = ev.ip;
+  if (a.is_v4()) {
+    a.b[15] = 0;
+  } else {
+    for (int i = 6; i < 16; ++i) a.b[i] = 0;
+  }
+  return a;
+}
+
+template <typename T, typename U>
+bool is_new(const std::vector<T>& set, const U& v) {
+  return std::find(set.begin(), set.end(), v) == set.end();
 }
 
 enum : size_t { kTracked, kEvictions };
@@ -45,39 +64,39 @@ class Unfamiliar : public IdentityDetector {
 
   void on_event(const LogEvent& ev, DetectorContext& ctx) override {
     if (ev.cls != EventClass::kSignIn || ev.outcome != Outcome::kSuccess || ev.user.empty()) return;
-    Profile& p = profiles_.touch(ev.user, ev.ts);
+    Profile& p = profiles_.touch(ctx.account(ev), ev.ts);
     bool learned = int64_t(p.successes) >= min_history_;
-    std::string asn = ev.asn ? std::to_string(ev.asn) : "";
-    std::string range = ev.ip_valid ? ip_range(ev) : "";
-    std::string browser = family(ev.browser);
-    std::vector<std::string> news;
-    auto is_new = [&](const std::vector<std::string>& set, const std::string& v) {
-      return !v.empty() && std::find(set.begin(), set.end(), v) == set.end();
-    };
+    const IpAddr range = ev.ip_valid ? range_of(ev) : IpAddr{};
+    const std::string_view browser = family(ev.browser);
     // Each property is looked up once; the answer serves the alert and the learning below.
-    const bool new_country = is_new(p.countries, ev.country), new_asn = is_new(p.asns, asn),
-               new_range = is_new(p.ranges, range), new_os = is_new(p.oses, ev.os),
-               new_browser = is_new(p.browsers, browser),
-               new_device = is_new(p.devices, ev.device_id),
-               new_client = is_new(p.clients, ev.client_app), new_app = is_new(p.apps, ev.app);
-    bool net = new_country || new_asn;
-    if (new_country) news.push_back("country:" + ev.country);
-    if (new_asn) news.push_back("asn:" + asn);
-    if (ev.country.empty() && asn.empty() && new_range) {
-      net = true;
-      news.push_back("ip_range:" + range);
-    }
-    bool dev = new_os || new_browser || new_device;
-    if (new_os) news.push_back("os:" + ev.os);
-    if (new_browser) news.push_back("browser:" + browser);
-    if (new_device) news.push_back("device_id:" + ev.device_id);
-    bool cli = new_client || new_app;
-    if (new_client) news.push_back("client_app:" + ev.client_app);
-    if (new_app) news.push_back("app:" + ev.app);
+    const bool new_country = !ev.country.empty() && is_new(p.countries, ev.country),
+               new_asn = ev.asn && is_new(p.asns, ev.asn),
+               new_range = ev.ip_valid && is_new(p.ranges, range),
+               new_os = !ev.os.empty() && is_new(p.oses, ev.os),
+               new_browser = !browser.empty() && is_new(p.browsers, browser),
+               new_device = !ev.device_id.empty() && is_new(p.devices, ev.device_id),
+               new_client = !ev.client_app.empty() && is_new(p.clients, ev.client_app),
+               new_app = !ev.app.empty() && is_new(p.apps, ev.app);
+    const bool net_by_range = !ev.asn && ev.country.empty() && new_range;
+    const bool net = new_country || new_asn || net_by_range;
+    const bool dev = new_os || new_browser || new_device;
+    const bool cli = new_client || new_app;
 
     if (learned) {
       int cats = int(net) + int(dev) + int(cli);
-      if (cats >= min_new_) raise(kUnfamiliar, ev, p, news, ctx);
+      if (cats >= min_new_) {
+        // The evidence strings are built only for an alert.
+        std::vector<std::string> news;
+        if (new_country) news.push_back("country:" + ev.country);
+        if (new_asn) news.push_back("asn:" + std::to_string(ev.asn));
+        if (net_by_range) news.push_back("ip_range:" + ip_range(ev));
+        if (new_os) news.push_back("os:" + ev.os);
+        if (new_browser) news.push_back("browser:" + std::string(browser));
+        if (new_device) news.push_back("device_id:" + ev.device_id);
+        if (new_client) news.push_back("client_app:" + ev.client_app);
+        if (new_app) news.push_back("app:" + ev.app);
+        raise(kUnfamiliar, ev, p, news, ctx);
+      }
       if (new_client && is_legacy_client(ev.client_app))
         raise(kLegacy, ev, p, {"client_app:" + ev.client_app}, ctx);
       if (ev.mfa == Mfa::kSingleFactor && ev.interactive != 0 && p.successes > 0 &&
@@ -86,11 +105,11 @@ class Unfamiliar : public IdentityDetector {
     }
     ++p.successes;
     if (ev.mfa == Mfa::kMultiFactor) ++p.mfa;
-    auto add = [&](std::vector<std::string>& set, bool is_new_value, const std::string& v) {
-      if (is_new_value && set.size() < max_values_) set.push_back(v);
+    auto add = [&](auto& set, bool is_new_value, const auto& v) {
+      if (is_new_value && set.size() < max_values_) set.emplace_back(v);
     };
     add(p.countries, new_country, ev.country);
-    add(p.asns, new_asn, asn);
+    add(p.asns, new_asn, ev.asn);
     add(p.ranges, new_range, range);
     add(p.oses, new_os, ev.os);
     add(p.browsers, new_browser, browser);
@@ -129,7 +148,7 @@ class Unfamiliar : public IdentityDetector {
   int64_t min_history_, min_new_;
   double mfa_ratio_;
   size_t max_values_;
-  BoundedMap<Profile> profiles_;
+  AccountMap<Profile> profiles_;
   CounterSet counters_;
 };
 

@@ -34,7 +34,7 @@ class Watchlist : public IdentityDetector {
     auto lists = ctx.watchlists().lists_for(ev.user);
     if (lists.empty()) return;
     ++counters_[kListedSignins];
-    Seen& s = seen_.touch(ev.user, ev.ts);
+    Seen& s = seen_.touch(ctx.account(ev), ev.ts);
     std::vector<std::string> reasons;
     if (ev.risk_level == "high" || ev.risk_level == "medium")
       reasons.push_back("entra_risk:" + ev.risk_level);
@@ -76,7 +76,7 @@ class Watchlist : public IdentityDetector {
 
  private:
   int64_t min_history_;
-  BoundedMap<Seen> seen_;
+  AccountMap<Seen> seen_;
   CounterSet counters_;
 };
 
