@@ -34,6 +34,7 @@ struct FieldRef {
   std::vector<std::string> path;  // raw JSON path (or the field name for kDefault)
   std::string name;               // as written in the rule
   uint32_t slot = 0;              // interned path[0]: its per-event lookup (Impl::key_slot)
+  uint32_t path_id = 0;           // interned whole path: remembers "absent" per event
 };
 
 struct Regex {
@@ -115,6 +116,10 @@ struct Rule {
   bool has_pre = false;
   NormField pre_field = NormField::kUser;
   std::vector<std::string> pre_values;  // lower-cased
+  // Further necessary conditions of the same form, checked before the full evaluation
+  // (e.g. `Status: Success` indexes the rule, `AuthenticationRequirement: single...` then
+  // turns most events away without evaluating the condition tree).
+  std::vector<std::pair<NormField, std::vector<std::string>>> pre_extra;
 };
 
 // A necessary "field is one of these values" condition of a detection (or none).
@@ -199,6 +204,40 @@ Prefilter selection_prefilter(const Selection& s) {
     }
   }
   return acc;
+}
+
+// Every "normalised field is one of these values" condition a selection requires: all
+// the equalities of a single alternative, or the fields every alternative constrains.
+std::vector<Prefilter> selection_prefilters(const Selection& s) {
+  std::vector<Prefilter> out;
+  if (s.keywords || s.alternatives.empty()) return out;
+  for (const auto& fm : s.alternatives[0]) {
+    Prefilter acc = field_prefilter(fm);
+    for (size_t j = 1; j < s.alternatives.size() && acc.ok; ++j) {
+      Prefilter in_j;
+      for (const auto& other : s.alternatives[j])
+        if (Prefilter p = field_prefilter(other); p.ok && p.field == acc.field) {
+          in_j = p;
+          break;
+        }
+      acc = Prefilter::either(acc, in_j);
+    }
+    if (acc.ok) out.push_back(std::move(acc));
+  }
+  return out;
+}
+
+// Either of two lists of necessary conditions: per field both constrain, the union.
+std::vector<Prefilter> either_all(const std::vector<Prefilter>& a,
+                                  const std::vector<Prefilter>& b) {
+  std::vector<Prefilter> out;
+  for (const auto& x : a)
+    for (const auto& y : b)
+      if (x.field == y.field) {
+        out.push_back(Prefilter::either(x, y));
+        break;
+      }
+  return out;
 }
 
 struct Mapping {
@@ -503,6 +542,77 @@ struct SigmaEngine::Impl {
     return uint32_t(slot_keys.size() - 1);
   }
 
+  // Whole raw paths (with their lookup kind), interned at load: several rules often name
+  // the same path, and on most records it is absent; the first lookup in an event records
+  // that, so the others return at once.
+  std::vector<std::string> path_keys;
+  std::vector<uint32_t> path_absent_gen;
+  uint32_t intern_path(const FieldRef& f) {
+    std::string k = f.kind == FieldRef::Kind::kDefault ? "d:" : "r:";
+    for (const auto& part : f.path) k.append(part).push_back('.');
+    lower(k);
+    for (size_t i = 0; i < path_keys.size(); ++i)
+      if (path_keys[i] == k) return uint32_t(i);
+    path_keys.push_back(std::move(k));
+    path_absent_gen.push_back(0);
+    return uint32_t(path_keys.size() - 1);
+  }
+
+  // Rule dispatch of one source, built at the first event after a load. Each rule's
+  // prefilter (a normalised field that must equal one of a few values) is indexed by field
+  // and value, so an event reads each prefilter field once and compares it with the small
+  // value list, instead of visiting every rule; the candidates are then evaluated in load
+  // order, as the plain rule list would.
+  struct PreValue {
+    std::string value;                // lower-cased
+    std::vector<uint32_t> positions;  // in the source's rule list
+  };
+  struct PreField {
+    NormField field;
+    std::vector<PreValue> values;
+  };
+  struct SourceIndex {
+    std::vector<uint32_t> always;  // rules without a prefilter
+    std::vector<PreField> fields;
+    std::vector<uint64_t> mask;  // per event: candidate positions
+  };
+  std::vector<SourceIndex> indexes;  // parallel to by_source
+  bool index_dirty = true;
+
+  void build_indexes() {
+    indexes.assign(by_source.size(), SourceIndex{});
+    for (size_t si = 0; si < by_source.size(); ++si) {
+      SourceIndex& x = indexes[si];
+      const auto& list = by_source[si].second;
+      x.mask.assign((list.size() + 63) / 64, 0);
+      for (uint32_t pos = 0; pos < list.size(); ++pos) {
+        const Rule& r = *rules[list[pos]];
+        if (!r.has_pre) {
+          x.always.push_back(pos);
+          continue;
+        }
+        PreField* pf = nullptr;
+        for (auto& f : x.fields)
+          if (f.field == r.pre_field) pf = &f;
+        if (!pf) {
+          x.fields.push_back(PreField{r.pre_field, {}});
+          pf = &x.fields.back();
+        }
+        for (const auto& v : r.pre_values) {
+          PreValue* pv = nullptr;
+          for (auto& e : pf->values)
+            if (e.value == v) pv = &e;
+          if (!pv) {
+            pf->values.push_back(PreValue{v, {}});
+            pv = &pf->values.back();
+          }
+          if (pv->positions.empty() || pv->positions.back() != pos) pv->positions.push_back(pos);
+        }
+      }
+    }
+    index_dirty = false;
+  }
+
   static bool find_member(simdjson::dom::object o, std::string_view key_lower,
                           simdjson::dom::element& out) {
     for (auto [k, v] : o)
@@ -626,6 +736,7 @@ struct SigmaEngine::Impl {
         f.kind = FieldRef::Kind::kRaw;
         f.path = split_path(std::string_view(target).substr(4));
         f.slot = intern_key(f.path[0]);
+        f.path_id = intern_path(f);
         return f;
       }
       if (target.rfind("kv:", 0) == 0) {
@@ -643,6 +754,7 @@ struct SigmaEngine::Impl {
     f.kind = FieldRef::Kind::kDefault;
     f.path = split_path(name);
     f.slot = intern_key(f.path[0]);
+    f.path_id = intern_path(f);
     return f;
   }
 
@@ -1211,10 +1323,45 @@ struct SigmaEngine::Impl {
       rule->has_pre = true;
       rule->pre_field = pf.field;
       rule->pre_values = std::move(pf.values);
+      for (auto& x : cond_prefilters(*rule, *rule->cond))
+        if (x.field != rule->pre_field || x.values != rule->pre_values)
+          rule->pre_extra.emplace_back(x.field, std::move(x.values));
     }
     size_t idx = rules.size();
     for (const auto& s : m->sources) source_rules(s).push_back(idx);
     rules.push_back(std::move(rule));
+    index_dirty = true;
+  }
+
+  // All the necessary conditions cond_prefilter chooses from.
+  static std::vector<Prefilter> cond_prefilters(const Rule& r, const CondNode& n) {
+    switch (n.t) {
+      case CondNode::T::kAnd: {
+        auto a = cond_prefilters(r, *n.kids[0]);
+        for (auto& x : cond_prefilters(r, *n.kids[1])) a.push_back(std::move(x));
+        return a;
+      }
+      case CondNode::T::kOr:
+        return either_all(cond_prefilters(r, *n.kids[0]), cond_prefilters(r, *n.kids[1]));
+      case CondNode::T::kNot:
+        return {};
+      case CondNode::T::kSel:
+        return selection_prefilters(r.sels[n.sels[0]]);
+      case CondNode::T::kOneOf: {
+        if (n.sels.empty()) return {};
+        auto acc = selection_prefilters(r.sels[n.sels[0]]);
+        for (size_t i = 1; i < n.sels.size(); ++i)
+          acc = either_all(acc, selection_prefilters(r.sels[n.sels[i]]));
+        return acc;
+      }
+      case CondNode::T::kAllOf: {
+        std::vector<Prefilter> acc;
+        for (size_t s : n.sels)
+          for (auto& x : selection_prefilters(r.sels[s])) acc.push_back(std::move(x));
+        return acc;
+      }
+    }
+    return {};
   }
 
   static Prefilter cond_prefilter(const Rule& r, const CondNode& n) {
@@ -1447,9 +1594,11 @@ struct SigmaEngine::Impl {
       case FieldRef::Kind::kRaw:
       case FieldRef::Kind::kDefault:
         if (ev.has_json) {
+          if (path_absent_gen[f.path_id] == event_gen) return;
           const bool props = f.kind == FieldRef::Kind::kDefault;
           const KeySlot& sl = key_slot(ev, f.slot);
           if (sl.found && (props || !sl.from_props)) raw_lookup(sl.e, f.path, 1, out);
+          if (out.empty()) path_absent_gen[f.path_id] = event_gen;
         } else if (f.kind == FieldRef::Kind::kDefault) {
           for (const auto& [k, v] : ev.kv)
             if (iequals(k, f.name)) out.push_back(v);
@@ -1796,38 +1945,59 @@ struct SigmaEngine::Impl {
     g.last.assign(c.rules.size(), INT64_MIN);
   }
 
+  bool extra_prefilters_pass(const Rule& r, const LogEvent& ev) {
+    for (const auto& [field, values] : r.pre_extra) {
+      std::string_view v;
+      if (!ev.get(field, v, next_scratch())) return false;
+      bool any = false;
+      for (const auto& p : values)
+        if (iequals(v, p)) {
+          any = true;
+          break;
+        }
+      if (!any) return false;
+    }
+    return true;
+  }
+
   void on_event(const LogEvent& ev, EventSink& sink) {
     ++events;
     if (++event_gen == 0) {
       // Generation wrapped: clear so stale lookups cannot look current.
       for (auto& sl : slots) sl.gen = 0;
+      std::fill(path_absent_gen.begin(), path_absent_gen.end(), 0);
       props_gen = 0;
       event_gen = 1;
     }
-    const std::vector<size_t>* list = nullptr;
-    for (const auto& [k, v] : by_source)
-      if (k == ev.kind) list = &v;
-    if (!list) return;
-    for (size_t idx : *list) {
-      Rule& r = *rules[idx];
-      scratch_used = 0;
-      if (r.has_pre) {
-        std::string_view v;
-        if (!ev.get(r.pre_field, v, next_scratch())) continue;
-        bool any = false;
-        for (const auto& p : r.pre_values)
-          if (iequals(v, p)) {
-            any = true;
-            break;
-          }
-        if (!any) continue;
+    if (index_dirty) build_indexes();
+    size_t si = 0;
+    while (si < by_source.size() && by_source[si].first != ev.kind) ++si;
+    if (si == by_source.size()) return;
+    const std::vector<size_t>& list = by_source[si].second;
+    SourceIndex& x = indexes[si];
+    std::fill(x.mask.begin(), x.mask.end(), 0);
+    for (uint32_t pos : x.always) x.mask[pos / 64] |= uint64_t(1) << (pos % 64);
+    scratch_used = 0;
+    for (const PreField& pf : x.fields) {
+      std::string_view v;
+      if (!ev.get(pf.field, v, next_scratch())) continue;
+      for (const PreValue& pv : pf.values)
+        if (iequals(v, pv.value))
+          for (uint32_t pos : pv.positions) x.mask[pos / 64] |= uint64_t(1) << (pos % 64);
+    }
+    for (size_t w = 0; w < x.mask.size(); ++w) {
+      for (uint64_t bits = x.mask[w]; bits; bits &= bits - 1) {
+        const size_t idx = list[w * 64 + size_t(__builtin_ctzll(bits))];
+        Rule& r = *rules[idx];
+        scratch_used = 0;
+        if (!extra_prefilters_pass(r, ev)) continue;
+        sel_cache.assign(r.sels.size(), -1);
+        if (!eval(r, *r.cond, ev)) continue;
+        ++r.matches;
+        if (r.generate) alert(&r, nullptr, ev, sink, "");
+        for (size_t ci : r.correlations)
+          if (correlations[ci]) feed_correlation(*correlations[ci], idx, ev, sink);
       }
-      sel_cache.assign(r.sels.size(), -1);
-      if (!eval(r, *r.cond, ev)) continue;
-      ++r.matches;
-      if (r.generate) alert(&r, nullptr, ev, sink, "");
-      for (size_t ci : r.correlations)
-        if (correlations[ci]) feed_correlation(*correlations[ci], idx, ev, sink);
     }
   }
 };
