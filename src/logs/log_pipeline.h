@@ -66,6 +66,9 @@ class LogPipeline {
   class Reader;
   void record(LogFileStats& fs, LogParser& p, std::string_view rec, uint64_t line);
   void malformed(LogFileStats& fs, uint64_t line, const char* reason);
+  void line_record(LogFileStats& fs, LogParser& parser, std::string_view rec, uint64_t line);
+  void read_lines(int fd, LogFileStats& fs, LogParser& parser, uint64_t& line);
+  bool map_lines(int fd, uint64_t size, LogFileStats& fs, LogParser& parser, uint64_t& line);
 
   LogOptions opts_;
   EventSink& sink_;

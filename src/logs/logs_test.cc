@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "logs/log_pipeline.h"
+#include "logs/model/json_util.h"
 #include "logs/model/test_util.h"
 
 namespace komainu::logs {
@@ -169,6 +170,109 @@ TEST(LogsPipeline, OutOfRangeTimesAreCountedInvalidRecords) {
   EXPECT_NE(stats.find("\"time_out_of_range\":5"), std::string::npos) << stats;
   fs::remove(path);
   fs::remove(m365);
+}
+
+// Line-framed files are mapped a window at a time: records that straddle a window, one
+// longer than a window, CRLF endings, blank lines and a last line without a newline all
+// read exactly as the streaming reader reads them, with the right line numbers.
+TEST(LogsPipeline, MappedWindowsKeepRecordsAndLineNumbers) {
+  std::string path = fs::temp_directory_path() / "komainu_logs_windows.jsonl";
+  auto rec = [](int i, size_t pad) {
+    return "{\"category\":\"SignInLogs\",\"time\":\"2025-01-01T00:00:00Z\",\"properties\":{"
+           "\"userPrincipalName\":\"u" +
+           std::to_string(i) + "@b.c\",\"userAgent\":\"" + std::string(pad, 'x') +
+           "\",\"status\":{\"errorCode\":0}}}";
+  };
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 1; i <= 40000; ++i) {
+      if (i == 30000)
+        out << "{\"category\":\"SignInLogs\", broken\n";
+      else if (i == 20000)
+        out << rec(i, 9u << 20) << "\n";  // longer than a window
+      else if (i % 1000 == 0)
+        out << "\r\n";  // blank (CRLF)
+      else
+        out << rec(i, 200 + i % 97) << (i % 3 ? "\n" : "\r\n");
+    }
+    out << "{\"category\":\"SignInLogs\", broken at the end";  // no newline
+  }
+  CollectingSink sink;
+  LogPipeline p(LogOptions{}, sink);
+  std::string err;
+  ASSERT_TRUE(p.load(&err));
+  ASSERT_TRUE(p.process_file(path, &err)) << err;
+  EXPECT_EQ(p.records_read(), 40001u - 38u);  // every 1000th line is blank but two
+  EXPECT_EQ(p.records_malformed(), 2u);
+  std::string stats;
+  JsonWriter w(stats);
+  p.write_stats(w);
+  EXPECT_NE(stats.find(path + ":30000: json_syntax"), std::string::npos) << stats;
+  EXPECT_NE(stats.find(path + ":40001: json_syntax"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"blank_lines\":38"), std::string::npos) << stats;
+  fs::remove(path);
+}
+
+TEST(LogsModel, KeyTableFoldsAsciiCaseOnly) {
+  KeyTable t = {{"userprincipalname", 1},
+                {"id", 2},
+                {"a_b", 3},
+                {"x@y", 4},
+                {"averyveryverylongkeyofmorethanthirtytwobytes", 5}};
+  EXPECT_EQ(t.find("UserPrincipalName"), 1);
+  EXPECT_EQ(t.find("USERPRINCIPALNAME"), 1);
+  EXPECT_EQ(t.find("userprincipalnam"), -1);
+  EXPECT_EQ(t.find("Id"), 2);
+  EXPECT_EQ(t.find("A_B"), 3);
+  EXPECT_EQ(t.find("a\x7f"
+                   "b"),
+            -1);  // '_' | 0x20 == 0x7f: only letters fold
+  EXPECT_EQ(t.find("X@Y"), 4);
+  EXPECT_EQ(t.find("x`y"), -1);  // '@' | 0x20 == '`'
+  EXPECT_EQ(t.find("AVeryVeryVeryLongKeyOfMoreThanThirtyTwoBytes"), 5);
+  EXPECT_EQ(t.find(""), -1);
+}
+
+// One account table for every detector: ids are dense, a repeated ask for the same event
+// costs no lookup, and an evicted account's id, once reused, no longer reaches the state a
+// detector kept for the old account.
+TEST(LogsModel, SharedAccountIdsAndPerDetectorState) {
+  CollectingSink sink;
+  Watchlists lists;
+  DetectorContext ctx(sink, lists, 2);
+  LogEvent a = testing::signin("a@x.com", testing::at(0, 1));
+  LogEvent b = testing::signin("b@x.com", testing::at(0, 2));
+  AccountRef ra = ctx.account(a), rb = ctx.account(b);
+  EXPECT_TRUE(ra.valid());
+  EXPECT_NE(ra.id, rb.id);
+  EXPECT_EQ(ctx.account(a).id, ra.id);
+  EXPECT_EQ(ctx.account(a).gen, ra.gen);
+  LogEvent none = testing::signin("", testing::at(0, 2));
+  EXPECT_FALSE(ctx.account(none).valid());
+
+  AccountMap<int> state(10, 3600 * kNsPerSec);
+  state.touch(ra, a.ts) = 7;
+  EXPECT_EQ(*state.find(ra), 7);
+  EXPECT_EQ(state.find(rb), nullptr);
+  // A third account at cap 2: the least recently seen (a) is evicted, its id reused.
+  LogEvent c = testing::signin("c@x.com", testing::at(0, 3));
+  AccountRef rc = ctx.account(c);
+  EXPECT_EQ(ctx.accounts().evictions(), 1u);
+  EXPECT_EQ(rc.id, ra.id);
+  EXPECT_NE(rc.gen, ra.gen);
+  EXPECT_EQ(state.find(rc), nullptr);
+  bool created = false;
+  EXPECT_EQ(state.touch(rc, c.ts, &created), 0);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(state.evictions(), 1u);
+  EXPECT_EQ(state.size(), 1u);
+  // A detector's own cap evicts within its map.
+  AccountMap<int> small(1, 3600 * kNsPerSec);
+  small.touch(rb, b.ts) = 1;
+  small.touch(rc, c.ts) = 2;
+  EXPECT_EQ(small.size(), 1u);
+  EXPECT_EQ(small.evictions(), 1u);
+  EXPECT_EQ(small.find(rb), nullptr);
 }
 
 TEST(LogsPipeline, SniffsLogsButNotPcaps) {
