@@ -34,14 +34,44 @@ struct Config {
   int64_t spray_min_users, brute_min, after_min, max_sources, max_accounts;
 };
 
+// Failures in the window, oldest first: a vector with a moving head. A state allocates
+// nothing until its first failure (a std::deque allocates ~600 bytes up front, for each
+// of the thousands of accounts and sources that have a state).
+class FailWindow {
+ public:
+  using Item = std::pair<TimeNs, std::string>;
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  const Item& front() const { return items_[head_]; }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      clear();
+    } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + std::ptrdiff_t(head_));
+      head_ = 0;
+    }
+  }
+  void emplace_back(TimeNs t, const std::string& s) { items_.emplace_back(t, s); }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+  std::vector<Item>::const_iterator begin() const { return items_.begin() + std::ptrdiff_t(head_); }
+  std::vector<Item>::const_iterator end() const { return items_.end(); }
+
+ private:
+  std::vector<Item> items_;
+  size_t head_ = 0;
+};
+
 struct SourceState {
-  std::deque<std::pair<TimeNs, std::string>> fails;  // time, user
-  TimeNs alerted_at = kNever;                        // last spray alert
-  std::vector<std::string> sprayed_users;            // evidence of the last spray
+  FailWindow fails;                        // time, user
+  TimeNs alerted_at = kNever;              // last spray alert
+  std::vector<std::string> sprayed_users;  // evidence of the last spray
 };
 
 struct AccountState {
-  std::deque<std::pair<TimeNs, std::string>> fails;  // time, source ip
+  FailWindow fails;  // time, source ip
   TimeNs alerted_at = kNever;
 };
 
