@@ -98,6 +98,18 @@ struct CondNode {
 
 struct Mapping;
 
+// The field of a prefilter: a normalised field, or (raw set) a raw/default/kv field of the
+// rule, whose values are read as the matcher reads them. Two raw fields are the same when
+// kind, path and name are (values() then reads the same thing).
+struct PreKey {
+  NormField nf = NormField::kUser;
+  const FieldRef* raw = nullptr;
+  bool operator==(const PreKey& o) const {
+    if (!raw || !o.raw) return !raw && !o.raw && nf == o.nf;
+    return raw->kind == o.raw->kind && raw->path == o.raw->path && raw->name == o.raw->name;
+  }
+};
+
 struct Rule {
   std::string id, name, title, level, status, origin;
   std::vector<std::string> tags;
@@ -110,28 +122,29 @@ struct Rule {
   bool generate_explicit = false;    // `generate: true` (alerts even when correlated)
   std::vector<size_t> correlations;  // correlations fed by this rule
   uint64_t matches = 0;
-  // A necessary condition read off the detection: the rule can only match when normalised
-  // field `pre_field` equals (case-insensitively) one of `pre_values`, so every other event
+  // A necessary condition read off the detection: the rule can only match when field
+  // `pre_field` equals (case-insensitively) one of `pre_values`, so every other event
   // skips the rule without evaluating its condition.
   bool has_pre = false;
-  NormField pre_field = NormField::kUser;
+  PreKey pre_field;
   std::vector<std::string> pre_values;  // lower-cased
   // Further necessary conditions of the same form, checked before the full evaluation
   // (e.g. `Status: Success` indexes the rule, `AuthenticationRequirement: single...` then
   // turns most events away without evaluating the condition tree).
-  std::vector<std::pair<NormField, std::vector<std::string>>> pre_extra;
+  std::vector<std::pair<PreKey, std::vector<std::string>>> pre_extra;
 };
 
 // A necessary "field is one of these values" condition of a detection (or none).
 struct Prefilter {
   bool ok = false;
-  NormField field = NormField::kUser;
+  PreKey field;
   std::vector<std::string> values;  // lower-cased
 
   // Fields with few distinct values (outcome, mfa) let most events through: any other
   // field is a better filter, then fewer values.
   int rank() const {
-    switch (field) {
+    if (field.raw) return 2;
+    switch (field.nf) {
       case NormField::kOutcome:
       case NormField::kMfa:
       case NormField::kClass:
@@ -151,18 +164,17 @@ struct Prefilter {
   }
   // Either of two alternatives: both must constrain the same field.
   static Prefilter either(Prefilter a, const Prefilter& b) {
-    if (!a.ok || !b.ok || a.field != b.field) return {};
+    if (!a.ok || !b.ok || !(a.field == b.field)) return {};
     for (const auto& v : b.values)
       if (std::find(a.values.begin(), a.values.end(), v) == a.values.end()) a.values.push_back(v);
     return a;
   }
 };
 
-// An equality on a normalised field that a field matcher requires.
+// An equality on a field that a field matcher requires.
 Prefilter field_prefilter(const FieldMatcher& fm) {
   Prefilter p;
-  if (fm.field.kind != FieldRef::Kind::kNorm || fm.field.name.empty() || fm.values.empty())
-    return p;
+  if (fm.field.name.empty() || fm.values.empty()) return p;
   for (const auto& vm : fm.values) {
     if (vm.op != Op::kEq || vm.negate) return Prefilter{};
     std::string v = vm.pat;
@@ -170,7 +182,10 @@ Prefilter field_prefilter(const FieldMatcher& fm) {
     p.values.push_back(std::move(v));
   }
   p.ok = true;
-  p.field = fm.field.nf;
+  if (fm.field.kind == FieldRef::Kind::kNorm)
+    p.field.nf = fm.field.nf;
+  else
+    p.field.raw = &fm.field;
   return p;
 }
 
@@ -568,7 +583,7 @@ struct SigmaEngine::Impl {
     std::vector<uint32_t> positions;  // in the source's rule list
   };
   struct PreField {
-    NormField field;
+    PreKey field;
     std::vector<PreValue> values;
   };
   struct SourceIndex {
@@ -1324,7 +1339,7 @@ struct SigmaEngine::Impl {
       rule->pre_field = pf.field;
       rule->pre_values = std::move(pf.values);
       for (auto& x : cond_prefilters(*rule, *rule->cond))
-        if (x.field != rule->pre_field || x.values != rule->pre_values)
+        if (!(x.field == rule->pre_field) || x.values != rule->pre_values)
           rule->pre_extra.emplace_back(x.field, std::move(x.values));
     }
     size_t idx = rules.size();
@@ -1945,16 +1960,31 @@ struct SigmaEngine::Impl {
     g.last.assign(c.rules.size(), INT64_MIN);
   }
 
+  // The values a prefilter compares: the normalised field, or the raw field as its
+  // matcher reads it (views valid until scratch_used is reset).
+  std::vector<std::string_view> pre_vals;
+  const std::vector<std::string_view>& pre_values_of(const PreKey& k, const LogEvent& ev) {
+    pre_vals.clear();
+    if (k.raw) {
+      values(ev, *k.raw, pre_vals);
+    } else {
+      std::string_view v;
+      if (ev.get(k.nf, v, next_scratch())) pre_vals.push_back(v);
+    }
+    return pre_vals;
+  }
+
   bool extra_prefilters_pass(const Rule& r, const LogEvent& ev) {
     for (const auto& [field, values] : r.pre_extra) {
-      std::string_view v;
-      if (!ev.get(field, v, next_scratch())) return false;
       bool any = false;
-      for (const auto& p : values)
-        if (iequals(v, p)) {
-          any = true;
-          break;
-        }
+      for (std::string_view v : pre_values_of(field, ev)) {
+        for (const auto& p : values)
+          if (iequals(v, p)) {
+            any = true;
+            break;
+          }
+        if (any) break;
+      }
       if (!any) return false;
     }
     return true;
@@ -1979,11 +2009,13 @@ struct SigmaEngine::Impl {
     for (uint32_t pos : x.always) x.mask[pos / 64] |= uint64_t(1) << (pos % 64);
     scratch_used = 0;
     for (const PreField& pf : x.fields) {
-      std::string_view v;
-      if (!ev.get(pf.field, v, next_scratch())) continue;
+      const std::vector<std::string_view>& vs = pre_values_of(pf.field, ev);
       for (const PreValue& pv : pf.values)
-        if (iequals(v, pv.value))
-          for (uint32_t pos : pv.positions) x.mask[pos / 64] |= uint64_t(1) << (pos % 64);
+        for (std::string_view v : vs)
+          if (iequals(v, pv.value)) {
+            for (uint32_t pos : pv.positions) x.mask[pos / 64] |= uint64_t(1) << (pos % 64);
+            break;
+          }
     }
     for (size_t w = 0; w < x.mask.size(); ++w) {
       for (uint64_t bits = x.mask[w]; bits; bits &= bits - 1) {
