@@ -7,12 +7,44 @@
 
 namespace komainu {
 
+namespace {
+// Decimal forms of 0..255, each "ddd" left-aligned with its length in the fourth byte: the
+// dotted quad is written once per address column of every log line.
+struct OctetTable {
+  char text[256][4];
+  constexpr OctetTable() : text() {
+    for (int v = 0; v < 256; ++v) {
+      char* t = text[v];
+      int n = 0;
+      if (v >= 100) t[n++] = char('0' + v / 100);
+      if (v >= 10) t[n++] = char('0' + v / 10 % 10);
+      t[n++] = char('0' + v % 10);
+      t[3] = char(n);
+    }
+  }
+};
+constexpr OctetTable kOctets;
+
+inline char* put_octet(char* p, uint8_t v) {
+  const char* t = kOctets.text[v];
+  memcpy(p, t, 3);  // the buffer has room; only t[3] bytes count
+  return p + t[3];
+}
+}  // namespace
+
 size_t IpAddr::format(char* buf) const {
   if (is_v4()) {
-    inet_ntop(AF_INET, &b[12], buf, INET6_ADDRSTRLEN);
-  } else {
-    inet_ntop(AF_INET6, b.data(), buf, INET6_ADDRSTRLEN);
+    char* p = put_octet(buf, b[12]);
+    *p++ = '.';
+    p = put_octet(p, b[13]);
+    *p++ = '.';
+    p = put_octet(p, b[14]);
+    *p++ = '.';
+    p = put_octet(p, b[15]);
+    *p = 0;
+    return size_t(p - buf);
   }
+  inet_ntop(AF_INET6, b.data(), buf, INET6_ADDRSTRLEN);
   return strlen(buf);
 }
 

@@ -64,12 +64,16 @@ ZeekRow& ZeekRow::unset() {
 }
 
 ZeekRow& ZeekRow::time(TimeNs t) {
-  next().text = format_zeek_time(t);
+  char buf[kZeekTimeBuf];
+  size_t n = format_zeek_time(t, buf);
+  next().text.assign(buf, n);
   return *this;
 }
 
 ZeekRow& ZeekRow::interval(TimeNs d) {
-  next().text = format_zeek_interval(d);
+  char buf[kZeekTimeBuf];
+  size_t n = format_zeek_interval(d, buf);
+  next().text.assign(buf, n);
   return *this;
 }
 
@@ -132,7 +136,8 @@ ZeekRow& ZeekRow::counts(const std::vector<uint64_t>& items) {
 ZeekRow& ZeekRow::intervals(const std::vector<TimeNs>& items) {
   Value& v = next();
   v.container = true;
-  for (auto d : items) v.items.push_back(format_zeek_interval(d));
+  char buf[kZeekTimeBuf];
+  for (auto d : items) v.items.emplace_back(buf, format_zeek_interval(d, buf));
   return *this;
 }
 

@@ -166,16 +166,27 @@ void JsonWriter::append_eve_time(std::string& out, int64_t ns) {
   out.append(t, 27);
 }
 
+namespace {
+// Bytes written as they are: printable ASCII except '"' and '\\'.
+struct PlainTable {
+  bool plain[256];
+  constexpr PlainTable() : plain() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+}  // namespace
+
 void JsonWriter::escape(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size();
   for (size_t i = 0; i < n;) {
     unsigned char c = p[i];
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (kPlain.plain[c]) {
       // Copy the whole run of plain characters at once (most strings are one run).
       size_t j = i + 1;
-      while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\') ++j;
+      while (j < n && kPlain.plain[p[j]]) ++j;
       out.append(reinterpret_cast<const char*>(p + i), j - i);
       i = j;
       continue;

@@ -1,5 +1,6 @@
 #include "core/time.h"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -30,18 +31,53 @@ std::string format_eve_time(TimeNs t) {
   return buf;
 }
 
-std::string format_zeek_time(TimeNs t) {
+namespace {
+// Writes v (< 1e6) as exactly six digits.
+char* put6(char* p, uint32_t v) {
+  for (int i = 5; i >= 0; --i) {
+    p[i] = char('0' + v % 10);
+    v /= 10;
+  }
+  return p + 6;
+}
+}  // namespace
+
+size_t format_zeek_time(TimeNs t, char* buf) {
   int64_t sec, us;
   split(t, sec, us);
-  char buf[40];
-  snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(sec), static_cast<long long>(us));
-  return buf;
+  char* p = std::to_chars(buf, buf + 21, sec).ptr;
+  *p++ = '.';
+  p = put6(p, uint32_t(us));
+  *p = 0;
+  return size_t(p - buf);
+}
+
+std::string format_zeek_time(TimeNs t) {
+  char buf[kZeekTimeBuf];
+  return std::string(buf, format_zeek_time(t, buf));
+}
+
+size_t format_zeek_interval(TimeNs d, char* buf) {
+  // Zeek prints the interval as a double with %.6f: the integer form below rounds the exact
+  // nanosecond count half-up, which equals printf's rounding of d / 1e9 whenever the
+  // double's error (< 4.5e-10 s below 4e15 ns) cannot cross a rounding boundary (at least
+  // 1 ns away unless the last three digits are exactly 500). The rest goes through printf.
+  const int64_t rem = d % 1000;
+  if (d < 0 || d >= 4'000'000'000'000'000 || rem == 500) {
+    int n = snprintf(buf, kZeekTimeBuf, "%.6f", static_cast<double>(d) / 1e9);
+    return size_t(n);
+  }
+  const int64_t us = d / 1000 + (rem > 500 ? 1 : 0);
+  char* p = std::to_chars(buf, buf + 21, us / 1000000).ptr;
+  *p++ = '.';
+  p = put6(p, uint32_t(us % 1000000));
+  *p = 0;
+  return size_t(p - buf);
 }
 
 std::string format_zeek_interval(TimeNs d) {
-  char buf[40];
-  snprintf(buf, sizeof buf, "%.6f", static_cast<double>(d) / 1e9);
-  return buf;
+  char buf[kZeekTimeBuf];
+  return std::string(buf, format_zeek_interval(d, buf));
 }
 
 bool parse_iso8601(std::string_view s, TimeNs& out) {

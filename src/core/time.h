@@ -23,6 +23,11 @@ std::string format_eve_time(TimeNs t);
 std::string format_zeek_time(TimeNs t);
 // Zeek's interval form: seconds with 6 decimals.
 std::string format_zeek_interval(TimeNs d);
+// The same two forms written into buf (at least kZeekTimeBuf bytes, NUL-terminated), without
+// allocating: they are written for every conn.log row. Return the length.
+inline constexpr size_t kZeekTimeBuf = 48;
+size_t format_zeek_time(TimeNs t, char* buf);
+size_t format_zeek_interval(TimeNs d, char* buf);
 // Parses ISO 8601 / RFC 3339 ("2024-01-01T00:00:00Z", ".123", "+02:00"); false on error,
 // and for times that int64 nanoseconds cannot hold (before 1677-09-21, after 2262-04-11).
 bool parse_iso8601(std::string_view s, TimeNs& out);
