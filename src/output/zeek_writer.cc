@@ -26,16 +26,27 @@ void ZeekLogWriter::escape_tsv(std::string& out, std::string_view s, bool in_set
     out.append("\\x2d");
     return;
   }
-  for (unsigned char c : s) {
-    bool esc = c < 0x20 || c >= 0x7f || c == '\\' || (in_set && c == ',');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  auto plain = [in_set](unsigned char c) {
+    return c >= 0x20 && c < 0x7f && c != '\\' && !(in_set && c == ',');
+  };
+  for (size_t i = 0; i < n;) {
+    if (plain(p[i])) {
+      // Copy the whole run of plain characters at once (most values are one run).
+      size_t j = i + 1;
+      while (j < n && plain(p[j])) ++j;
+      out.append(reinterpret_cast<const char*>(p + i), j - i);
+      i = j;
+      continue;
+    }
+    unsigned char c = p[i++];
     if (c == '\\') {
       out.append("\\\\");
-    } else if (esc) {
+    } else {
       out.append("\\x");
       out.push_back(hex[c >> 4]);
       out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
     }
   }
 }
