@@ -1,6 +1,7 @@
 #include "capture/source.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -33,11 +34,24 @@ bool FileSource::open(const std::vector<std::string>& paths) {
     }
     struct stat st {};
     if (stat(path.c_str(), &st) == 0) total_file_bytes_ += static_cast<uint64_t>(st.st_size);
-    Input in;
+    inputs_.emplace_back();
+    Input& in = inputs_.back();
     in.handle = h;
     in.path = path;
     in.linktype = pcap_datalink(h);
-    inputs_.push_back(in);
+    if (direct_read_) {
+      // libpcap has read and checked the header; records of a plain classic pcap file are
+      // then read directly, from the offset after the header, with pread (the FILE's
+      // position stays where libpcap left it until a hand-off seeks it).
+      int fd = fileno(fp);
+      uint8_t header[24];
+      bool nano = false;
+      struct stat fst {};
+      if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) &&
+          pread(fd, header, sizeof header, 0) == ssize_t(sizeof header) &&
+          DirectPcapReader::eligible(header, nano))
+        in.direct = std::make_unique<DirectPcapReader>(fd, sizeof header, nano, pcap_snapshot(h));
+    }
   }
   for (auto& in : inputs_) advance(in);
   return true;
@@ -45,6 +59,33 @@ bool FileSource::open(const std::vector<std::string>& paths) {
 
 bool FileSource::advance(Input& in) {
   if (in.done) return false;
+  if (in.direct) {
+    const uint8_t* data = nullptr;
+    switch (in.direct->next(in.direct_hdr, data)) {
+      case DirectPcapReader::Status::kRecord:
+        in.hdr = &in.direct_hdr;
+        in.data = data;
+        ++in.number;
+        return true;
+      case DirectPcapReader::Status::kEnd:
+        in.direct.reset();
+        in.done = true;
+        return false;
+      case DirectPcapReader::Status::kHandOff: {
+        // libpcap reads on from this record: its handling of damaged records is the one
+        // users (and tests) know.
+        uint64_t off = in.direct->offset();
+        in.direct.reset();
+        if (fseeko(pcap_file(in.handle), off_t(off), SEEK_SET) != 0) {
+          warnings_.push_back(in.path + ": after packet " + std::to_string(in.number) +
+                              ": cannot seek: " + strerror(errno));
+          in.done = true;
+          return false;
+        }
+        break;
+      }
+    }
+  }
   int rc = pcap_next_ex(in.handle, const_cast<struct pcap_pkthdr**>(&in.hdr), &in.data);
   if (rc == 1) {
     ++in.number;
@@ -90,6 +131,10 @@ SourceStatus FileSource::next(RawFrame& frame) {
 uint64_t FileSource::consumed_file_bytes() const {
   uint64_t total = 0;
   for (const auto& in : inputs_) {
+    if (in.direct) {
+      total += in.direct->offset();
+      continue;
+    }
     if (in.done) {
       struct stat st {};
       if (stat(in.path.c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/pcap_direct.h"
 #include "decode/packet.h"
 
 namespace komainu {
@@ -48,6 +49,9 @@ class FileSource : public PacketSource {
   // Bytes of input consumed so far (approximate, from file offsets).
   uint64_t consumed_file_bytes() const;
   const std::vector<std::string>& paths() const { return paths_; }
+  // Classic pcap files are read by DirectPcapReader unless this is turned off before open()
+  // (libpcap then reads every record; the frames are the same either way).
+  void set_direct_read(bool on) { direct_read_ = on; }
 
   ~FileSource() override;
 
@@ -61,6 +65,8 @@ class FileSource : public PacketSource {
     const struct pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     bool done = false;
+    std::unique_ptr<DirectPcapReader> direct;  // null: libpcap reads
+    struct pcap_pkthdr direct_hdr {};
   };
   bool advance(Input& in);
   static constexpr size_t kReadBuffer = 1 << 20;
@@ -69,6 +75,7 @@ class FileSource : public PacketSource {
   std::vector<std::string> paths_;
   uint64_t total_file_bytes_ = 0;
   int current_ = -1;  // input whose frame was handed out last (advanced on the next call)
+  bool direct_read_ = true;
   std::atomic<bool> stop_{false};
 };
 
