@@ -111,6 +111,22 @@ struct TcpEndpoint {
   uint64_t size(const TcpEndpoint& peer) const;
 };
 
+// The bytes of a TCP flow seen before an analyzer attached, both directions, in arrival
+// order. Probes see each direction's bytes from its start (a request sent one byte per
+// segment is still recognised), and the analyzer that attaches gets them replayed, so it
+// also sees the side that was not what gave the protocol away (Zeek's DPD buffer).
+struct ProbeBuffer {
+  static constexpr size_t kMaxBytes = 4096;  // both directions (Zeek keeps 1024)
+  struct Chunk {
+    TimeNs ts;
+    uint16_t len;
+    uint8_t dir;
+  };
+  std::string bytes[2];
+  std::vector<Chunk> chunks;
+  size_t cost = 0;  // charged to the flow table's memory use
+};
+
 // A flow. Lives in the FlowTable's pool; analyzers' records point at `ctx`.
 struct Flow {
   FlowContext ctx;  // tuple = originator -> responder
@@ -150,6 +166,7 @@ struct Flow {
   TimeNs session_timeout = 0, session_check = 0;  // see FlowConfig::udp_session_timeouts
   // App layer
   std::unique_ptr<AppSession> session;
+  std::unique_ptr<ProbeBuffer> probe_buf;  // TCP only, while probes ask for more bytes
   uint8_t probe_rounds[2] = {0, 0};
   bool probe_done = false;
   bool context_ready = false;  // uid/community_id rendered
@@ -217,6 +234,7 @@ enum FlowCounter : size_t {
   kReassemblyOverlaps,
   kReassemblyOverflows,
   kSessionsAttached,
+  kProbeBufferOverflows,
   kFlowCounterCount
 };
 
@@ -304,7 +322,13 @@ class FlowTable : public PacketSink {
   void drain_pending(Flow& f, int side, TimeNs ts);
   void free_pending(Flow& f, int side);
   void release_block(TcpEndpoint& e, const PendingBlock& b);
-  void probe(Flow& f, Direction dir, std::span<const uint8_t> data);
+  void probe(Flow& f, Direction dir, std::span<const uint8_t> data, uint8_t max_rounds);
+  // Runs every probe on `data` and attaches the first that says yes; true when none did and
+  // one wants more bytes.
+  bool try_probes(Flow& f, Direction dir, std::span<const uint8_t> data);
+  void end_probe_round(Flow& f, int d, bool maybe, uint8_t max_rounds);
+  void probe_stream(Flow& f, Direction dir, std::span<const uint8_t> data, TimeNs ts);
+  void free_probe_buffer(Flow& f);
 
   static constexpr uint32_t kChunkBits = 10;
   static constexpr uint32_t kChunkSize = 1u << kChunkBits;

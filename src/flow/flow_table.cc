@@ -29,6 +29,8 @@ const CounterInfo kFlowCounterInfo[] = {
     {"reassembly_overlaps", "segments overlapping data already delivered (first wins)"},
     {"reassembly_overflows", "out-of-order segments not buffered: memory limit reached"},
     {"sessions_attached", "app-layer sessions attached by probing"},
+    {"probe_buffer_overflows",
+     "TCP flows whose first bytes outgrew the probe buffer before a protocol was recognised"},
 };
 
 inline int32_t seq_delta(uint32_t a, uint32_t b) {
@@ -427,10 +429,17 @@ bool FlowTable::make_room(size_t bytes) {
 
 uint64_t FlowTable::tunnel_context(const Packet& p) {
   if (!p.parent) return 0;
-  for (uint8_t i = 0; i < n_layers_; ++i)
-    if (layer_pkt_[i] == p.parent) return layer_uid_[i];
-  // An enclosing layer that made no flow: name it by its endpoints.
-  return hash_addr(p.parent->src) ^ mix64(hash_addr(p.parent->dst) + p.parent->proto) ^ 1;
+  // Zeek names GRE and IP-in-IP tunnels by their outer addresses alone, so both directions
+  // are one tunnel even when GRE rides in UDP with a source port per direction.
+  bool by_endpoints = p.tunnel == TunnelType::kGre || p.tunnel == TunnelType::kErspan ||
+                      p.tunnel == TunnelType::kIpInIp;
+  if (!by_endpoints)
+    for (uint8_t i = 0; i < n_layers_; ++i)
+      if (layer_pkt_[i] == p.parent) return layer_uid_[i];
+  // By the endpoints (also for an enclosing layer that made no flow), in either order.
+  uint64_t a = hash_addr(p.parent->src), b = hash_addr(p.parent->dst);
+  if (a > b) std::swap(a, b);
+  return a ^ mix64(b + p.parent->proto) ^ 1;
 }
 
 uint32_t FlowTable::create(const Packet& p, uint64_t tunnel, uint32_t h) {
@@ -541,6 +550,7 @@ void FlowTable::remove(uint32_t idx, EndReason why) {
   }
   free_pending(f, 0);
   free_pending(f, 1);
+  free_probe_buffer(f);
   f.session.reset();
   f.~Flow();
   new (&f) Flow();
@@ -633,7 +643,8 @@ void FlowTable::process_udp(Flow& f, const Packet& p, bool is_orig) {
   if (p.payload_caplen == 0 || (!f.session && f.probe_done)) return;
   Direction dir = is_orig ? Direction::kToServer : Direction::kToClient;
   std::span<const uint8_t> data(p.payload, p.payload_caplen);
-  if (!f.session) probe(f, dir, data);
+  // Datagrams are probed one by one: each is a whole message.
+  if (!f.session) probe(f, dir, data, 4);
   if (f.session) f.session->on_data(dir, data, p.ts);
 }
 
@@ -642,9 +653,14 @@ void FlowTable::process_icmp(Flow& f, const Packet& p, bool is_orig) {
   f.active[is_orig ? 0 : 1] = true;
 }
 
-void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
+void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data, uint8_t max_rounds) {
   int d = int(dir);
   if (f.probe_done || f.probe_rounds[d] == 0xff) return;
+  bool maybe = try_probes(f, dir, data);
+  if (!f.session) end_probe_round(f, d, maybe, max_rounds);
+}
+
+bool FlowTable::try_probes(Flow& f, Direction dir, std::span<const uint8_t> data) {
   bool maybe = false;
   uint16_t server_port = f.ctx.tuple.dport;
   for (size_t i = 0; i < apis_.size(); ++i) {
@@ -668,12 +684,16 @@ void FlowTable::probe(Flow& f, Direction dir, std::span<const uint8_t> data) {
             f.session_check = now_ + timeout;
           }
       ++counters_[kSessionsAttached];
-      return;
+      return false;
     }
     if (r == ProbeResult::kMaybe) maybe = true;
   }
+  return maybe;
+}
+
+void FlowTable::end_probe_round(Flow& f, int d, bool maybe, uint8_t max_rounds) {
   // Give a direction a few deliveries when a probe needs more bytes, then stop.
-  if (!maybe || ++f.probe_rounds[d] >= 4) f.probe_rounds[d] = 0xff;
+  if (!maybe || ++f.probe_rounds[d] >= max_rounds) f.probe_rounds[d] = 0xff;
   if (f.probe_rounds[0] == 0xff && f.probe_rounds[1] == 0xff) f.probe_done = true;
 }
 
@@ -1046,11 +1066,85 @@ void FlowTable::free_pending(Flow& f, int side) {
 }
 
 void FlowTable::deliver(Flow& f, int side, const uint8_t* data, size_t len, TimeNs ts) {
-  if (!f.session && f.probe_done) return;
   Direction dir = side == 0 ? Direction::kToServer : Direction::kToClient;
   std::span<const uint8_t> s(data, len);
-  if (!f.session) probe(f, dir, s);
-  if (f.session) f.session->on_data(dir, s, ts);
+  if (f.session)
+    f.session->on_data(dir, s, ts);
+  else if (!f.probe_done)
+    probe_stream(f, dir, s, ts);
+}
+
+void FlowTable::probe_stream(Flow& f, Direction dir, std::span<const uint8_t> data, TimeNs ts) {
+  // Segments a stream is cut into say nothing about its protocol: a direction gets up to
+  // kMaxRounds deliveries and the buffer's bytes to be recognised.
+  constexpr uint8_t kMaxRounds = 32;
+  const int d = int(dir);
+  ProbeBuffer* b = f.probe_buf.get();
+  const bool probed = !b;
+  if (probed) {
+    // Common case: the first segment decides, nothing is copied.
+    probe(f, dir, data, kMaxRounds);
+    if (f.session) {
+      f.session->on_data(dir, data, ts);
+      return;
+    }
+    if (f.probe_done) return;
+  }
+  // Undecided: keep the bytes (both directions) for the analyzer that attaches later.
+  size_t held = b ? b->bytes[0].size() + b->bytes[1].size() : 0;
+  if (held + data.size() > ProbeBuffer::kMaxBytes ||
+      reassembly_bytes_ + data.size() > cfg_.reassembly_global_limit) {
+    ++counters_[kProbeBufferOverflows];
+    f.probe_done = true;
+    free_probe_buffer(f);
+    return;
+  }
+  if (!b) {
+    f.probe_buf = std::make_unique<ProbeBuffer>();
+    b = f.probe_buf.get();
+    b->cost = sizeof(ProbeBuffer);
+    mem_used_ += b->cost;
+  }
+  b->bytes[d].append(reinterpret_cast<const char*>(data.data()), data.size());
+  b->chunks.push_back({ts, uint16_t(data.size()), uint8_t(d)});
+  size_t added = data.size() + sizeof(ProbeBuffer::Chunk);
+  b->cost += added;
+  mem_used_ += added;
+  reassembly_bytes_ += data.size();
+  if (!probed && f.probe_rounds[d] != 0xff) {
+    // The direction from its first byte, then this segment alone: a protocol that starts
+    // after a cleartext preamble (TLS after a STARTTLS-like command) begins a segment.
+    const std::string& all = b->bytes[d];
+    bool maybe = try_probes(f, dir, {reinterpret_cast<const uint8_t*>(all.data()), all.size()});
+    if (!f.session) {
+      maybe |= try_probes(f, dir, data);
+      if (f.session) {
+        free_probe_buffer(f);  // the preamble is not the recognised protocol's
+        f.session->on_data(dir, data, ts);
+        return;
+      }
+      end_probe_round(f, d, maybe, kMaxRounds);
+    }
+  }
+  if (f.session) {
+    size_t off[2] = {0, 0};
+    for (const ProbeBuffer::Chunk& c : b->chunks) {
+      const uint8_t* base = reinterpret_cast<const uint8_t*>(b->bytes[c.dir].data());
+      f.session->on_data(c.dir == 0 ? Direction::kToServer : Direction::kToClient,
+                         {base + off[c.dir], c.len}, c.ts);
+      off[c.dir] += c.len;
+    }
+    free_probe_buffer(f);
+  } else if (f.probe_done) {
+    free_probe_buffer(f);
+  }
+}
+
+void FlowTable::free_probe_buffer(Flow& f) {
+  if (!f.probe_buf) return;
+  mem_used_ -= f.probe_buf->cost;
+  reassembly_bytes_ -= f.probe_buf->bytes[0].size() + f.probe_buf->bytes[1].size();
+  f.probe_buf.reset();
 }
 
 void FlowTable::stream_gap(Flow& f, int side, uint64_t seq, uint64_t len, TimeNs ts) {

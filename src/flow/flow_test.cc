@@ -602,6 +602,7 @@ const Registration<AnalyzerApi> kTestAnalyzer{AnalyzerApi{
     .udp = true,
     .probe =
         [](std::span<const uint8_t> d, Direction, uint16_t) {
+          if (d.size() < 2 && (d.empty() || d[0] == 'T')) return ProbeResult::kMaybe;
           return d.size() >= 2 && d[0] == 'T' && d[1] == 'S' ? ProbeResult::kYes : ProbeResult::kNo;
         },
     .create = [](const SessionContext&) -> std::unique_ptr<AppSession> {
@@ -629,6 +630,51 @@ TEST(FlowReassembly, OutOfOrderOverlapAndGap) {
   EXPECT_EQ(t.only().missed, 4u);
   EXPECT_EQ(t.only().app_proto, "flowtest");
   EXPECT_GE(t.table.counters()[kReassemblyOverlaps], 1u);
+  g_seen = nullptr;
+}
+
+TEST(FlowProbe, ProtocolCutIntoOneByteSegmentsIsRecognisedWithItsFirstBytes) {
+  Seen seen;
+  g_seen = &seen;
+  Fixture t;
+  handshake(t.net);
+  t.net.tcp(ms(3), true, kAck | kPsh, 101, 501, "T");    // the probe needs more
+  t.net.tcp(ms(4), false, kAck | kPsh, 501, 102, "hi");  // not recognisable: held
+  t.net.tcp(ms(5), true, kAck | kPsh, 102, 503, "S");    // "TS": recognised
+  t.net.tcp(ms(6), true, kAck | kPsh, 103, 503, "01");
+  t.table.finish(ms(7));
+  EXPECT_EQ(seen.to_server, "TS01");
+  EXPECT_EQ(seen.to_client, "hi");
+  EXPECT_EQ(t.only().app_proto, "flowtest");
+  g_seen = nullptr;
+}
+
+TEST(FlowProbe, ResponderSideRecognitionReplaysTheOriginatorsBytes) {
+  Seen seen;
+  g_seen = &seen;
+  Fixture t;
+  handshake(t.net);
+  t.net.tcp(ms(3), true, kAck | kPsh, 101, 501, "hello");   // no probe takes it: held
+  t.net.tcp(ms(4), false, kAck | kPsh, 501, 106, "TS ok");  // recognised on this side
+  t.table.finish(ms(5));
+  EXPECT_EQ(seen.to_server, "hello");
+  EXPECT_EQ(seen.to_client, "TS ok");
+  g_seen = nullptr;
+}
+
+TEST(FlowProbe, UndecidedBytesBeyondTheBufferEndProbing) {
+  Seen seen;
+  g_seen = &seen;
+  Fixture t;
+  handshake(t.net);
+  t.net.tcp(ms(3), true, kAck | kPsh, 101, 501, "T");
+  std::string big(ProbeBuffer::kMaxBytes, 'x');
+  t.net.tcp(ms(4), false, kAck | kPsh, 501, 102, big);
+  t.net.tcp(ms(5), true, kAck | kPsh, 102, 501 + uint32_t(big.size()), "S");  // too late
+  t.table.finish(ms(6));
+  EXPECT_EQ(seen.to_server, "");
+  EXPECT_EQ(t.only().app_proto, "");
+  EXPECT_EQ(t.table.counters()[kProbeBufferOverflows], 1u);
   g_seen = nullptr;
 }
 
@@ -724,6 +770,52 @@ TEST(FlowTable, TunnelledFlowsNameTheirParents) {
   EXPECT_EQ(icmp->resp_pkts, 1u);
   EXPECT_EQ(icmp->state, "OTH");
   EXPECT_EQ(icmp->parents, 2);
+}
+
+TEST(FlowTable, GreInUdpIsOneTunnelWhateverTheOuterPorts) {
+  // Keyed by tunnel (the default): GRE is named by its outer addresses, as Zeek does, so
+  // the request and reply of one inner connection meet although each direction's GRE
+  // packets ride in their own outer UDP flow (zeek core.tunnels.gre-over-udp).
+  Collect sink;
+  FlowTable table(FlowConfig{}, &sink);
+  RawFrame frame;
+  auto layer = [&](Packet& p, const char* s, const char* d, uint16_t sp, uint16_t dp,
+                   uint8_t proto) {
+    p.frame = &frame;
+    p.ts = frame.ts;
+    p.ip_version = 4;
+    p.proto = proto;
+    p.l4_valid = true;
+    p.src = *IpAddr::parse(s);
+    p.dst = *IpAddr::parse(d);
+    p.sport = sp;
+    p.dport = dp;
+    p.ip_len = 100;
+  };
+  for (int i = 0; i < 2; ++i) {
+    frame.ts = ms(i);
+    Packet outer, inner;
+    layer(outer, i ? "192.0.2.2" : "192.0.2.1", i ? "192.0.2.1" : "192.0.2.2",
+          uint16_t(i ? 5000 : 6000), 4754, 17);
+    outer.inner = TunnelType::kGre;
+    layer(inner, i ? "10.0.0.2" : "10.0.0.1", i ? "10.0.0.1" : "10.0.0.2", i ? 0 : 8, i ? 8 : 0, 1);
+    inner.parent = &outer;
+    inner.tunnel = TunnelType::kGre;
+    table.on_packet(outer);
+    table.on_packet(inner);
+  }
+  table.finish(ms(10));
+  const Conn* icmp = nullptr;
+  int inner_flows = 0;
+  for (const auto& c : sink.conns)
+    if (c.orig.rfind("10.0.0.", 0) == 0) {
+      icmp = &c;
+      ++inner_flows;
+    }
+  ASSERT_NE(icmp, nullptr);
+  EXPECT_EQ(inner_flows, 1);
+  EXPECT_EQ(icmp->orig_pkts, 1u);
+  EXPECT_EQ(icmp->resp_pkts, 1u);
 }
 
 }  // namespace
