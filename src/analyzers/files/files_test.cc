@@ -23,8 +23,20 @@ TEST(Files, DigestsAcrossChunks) {
   EXPECT_EQ(r.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(r.seen_bytes, 3u);
   EXPECT_TRUE(r.complete);
-  EXPECT_EQ(r.mime_type, "text/plain");
+  EXPECT_EQ(r.mime_type, "");  // under ten bytes: Zeek's text signature does not match
   EXPECT_EQ(r.last_ts - r.ts, 2000);
+}
+
+TEST(Files, PlainTextNeedsTenBytesLikeZeeksSignature) {
+  auto mime = [](std::string_view s) {
+    const char* m = mime_from_magic({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+    return std::string(m ? m : "");
+  };
+  EXPECT_EQ(mime("Hello\n"), "");
+  EXPECT_EQ(mime("123456789"), "");
+  EXPECT_EQ(mime("1234567890"), "text/plain");
+  EXPECT_EQ(mime("Hello,\r\nworld\n"), "text/plain");
+  EXPECT_EQ(mime("bin\x01ary data here"), "");
 }
 
 TEST(Files, GapMeansTruncatedAndNoHashes) {

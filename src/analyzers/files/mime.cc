@@ -125,7 +125,9 @@ const char* mime_from_magic(std::span<const uint8_t> head) {
                                t[1] == ' ' || t[1] == '{' || t[1] == '}' || t[1] == ']'))
       return "text/json";
   }
-  if (looks_like_text(s)) return "text/plain";
+  // Zeek's file-plaintext signature wants ten printable or blank bytes: shorter bodies
+  // ("Hello\n") get no type.
+  if (s.size() >= 10 && looks_like_text(s)) return "text/plain";
   return nullptr;
 }
 
