@@ -148,7 +148,16 @@ struct LogEvent {
 
 // ASCII lower-case in place (user names, keys).
 void to_lower(std::string& s);
-bool iequals(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = char(x + 32);
+    if (y >= 'A' && y <= 'Z') y = char(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
 // Strips "[v6]:port" / "v4:port" decoration from a logged client address.
 std::string_view clean_ip(std::string_view s);
 // Sets ev.src_ip and ev.ip from a logged address.

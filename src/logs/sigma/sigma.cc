@@ -141,9 +141,13 @@ struct Prefilter {
   std::vector<std::string> values;  // lower-cased
 
   // Fields with few distinct values (outcome, mfa) let most events through: any other
-  // field is a better filter, then fewer values.
+  // normalised field is a better filter, then fewer values. A raw field costs a lookup in
+  // every record, so it comes last (it still serves rules with nothing else to go by).
   int rank() const {
-    if (field.raw) return 2;
+    if (field.raw) return 0;
+    return norm_rank();
+  }
+  int norm_rank() const {
     switch (field.nf) {
       case NormField::kOutcome:
       case NormField::kMfa:
@@ -1338,7 +1342,12 @@ struct SigmaEngine::Impl {
       rule->has_pre = true;
       rule->pre_field = pf.field;
       rule->pre_values = std::move(pf.values);
-      for (auto& x : cond_prefilters(*rule, *rule->cond))
+      auto extra = cond_prefilters(*rule, *rule->cond);
+      // Cheapest first: normalised fields before raw lookups.
+      std::stable_sort(extra.begin(), extra.end(), [](const Prefilter& a, const Prefilter& b) {
+        return (a.field.raw == nullptr) > (b.field.raw == nullptr);
+      });
+      for (auto& x : extra)
         if (!(x.field == rule->pre_field) || x.values != rule->pre_values)
           rule->pre_extra.emplace_back(x.field, std::move(x.values));
     }
