@@ -235,7 +235,9 @@ bool app_proto_matches(std::string_view rule, std::string_view flow) {
   if (rule == flow) return true;
   if (rule == "tls") return flow == "ssl";
   if (rule == "krb5") return flow == "krb";
-  if (rule == "http") return flow == "http1";
+  // "http" is either HTTP version; "http1" only HTTP/1 (which analyzers call "http").
+  if (rule == "http") return flow == "http1" || flow == "http2";
+  if (rule == "http1") return flow == "http";
   if (rule == "ike") return flow == "ikev2";
   return false;
 }
@@ -433,6 +435,8 @@ void RuleLoader::load_text(std::string_view text, const std::string& name) {
 }
 
 bool RuleLoader::load_file(const std::string& path) {
+  // Every file's reading and parsing counts in the report's load time (stats load_time_s).
+  auto t0 = std::chrono::steady_clock::now();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     set_.report.errors.push_back({path, 0, 0, "", "cannot open rules file"});
@@ -441,6 +445,8 @@ bool RuleLoader::load_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   load_text(ss.str(), path);
+  set_.report.load_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return true;
 }
 
