@@ -241,6 +241,8 @@ struct Evaluator {
   Scratch& sc;
   const BufferList& list;
   int budget = kRecursionLimit;
+  // When >= 0, the last match of the list must end past this offset (new stream bytes).
+  int64_t min_end = -1;
 
   int64_t val(const Value& v) const { return v.var >= 0 ? sc.vars[v.var] : v.v; }
 
@@ -250,7 +252,7 @@ struct Evaluator {
       ++sc.counters_.recursion_limit;
       return false;
     }
-    if (idx == list.items.size()) return true;
+    if (idx == list.items.size()) return prev_end > min_end;
     if (list.base64_data_at >= 0 && idx == size_t(list.base64_data_at) &&
         data != reinterpret_cast<const uint8_t*>(sc.b64.data())) {
       return run(idx, reinterpret_cast<const uint8_t*>(sc.b64.data()), sc.b64.size(), 0);
@@ -281,7 +283,7 @@ struct Evaluator {
         if (!hit) return false;
         int64_t pos = hit - data;
         if (run(idx + 1, data, len, pos + plen)) return true;
-        if (!next_relative || budget <= 0) return false;
+        if ((!next_relative && min_end < 0) || budget <= 0) return false;
         start = pos + 1;  // retry the next occurrence for the relative matches after it
       }
     }
@@ -338,7 +340,9 @@ struct Evaluator {
                      : j->from_end     ? static_cast<int64_t>(len)
                                        : pos + j->c.nbytes;
       int64_t target = base + jump + j->post_offset;
-      if (target < 0 || target > static_cast<int64_t>(len)) return false;
+      // Suricata clamps a jump before the buffer start (negative post_offset) to the start.
+      if (target < 0) target = 0;
+      if (target > static_cast<int64_t>(len)) return false;
       return run(idx + 1, data, len, target);
     }
     if (const auto* e = std::get_if<ByteExtract>(&item)) {
@@ -676,7 +680,20 @@ bool flags_match(const FlagsCheck& f, const InspectContext& c) {
 
 }  // namespace
 
+// Which inspection of a TCP segment a rule belongs to (Suricata's rule types): rules with
+// payload checks run on the reassembled stream unless they are packet-only (tcp-pkt,
+// flow:no_stream, dsize); rules without payload checks run once per packet.
+bool stream_inspection_applies(const Signature& s, const InspectContext& c) {
+  if (!c.is_stream && !c.stream_covered) return true;
+  bool payload = false, packet_only = s.flow.no_stream;
+  for (const auto& l : s.lists) payload |= l.buffer == kPayload;
+  for (const auto& f : s.fields) packet_only |= std::strcmp(f.name, "dsize") == 0;
+  bool stream_rule = payload && !packet_only;
+  return c.is_stream ? stream_rule : !stream_rule;
+}
+
 bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) const {
+  if (!stream_inspection_applies(s, c)) return false;
   if (!header_match(s, c) || !flow_match(s.flow, c)) return false;
   for (const auto& f : s.fields) {
     int64_t v;
@@ -685,9 +702,13 @@ bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) 
   for (const auto& f : s.flags)
     if (!flags_match(f, c)) return false;
   for (const auto& a : s.app_protos) {
-    bool m =
-        app_proto_matches(a.proto, c.app_proto) || (a.proto == "unknown" && c.app_proto.empty());
-    if (m == a.negated) return false;
+    // Suricata compares only once detection has decided (a protocol, or "failed"): while the
+    // flow's protocol is still unknown neither "http" nor "!http" matches.
+    if (c.app_proto.empty()) {
+      if (a.proto != "unknown" || a.negated) return false;
+      continue;
+    }
+    if (app_proto_matches(a.proto, c.app_proto) == a.negated) return false;
   }
   for (const auto& ev : s.app_events) {
     bool found = false;
@@ -753,6 +774,10 @@ bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) 
     }
     if (!data) data = reinterpret_cast<const uint8_t*>("");
     Evaluator ev{sc, l};
+    // Stream lookback: a match lying wholly in the bytes inspected before was reported then;
+    // only one ending in the new bytes counts.
+    if (c.is_stream && l.buffer == kPayload && l.transforms.empty() && c.stream_seen > 0)
+      ev.min_end = static_cast<int64_t>(c.stream_seen);
     if (!ev.run(0, data, len, 0)) return false;
   }
   // flowint last, in rule order: a modifier before a check counts this packet, as in

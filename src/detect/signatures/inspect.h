@@ -58,6 +58,14 @@ struct InspectContext {
   bool to_server = true;  // direction of this packet in its flow
   bool established = false;
   bool is_stream = false;  // payload is reassembled stream data, not one packet
+  // Stream inspection (is_stream): the first `stream_seen` bytes of the payload were
+  // inspected before (lookback kept so content split across segments is found); a rule that
+  // already matched within them is not reported again.
+  size_t stream_seen = 0;
+  // Packet inspection of a TCP segment whose bytes the stream inspection covers: payload
+  // rules run there (as Suricata's stream rules), only packet-only ones (tcp-pkt, no_stream,
+  // dsize) and rules without payload checks run here.
+  bool stream_covered = false;
   bool is_fragment = false;
   uint64_t flow_id = 0;
   uint64_t bytes_to_server = 0, bytes_to_client = 0;  // stream_size (sequence space)

@@ -52,6 +52,18 @@ void for_each_member(std::string_view j, F&& f) {
   }
 }
 
+constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+// Earlier bytes kept before new stream data: enough for a content (or a short relative
+// chain) split across segments, small enough to keep per-flow memory low.
+constexpr size_t kStreamLookback = 512;
+// Out-of-order segments held per direction; over it they are dropped (and counted).
+constexpr size_t kMaxPendingSegments = 64;
+constexpr size_t kMaxPendingBytes = 256 * 1024;
+
+bool seq_lt(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b) < 0;
+}
+
 }  // namespace
 
 SigStage::SigStage(const Engine& engine, EventSink* out, uint16_t community_id_seed)
@@ -111,15 +123,114 @@ void SigStage::on_packet(const Packet& p, const Flow* f, bool to_server) {
     c.established = st.established;
     c.flow_id = f->ctx.flow_id;
     c.app_proto = f->ctx.app_proto;
+    // Detection gave up on the flow: Suricata's "failed" protocol (so "!http" can match).
+    if (c.app_proto.empty() && f->probe_done) c.app_proto = "failed";
     c.bytes_to_server = st.bytes_to_server;
     c.bytes_to_client = st.bytes_to_client;
     c.flow_vars = st.vars.get();
   }
   ++counters_.packets;
+  StreamUpdate su = StreamUpdate::kNone;
+  size_t seen = 0;
+  if (f && f->proto == 6) {
+    FlowState& st = state_of(f->ctx.flow_id);
+    // An acknowledgement past a hole in the other direction: that data is lost (a gap); the
+    // stream resumes with the segments held after it, inspected now.
+    if (StreamDir* other = st.stream[to_server ? 1 : 0].get();
+        other && (p.tcp_flags & kTcpAck) && !other->pending.empty() && seq_lt(other->next, p.ack) &&
+        !seq_lt(p.ack, other->pending.front().seq)) {
+      ++counters_.stream_gaps;
+      other->next = other->pending.front().seq;
+      other->window.clear();
+      if (drain_pending(*other)) {
+        Packet rev = p;
+        std::swap(rev.src, rev.dst);
+        std::swap(rev.sport, rev.dport);
+        InspectContext sc = c;
+        sc.pkt = &rev;
+        sc.to_server = !to_server;
+        inspect_stream(sc, *other, 0, f);
+      }
+    }
+    su = update_stream(st, p, to_server, seen);
+  }
+  c.stream_covered = su != StreamUpdate::kNone;
   auto alerts = engine_.inspect(c, *scratch_);
-  if (alerts.empty()) return;
-  const FlowContext* fc = f ? alert_flow(*f) : nullptr;
+  const FlowContext* fc = f && !alerts.empty() ? alert_flow(*f) : nullptr;
   for (const Signature* s : alerts) emit(*s, c, fc, nullptr);
+  if (su == StreamUpdate::kNewData)
+    inspect_stream(c, *state_of(f->ctx.flow_id).stream[to_server ? 0 : 1], seen, f);
+}
+
+void SigStage::inspect_stream(const InspectContext& packet_ctx, StreamDir& sd, size_t seen,
+                              const Flow* f) {
+  InspectContext c = packet_ctx;
+  c.is_stream = true;
+  c.stream_covered = false;
+  c.stream_seen = seen;
+  stream_buffers_.clear();
+  stream_buffers_.set(kPayload, sd.window);
+  c.buffers = &stream_buffers_;
+  ++counters_.stream_inspections;
+  auto alerts = engine_.inspect(c, *scratch_);
+  const FlowContext* fc = f && !alerts.empty() ? alert_flow(*f) : nullptr;
+  for (const Signature* s : alerts) emit(*s, c, fc, nullptr);
+  // Keep only the lookback for the next chunk; give back memory a jumbo segment took.
+  if (sd.window.size() > kStreamLookback) sd.window.erase(0, sd.window.size() - kStreamLookback);
+  if (sd.window.capacity() > 16 * kStreamLookback) sd.window.shrink_to_fit();
+}
+
+bool SigStage::drain_pending(StreamDir& sd) {
+  bool grew = false;
+  while (!sd.pending.empty() && !seq_lt(sd.next, sd.pending.front().seq)) {
+    StreamDir::Segment& seg = sd.pending.front();
+    uint32_t skip = sd.next - seg.seq;
+    if (skip < seg.data.size()) {
+      sd.window.append(seg.data, skip, std::string::npos);
+      sd.next += static_cast<uint32_t>(seg.data.size() - skip);
+      grew = true;
+    }
+    sd.pending_bytes -= seg.data.size();
+    sd.pending.erase(sd.pending.begin());
+  }
+  return grew;
+}
+
+SigStage::StreamUpdate SigStage::update_stream(FlowState& st, const Packet& p, bool to_server,
+                                               size_t& seen) {
+  std::unique_ptr<StreamDir>& slot = st.stream[to_server ? 0 : 1];
+  if (p.tcp_flags & kTcpSyn) {
+    if (!slot) slot = std::make_unique<StreamDir>();
+    if (!slot->synced) {
+      slot->synced = true;
+      slot->next = p.seq + 1;  // data (TCP Fast Open too) starts after the SYN
+    }
+  }
+  StreamDir* sd = slot.get();
+  // Data of a flow picked up mid-way, or on a RST (never reassembled), stays packet data.
+  if (!sd || !sd->synced || p.payload_caplen == 0 || (p.tcp_flags & kTcpRst) || !p.payload)
+    return StreamUpdate::kNone;
+  uint32_t seq = p.seq + ((p.tcp_flags & kTcpSyn) ? 1 : 0);
+  uint32_t len = p.payload_caplen;
+  uint32_t end = seq + len;
+  if (!seq_lt(sd->next, end)) return StreamUpdate::kCovered;  // retransmission: first wins
+  if (seq_lt(sd->next, seq)) {                                // ahead of a hole: hold it
+    if (sd->pending.size() >= kMaxPendingSegments || sd->pending_bytes + len > kMaxPendingBytes) {
+      ++counters_.stream_pending_dropped;
+      return StreamUpdate::kNone;
+    }
+    auto it = std::find_if(sd->pending.begin(), sd->pending.end(),
+                           [&](const StreamDir::Segment& x) { return seq_lt(seq, x.seq); });
+    sd->pending.insert(it, {seq, std::string(reinterpret_cast<const char*>(p.payload), len)});
+    sd->pending_bytes += len;
+    return StreamUpdate::kCovered;
+  }
+  seen = std::min(sd->window.size(), kStreamLookback);
+  uint32_t skip = sd->next - seq;
+  sd->window.append(reinterpret_cast<const char*>(p.payload) + skip, len - skip);
+  sd->next = end;
+  drain_pending(*sd);
+  return StreamUpdate::kNewData;
 }
 
 void SigStage::publish(const Record& r) {
@@ -199,6 +310,9 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
     sum.transactions += c.transactions;
     sum.alerts += c.alerts;
     sum.flows_max += c.flows_max;
+    sum.stream_inspections += c.stream_inspections;
+    sum.stream_gaps += c.stream_gaps;
+    sum.stream_pending_dropped += c.stream_pending_dropped;
     const auto& x = s->scratch_counters();
     sc.inspected += x.inspected;
     sc.candidates += x.candidates;
@@ -233,7 +347,10 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
       .kv("recursion_limit", sc.recursion_limit)
       .kv("threshold_evictions", sc.threshold_evictions)
       .kv("xbit_evictions", sc.xbit_evictions)
-      .kv("flows_with_state_max", sum.flows_max);
+      .kv("flows_with_state_max", sum.flows_max)
+      .kv("stream_inspections", sum.stream_inspections)
+      .kv("stream_gaps", sum.stream_gaps)
+      .kv("stream_pending_dropped", sum.stream_pending_dropped);
   w.key("skipped_by_keyword").begin_object();
   for (const auto& [k, n] : report.skipped_by_keyword) w.kv(k, uint64_t(n));
   w.end_object();

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "detect/signatures/app_buffers.h"
 #include "detect/signatures/engine.h"
@@ -15,11 +16,14 @@
 namespace komainu::sig {
 
 struct SigStageCounters {
-  uint64_t packets = 0;       // packet inspections
-  uint64_t records = 0;       // app-layer records that had a buffer provider
-  uint64_t transactions = 0;  // app-layer inspections (a record may give several)
-  uint64_t alerts = 0;        // alert records published
-  uint64_t flows_max = 0;     // most flows holding signature state at once
+  uint64_t packets = 0;                 // packet inspections
+  uint64_t records = 0;                 // app-layer records that had a buffer provider
+  uint64_t transactions = 0;            // app-layer inspections (a record may give several)
+  uint64_t alerts = 0;                  // alert records published
+  uint64_t flows_max = 0;               // most flows holding signature state at once
+  uint64_t stream_inspections = 0;      // reassembled stream chunks inspected
+  uint64_t stream_gaps = 0;             // holes skipped (receiver acknowledged past them)
+  uint64_t stream_pending_dropped = 0;  // out-of-order segments over the pending bound
 };
 
 class SigStage : public WorkerStage {
@@ -38,12 +42,36 @@ class SigStage : public WorkerStage {
   size_t flows_tracked() const { return flows_.size(); }
 
  private:
+  // One direction of a TCP flow as the stream inspection sees it: the in-order bytes (the
+  // last kStreamLookback of them kept, so a content split across segments is found) and the
+  // segments that arrived ahead of a hole. First data wins on overlaps (Suricata's default);
+  // a hole the receiver acknowledged past is a gap: the stream resumes after it.
+  struct StreamDir {
+    bool synced = false;  // initial sequence number known (SYN seen)
+    uint32_t next = 0;    // next expected sequence number
+    std::string window;
+    struct Segment {
+      uint32_t seq;
+      std::string data;
+    };
+    std::vector<Segment> pending;  // out of order, sorted by seq
+    size_t pending_bytes = 0;
+  };
   // Per-flow signature state, created on the flow's first packet or record.
   struct FlowState {
     std::unique_ptr<FlowVars> vars;
     bool established = false;
     uint64_t bytes_to_server = 0, bytes_to_client = 0;
+    std::unique_ptr<StreamDir> stream[2];  // TCP only: [0] to_server, [1] to_client
   };
+  // What the stream made of a segment: new in-order bytes to inspect (window grew), bytes
+  // already inspected or held back (covered), or not part of the stream (none).
+  enum class StreamUpdate : uint8_t { kNone, kCovered, kNewData };
+  StreamUpdate update_stream(FlowState& st, const Packet& p, bool to_server, size_t& seen);
+  // Moves the held segments the stream has reached into the window; true when it grew.
+  bool drain_pending(StreamDir& sd);
+  // Runs the stream rules over the window of one direction (`seen` bytes inspected before).
+  void inspect_stream(const InspectContext& packet_ctx, StreamDir& sd, size_t seen, const Flow* f);
   FlowState& state_of(uint64_t flow_id);
   void inspect_record(const Record& r, const AppBufferApi& api);
   void emit(const Signature& s, const InspectContext& c, const FlowContext* flow,
@@ -56,6 +84,7 @@ class SigStage : public WorkerStage {
   std::unique_ptr<Scratch> scratch_;
   std::unordered_map<uint64_t, FlowState> flows_;
   InspectBuffers buffers_;
+  InspectBuffers stream_buffers_;
   AppBufferScratch app_scratch_;
   Packet app_pkt_;        // header view of a transaction (flow tuple in its direction)
   FlowContext ctx_copy_;  // a flow context with community_id, for flows not yet rendered

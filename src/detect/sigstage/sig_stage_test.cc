@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,101 @@ TEST(SigStage, HeaderOfTransactionFollowsItsDirection) {
   rec.uri = "/x";
   st.publish(rec);
   EXPECT_EQ(out.sids, std::vector<uint32_t>{20});
+}
+
+// TCP segments of one flow, in the order given: SYNs start each side's stream.
+struct TcpFeed {
+  Fixture fx;
+  SigStage& st;
+  explicit TcpFeed(SigStage& s) : st(s) {}
+  void syn(bool to_server, uint32_t isn) {
+    fx.pkt.tcp_flags = to_server ? 0x02 : 0x12;
+    fx.pkt.seq = isn;
+    fx.set_payload("");
+    send(to_server);
+  }
+  void data(bool to_server, uint32_t seq, std::string bytes, uint8_t flags = 0x18) {
+    fx.pkt.tcp_flags = flags;
+    fx.pkt.seq = seq;
+    fx.set_payload(std::move(bytes));
+    send(to_server);
+  }
+  void ack(bool to_server, uint32_t ack) {
+    fx.pkt.tcp_flags = 0x10;
+    fx.pkt.ack = ack;
+    fx.set_payload("");
+    send(to_server);
+  }
+  void send(bool to_server) {
+    fx.pkt.src = to_server ? fx.flow.ctx.tuple.src : fx.flow.ctx.tuple.dst;
+    fx.pkt.dst = to_server ? fx.flow.ctx.tuple.dst : fx.flow.ctx.tuple.src;
+    fx.pkt.sport = to_server ? 40000 : 80;
+    fx.pkt.dport = to_server ? 80 : 40000;
+    st.on_packet(fx.pkt, &fx.flow, to_server);
+  }
+};
+
+size_t count(const std::vector<uint32_t>& v, uint32_t sid) {
+  return static_cast<size_t>(std::count(v.begin(), v.end(), sid));
+}
+
+TEST(SigStage, StreamInspectionFindsSplitContentOnce) {
+  // Suricata: tcp payload rules inspect the reassembled stream (once), tcp-pkt rules each
+  // packet, tcp-stream rules only the stream; rules without payload checks run per packet.
+  auto e = engine_of(
+      "alert tcp any any -> any any (msg:\"tcp\"; content:\"EVIL\"; sid:1;)\n"
+      "alert tcp-stream any any -> any any (msg:\"stream\"; content:\"EVIL\"; sid:2;)\n"
+      "alert tcp-pkt any any -> any any (msg:\"pkt\"; content:\"EVIL\"; sid:3;)\n"
+      "alert tcp any any -> any any (msg:\"hdr\"; flow:to_server; flags:PA; sid:4;)\n"
+      "alert tcp any any -> any any (msg:\"dsize\"; dsize:2; content:\"IL\"; sid:5;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  TcpFeed t(st);
+  t.syn(true, 100);
+  t.syn(false, 500);
+  t.data(true, 101, "xxEV");
+  t.data(true, 105, "IL");
+  EXPECT_EQ(count(out.sids, 1), 1u);
+  EXPECT_EQ(count(out.sids, 2), 1u);
+  EXPECT_EQ(count(out.sids, 3), 0u);
+  EXPECT_EQ(count(out.sids, 4), 2u);
+  EXPECT_EQ(count(out.sids, 5), 1u);
+  // A retransmission is not new stream data; a whole EVIL in one packet is seen by both.
+  out.sids.clear();
+  t.data(true, 101, "xxEV");
+  t.data(true, 107, "EVIL");
+  EXPECT_EQ(count(out.sids, 1), 1u);
+  EXPECT_EQ(count(out.sids, 2), 1u);
+  EXPECT_EQ(count(out.sids, 3), 1u);
+  EXPECT_GE(st.counters().stream_inspections, 3u);
+}
+
+TEST(SigStage, StreamOverlapFirstDataWinsAndGapsResume) {
+  auto e = engine_of(
+      "alert tcp-stream any any -> any any (msg:\"good\"; content:\"GOOD\"; sid:1;)\n"
+      "alert tcp-stream any any -> any any (msg:\"evil\"; content:\"EVIL\"; sid:2;)\n"
+      "alert tcp-stream any any -> any any (msg:\"data\"; content:\"DATA\"; sid:3;)\n"
+      "alert tcp-pkt any any -> any any (msg:\"pkt evil\"; content:\"EVIL\"; sid:4;)\n"
+      "alert tcp any any -> any any (msg:\"rst\"; flow:only_stream; content:\"BYE\"; sid:5;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  TcpFeed t(st);
+  t.syn(true, 1);
+  t.syn(false, 1000);
+  t.data(true, 2, "GOOD");
+  t.data(true, 2, "EVIL");  // same bytes again: the stream keeps the first
+  EXPECT_EQ(count(out.sids, 1), 1u);
+  EXPECT_EQ(count(out.sids, 2), 0u);
+  EXPECT_EQ(count(out.sids, 4), 1u);
+  // Bytes 6..9 never arrive; DATA waits until the receiver acknowledges past the hole.
+  t.data(true, 10, "DATA");
+  EXPECT_EQ(count(out.sids, 3), 0u);
+  t.ack(false, 14);
+  EXPECT_EQ(count(out.sids, 3), 1u);
+  EXPECT_EQ(st.counters().stream_gaps, 1u);
+  // Data on a RST is packet data only.
+  t.data(true, 14, "BYE", 0x14);
+  EXPECT_EQ(count(out.sids, 5), 0u);
 }
 
 }  // namespace
