@@ -11,12 +11,17 @@ namespace {
 
 constexpr int kLinkTypes[] = {1, 0, 9, 12, 14, 50, 101, 104, 108, 113, 228, 229, 239, 276};
 
-struct CheckingSink : komainu::PacketSink {
+struct CheckingSink : komainu::PacketSink, komainu::ArpSink {
   void on_packet(const komainu::Packet& p) override {
     // Every pointer handed out must lie inside the bytes it claims: touch them all.
     for (uint32_t i = 0; i < p.l3_caplen; ++i) sum += p.l3[i];
     for (uint32_t i = 0; i < p.payload_caplen; ++i) sum += p.payload[i];
     if (p.parent && p.parent->depth + 1 != p.depth) __builtin_trap();
+  }
+  void on_arp(const komainu::ArpPacket& a) override {
+    // IPv4 addresses only, and an ARP message never comes with IP layers.
+    if (!a.sender_ip.is_v4() || !a.target_ip.is_v4() || sum) __builtin_trap();
+    sum += a.op + a.sender_mac[5] + a.target_mac[5];
   }
   uint64_t sum = 0;
 };
@@ -50,6 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   f.wirelen = f.caplen + ((data[1] & 1) ? data[1] * 7u : 0u);
   CheckingSink sink;
   komainu::Decoder& decoder = (data[1] & 2) ? checking : plain;
+  decoder.set_arp_sink(&sink);
   auto r = decoder.decode(f, sink);
   if (r == komainu::DecodeResult::kInvalid && sink.sum == 0xFFFFFFFFFFFFFFFFull) return 1;
   return 0;

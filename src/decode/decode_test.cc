@@ -386,6 +386,90 @@ TEST(Decode, ArpIsNonIp) {
   EXPECT_FALSE(d.last_frame_invalid());
 }
 
+Bytes arp_body(uint16_t op, uint32_t sender, uint32_t target, uint16_t htype = 1) {
+  Bytes b;
+  put16(b, htype);
+  put16(b, 0x0800);
+  b.push_back(6);
+  b.push_back(4);
+  put16(b, op);
+  for (uint8_t m : {0x08, 0x00, 0x27, 0xaa, 0xbb, 0xcc}) b.push_back(m);
+  put32(b, sender);
+  for (int i = 0; i < 6; ++i) b.push_back(op == 1 ? 0 : 0x11);
+  put32(b, target);
+  return b;
+}
+
+struct ArpCollect : PacketSink, ArpSink {
+  void on_packet(const Packet&) override { ++packets; }
+  void on_arp(const ArpPacket& a) override { arps.push_back(a); }
+  int packets = 0;
+  std::vector<ArpPacket> arps;
+};
+
+DecodeResult decode_arp_frame(Decoder& d, const Bytes& frame, ArpCollect& sink, int linktype = 1) {
+  RawFrame f;
+  f.ts = 7 * kNsPerSec;
+  f.data = frame.data();
+  f.caplen = f.wirelen = uint32_t(frame.size());
+  f.linktype = linktype;
+  d.set_arp_sink(&sink);
+  return d.decode(f, sink);
+}
+
+TEST(Decode, ArpRequestIsHandedToTheSink) {
+  Decoder d{DecodeConfig{}};
+  ArpCollect sink;
+  Bytes f = cat({eth(0x0806), arp_body(1, 0xc0a80a05, 0xc0a80a01)});
+  f.resize(60, 0);  // Ethernet padding after the 28 bytes of ARP
+  EXPECT_EQ(decode_arp_frame(d, f, sink), DecodeResult::kNonIp);
+  ASSERT_EQ(sink.arps.size(), 1u);
+  const ArpPacket& a = sink.arps[0];
+  EXPECT_EQ(a.op, 1);
+  EXPECT_EQ(a.sender_ip.str(), "192.168.10.5");
+  EXPECT_EQ(a.target_ip.str(), "192.168.10.1");
+  EXPECT_EQ(a.sender_mac[0], 0x08);
+  EXPECT_EQ(a.sender_mac[5], 0xcc);
+  EXPECT_EQ(a.ts, 7 * kNsPerSec);
+  EXPECT_EQ(a.vlan_count, 0);
+  EXPECT_EQ(sink.packets, 0);
+  EXPECT_EQ(d.counters()[decode_ctr::kArp], 1u);
+  EXPECT_EQ(d.counters()[decode_ctr::kNonIp], 1u);  // still counted as non-IP
+}
+
+TEST(Decode, ArpOverVlanAndLinuxCooked) {
+  Decoder d{DecodeConfig{}};
+  ArpCollect sink;
+  decode_arp_frame(d, cat({eth(0x8100), vlan(42, 0x0806), arp_body(2, 0x0a000001, 0x0a000002)}),
+                   sink);
+  ASSERT_EQ(sink.arps.size(), 1u);
+  EXPECT_EQ(sink.arps[0].op, 2);
+  EXPECT_EQ(sink.arps[0].vlan_count, 1);
+  EXPECT_EQ(sink.arps[0].vlan[0], 42);
+  Bytes sll = {0, 0, 0, 1, 0, 6, 8, 0, 0x27, 1, 2, 3, 0, 0};
+  put16(sll, 0x0806);
+  decode_arp_frame(d, cat({sll, arp_body(1, 0x0a000003, 0x0a000004)}), sink, 113);
+  ASSERT_EQ(sink.arps.size(), 2u);
+  EXPECT_EQ(sink.arps[1].sender_ip.str(), "10.0.0.3");
+}
+
+TEST(Decode, MalformedArpIsNamedAndCounted) {
+  Decoder d{DecodeConfig{}};
+  ArpCollect sink;
+  Bytes body = arp_body(1, 0x0a000001, 0x0a000002);
+  for (size_t cut : {0, 5, 8, 20, 27}) {
+    Bytes f = cat({eth(0x0806), Bytes(body.begin(), body.begin() + long(cut))});
+    EXPECT_EQ(decode_arp_frame(d, f, sink), DecodeResult::kNonIp);
+  }
+  EXPECT_TRUE(sink.arps.empty());
+  EXPECT_EQ(d.weird("truncated_ARP"), 5u);
+  // Other hardware (IEEE 802 = 6) or protocol types are not parsed, only counted.
+  decode_arp_frame(d, cat({eth(0x0806), arp_body(1, 1, 2, 6)}), sink);
+  EXPECT_TRUE(sink.arps.empty());
+  EXPECT_EQ(d.counters()[decode_ctr::kArpOther], 1u);
+  EXPECT_EQ(d.counters()[decode_ctr::kNonIp], 6u);
+}
+
 TEST(Decode, LlcWithoutSnapIsNonIp) {
   Bytes f = {1, 0x80, 0xc2, 0, 0, 0, 0, 1, 2, 3, 4, 5, 0, 38, 0x42, 0x42, 3};
   f.resize(60, 0);

@@ -49,6 +49,8 @@ const std::vector<CounterInfo>& counter_info() {
       {"tunnel_ayiya", "AYIYA-encapsulated layers"},
       {"tunnel_gtp", "GTPv1-U-encapsulated layers"},
       {"tunnel_depth_exceeded", "tunnels not followed: deeper than max_tunnel_depth"},
+      {"arp", "ARP messages (IPv4 over Ethernet) decoded and handed on"},
+      {"arp_other", "ARP frames for other hardware or protocol types"},
   };
   return info;
 }
@@ -115,6 +117,7 @@ constexpr const char* kWeirdNames[] = {
     "GTPv1_truncated",
     "GTPv1_unsupported_version",
     "tunnel_payload_not_ip",
+    "truncated_ARP",
 };
 static_assert(sizeof(kWeirdNames) / sizeof(kWeirdNames[0]) == Decoder::kWeirdCount);
 
@@ -209,6 +212,8 @@ struct Decoder::Frame {
   TunnelType tunnel = TunnelType::kNone;
   uint8_t depth = 0;
   bool non_ip = false;
+  bool has_arp = false;  // an ARP message to hand over with the frame
+  ArpPacket arp;
   bool consumed = false;  // a fragment taken into (or dropped by) reassembly
   int release[kMaxLayers];
   int nrelease = 0;
@@ -301,6 +306,7 @@ DecodeResult Decoder::decode(const RawFrame& f, PacketSink& sink) {
   fr.tunnel = TunnelType::kNone;
   fr.depth = 0;
   fr.non_ip = false;
+  fr.has_arp = false;
   fr.consumed = false;
   fr.nrelease = 0;
   fr.first_weird = -1;
@@ -336,6 +342,10 @@ DecodeResult Decoder::decode(const RawFrame& f, PacketSink& sink) {
     }
     counters_[decode_ctr::kPackets]++;
     sink.on_packet(p);
+  }
+  if (fr.has_arp) {
+    counters_[decode_ctr::kArp]++;
+    if (arp_sink_) arp_sink_->on_arp(fr.arp);
   }
   for (int i = 0; i < fr.nrelease; ++i) frags_->release(fr.release[i]);
   sync_frag_counters();
@@ -526,9 +536,34 @@ bool Decoder::decode_ethertype(Frame& fr, uint16_t type, const uint8_t* p, size_
       return decode_pppoe(fr, p, cap, wire);
     case 0x894F:
       return decode_nsh(fr, p, cap, wire);
-    default:  // ARP, RARP, LLDP, PPPoE discovery, EAPOL, ...
+    case 0x0806:  // ARP: still not IP, but handed to the ARP sink (host discovery)
+      fr.non_ip = true;
+      if (fr.depth == 0) decode_arp(fr, p, cap);
+      return true;
+    default:  // RARP, LLDP, PPPoE discovery, EAPOL, ...
       fr.non_ip = true;
       return true;
+  }
+}
+
+void Decoder::decode_arp(Frame& fr, const uint8_t* p, size_t cap) {
+  ArpPacket& a = fr.arp;
+  a = ArpPacket{};
+  switch (parse_arp(p, cap, a)) {
+    case ArpParse::kOk:
+      a.frame = fr.raw;
+      a.ts = fr.raw->ts;
+      a.vlan[0] = fr.vlan[0];
+      a.vlan[1] = fr.vlan[1];
+      a.vlan_count = fr.vlan_count;
+      fr.has_arp = true;
+      break;
+    case ArpParse::kTruncated:
+      weird(kTruncatedArp);
+      break;
+    case ArpParse::kUnsupported:
+      counters_[decode_ctr::kArpOther]++;
+      break;
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/counters.h"
 #include "core/time.h"
+#include "decode/arp.h"
 #include "decode/defrag.h"
 #include "decode/packet.h"
 
@@ -90,6 +91,8 @@ enum : size_t {
   kTunnelAyiya,
   kTunnelGtp,
   kTunnelDepthExceeded,
+  kArp,       // ARP messages (IPv4 over Ethernet) handed to the sink
+  kArpOther,  // ARP frames for other hardware/protocol types (not parsed further)
   kCount
 };
 }
@@ -106,6 +109,8 @@ class Decoder {
   bool last_frame_invalid() const { return last_result_ == DecodeResult::kInvalid; }
   // Drops reassembly state older than the fragment timeout at data time `now`.
   void expire(TimeNs now);
+  // Where ARP messages go (null: parsed and counted only).
+  void set_arp_sink(ArpSink* s) { arp_sink_ = s; }
 
   const CounterSet& counters() const { return counters_; }
   const ReasonCounter& weirds() const { return weirds_; }
@@ -178,6 +183,7 @@ class Decoder {
     kTruncatedGtp,
     kGtpUnsupportedVersion,
     kTunnelNotIp,
+    kTruncatedArp,
     kWeirdCount
   };
   static const char* weird_name(Weird w);
@@ -190,6 +196,7 @@ class Decoder {
   bool decode_ppp_proto(Frame& fr, uint16_t proto, const uint8_t* p, size_t cap, size_t wire);
   bool decode_mpls(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_pppoe(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
+  void decode_arp(Frame& fr, const uint8_t* p, size_t cap);
   bool decode_nsh(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_by_version(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
   bool decode_ipv4(Frame& fr, const uint8_t* p, size_t cap, size_t wire);
@@ -222,6 +229,7 @@ class Decoder {
   std::unique_ptr<Frame> frame_;
   DecodeResult last_result_ = DecodeResult::kDecoded;
   int last_weird_ = -1;
+  ArpSink* arp_sink_ = nullptr;
 };
 
 }  // namespace komainu

@@ -32,8 +32,10 @@ class Worker {
          const WorkerStageFactory& stage = {})
       : stage_(stage ? stage(shard, sink) : nullptr),
         decoder_(cfg.decode),
-        flows_(cfg.flow, stage_ ? stage_.get() : sink, shard) {
+        flows_(cfg.flow, stage_ ? stage_.get() : sink, shard),
+        arp_(stage_ ? stage_.get() : sink) {
     flows_.set_observer(stage_.get());
+    decoder_.set_arp_sink(&arp_);
   }
   DecodeResult process(const RawFrame& f) { return decoder_.decode(f, flows_); }
   void advance(TimeNs now) { flows_.advance(now); }
@@ -47,6 +49,7 @@ class Worker {
   std::unique_ptr<WorkerStage> stage_;  // before flows_: the table publishes into it
   Decoder decoder_;
   FlowTable flows_;
+  ArpPublisher arp_;  // ARP messages as records, beside the flows' (ARP sweeps)
 };
 
 class Pipeline {
