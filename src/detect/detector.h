@@ -7,6 +7,7 @@
 #pragma once
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -44,6 +45,10 @@ class Detector : public EventSink {
   // Whether publish() wants FlowStartRecords (one per flow, at its first packet). Most
   // detectors work on finished flows and transactions; the set skips them for the others.
   virtual bool wants_flow_start() const { return false; }
+  // Whether publish() wants the records of this EVE event_type ("flow", "dns", "smb", ...).
+  // The set asks once per type and then hands each record only to the detectors that want
+  // it: a detector costs nothing on the records it ignores. Default: all of them.
+  virtual bool wants(std::string_view /*event_type*/) const { return true; }
   // The data clock moved to `now`: close windows, expire state.
   virtual void advance(TimeNs /*now*/) {}
   // End of input.
@@ -186,19 +191,12 @@ class DetectorSet : public EventSink {
         if (error->empty()) continue;  // not applicable (e.g. needs --zones)
         return false;
       }
-      if (d->wants_flow_start()) start_detectors_.push_back(d.get());
       detectors_.push_back({api->name, std::move(d)});
     }
     return true;
   }
   void publish(const Record& r) override {
-    std::string_view type = r.event_type();
-    if (type == "alert") return;  // alerts go to outputs only
-    if (type == "flow_start") {
-      for (auto* d : start_detectors_) d->publish(r);
-      return;
-    }
-    for (auto& d : detectors_) d.second->publish(r);
+    for (Detector* d : route(r.event_type())) d->publish(r);
   }
   void advance(TimeNs now) {
     if (now < next_advance_) return;
@@ -225,8 +223,40 @@ class DetectorSet : public EventSink {
   }
 
  private:
+  // The detectors that want one event type. Types are string literals, so a route is found
+  // by the literal's address first; the text decides when the address is new.
+  struct Route {
+    const char* data;
+    size_t size;
+    std::string type;
+    std::vector<Detector*> detectors;
+  };
+  const std::vector<Detector*>& route(std::string_view type) {
+    for (const Route& r : routes_)
+      if (r.data == type.data() && r.size == type.size()) return r.detectors;
+    std::vector<Detector*> ds;
+    bool known = false;
+    for (const Route& r : routes_)
+      if (r.type == type) {
+        ds = r.detectors;
+        known = true;
+        break;
+      }
+    if (!known && type != "alert")  // alerts go to the outputs only
+      for (auto& [name, d] : detectors_)
+        if (type == "flow_start" ? d->wants_flow_start() : d->wants(type)) ds.push_back(d.get());
+    // A type whose text does not live in a literal would add a route per record: bounded.
+    if (routes_.size() >= 256) {
+      scratch_route_ = std::move(ds);
+      return scratch_route_;
+    }
+    routes_.push_back({type.data(), type.size(), std::string(type), std::move(ds)});
+    return routes_.back().detectors;
+  }
+
   std::vector<std::pair<std::string_view, std::unique_ptr<Detector>>> detectors_;
-  std::vector<Detector*> start_detectors_;  // the ones that want FlowStartRecords
+  std::vector<Route> routes_;
+  std::vector<Detector*> scratch_route_;
   TimeNs next_advance_ = 0;
 };
 
@@ -240,6 +270,174 @@ struct IpAddrHash {
     x ^= x >> 31;
     return size_t(x * 0xbf58476d1ce4e5b9ull);
   }
+};
+
+// A set of 64-bit keys (hashes of pairs, ids) with open addressing: no allocation per insert,
+// one probe sequence per lookup. The table doubles as it fills (load <= 1/2).
+class U64Set {
+ public:
+  // True when `k` was not in the set.
+  bool insert(uint64_t k) {
+    if (k == 0) {  // 0 marks an empty slot; remembered aside
+      bool added = !has_zero_;
+      has_zero_ = true;
+      size_ += added;
+      return added;
+    }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = mix(k) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == k) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = k;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  bool contains(uint64_t k) const {
+    if (k == 0) return has_zero_;
+    if (slots_.empty()) return false;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = mix(k) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == k) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+  size_t size() const { return size_; }
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), 0);
+    size_ = 0;
+    has_zero_ = false;
+  }
+
+ private:
+  static uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    return x ^ (x >> 33);
+  }
+  void grow() {
+    std::vector<uint64_t> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, 0);
+    size_t mask = slots_.size() - 1;
+    for (uint64_t k : old)
+      if (k)
+        for (size_t i = mix(k) & mask;; i = (i + 1) & mask)
+          if (slots_[i] == 0) {
+            slots_[i] = k;
+            break;
+          }
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
+// A hash map with open addressing (linear probing, backward-shift deletion) whose entries
+// live in one array: no allocation per entry, one cache line per lookup in the common case.
+// For per-entity detector state keyed by small integer structs. Values must be movable;
+// pointers into the map are invalidated by insert and erase.
+template <typename K, typename V, typename Hash>
+class FlatMap {
+ public:
+  V* find(const K& k) {
+    if (size_ == 0) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = size_t(Hash{}(k)) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (!s.used) return nullptr;
+      if (s.key == k) return &s.value;
+    }
+  }
+  // Inserts `k` (which must be absent) with a default value.
+  V& insert(const K& k) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    size_t i = size_t(Hash{}(k)) & mask;
+    while (slots_[i].used) i = (i + 1) & mask;
+    slots_[i].used = true;
+    slots_[i].key = k;
+    slots_[i].value = V{};
+    ++size_;
+    return slots_[i].value;
+  }
+  void erase(const K& k) {
+    if (size_ == 0) return;
+    size_t mask = slots_.size() - 1;
+    size_t i = size_t(Hash{}(k)) & mask;
+    for (;; i = (i + 1) & mask) {
+      if (!slots_[i].used) return;
+      if (slots_[i].key == k) break;
+    }
+    // Backward shift: pull later entries of the run into the hole when their home allows.
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+      if (!slots_[j].used) break;
+      size_t home = Hash{}(slots_[j].key) & mask;
+      if (((j - home) & mask) >= ((j - i) & mask)) {
+        slots_[i].key = slots_[j].key;
+        slots_[i].value = std::move(slots_[j].value);
+        i = j;
+      }
+    }
+    slots_[i].used = false;
+    slots_[i].value = V{};
+    --size_;
+  }
+  // The entry of `k`, inserted (default value) when absent; a map already holding `cap`
+  // entries first evicts its least recently seen one (smallest `last`), counted.
+  V& find_or_insert(const K& k, size_t cap, uint64_t& evictions, bool& inserted) {
+    if (V* v = find(k)) {
+      inserted = false;
+      return *v;
+    }
+    if (size_ >= cap) {
+      K victim;
+      if (oldest(victim)) erase(victim);
+      ++evictions;
+    }
+    inserted = true;
+    return insert(k);
+  }
+  size_t size() const { return size_; }
+  // Calls f(key, value) for every entry.
+  template <typename F>
+  void for_each(F&& f) {
+    for (Slot& s : slots_)
+      if (s.used) f(s.key, s.value);
+  }
+  // The key of the entry whose value has the smallest `last` (least recently seen).
+  bool oldest(K& out) const {
+    const Slot* victim = nullptr;
+    for (const Slot& s : slots_)
+      if (s.used && (!victim || s.value.last < victim->value.last)) victim = &s;
+    if (victim) out = victim->key;
+    return victim != nullptr;
+  }
+
+ private:
+  struct Slot {
+    K key{};
+    V value{};
+    bool used = false;
+  };
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.resize(old.empty() ? 64 : old.size() * 2);
+    size_t mask = slots_.size() - 1;
+    for (Slot& s : old)
+      if (s.used) {
+        size_t i = Hash{}(s.key) & mask;
+        while (slots_[i].used) i = (i + 1) & mask;
+        slots_[i].used = true;
+        slots_[i].key = s.key;
+        slots_[i].value = std::move(s.value);
+      }
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
 };
 
 // Evicts the least recently seen entry of a capped map whose values have `TimeNs last`.

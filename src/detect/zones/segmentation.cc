@@ -17,12 +17,14 @@ SegmentationDetector::SegmentationDetector(const DetectorContext& ctx, size_t ma
       matrix_(ctx.zones->count() * ctx.zones->count()) {}
 
 void SegmentationDetector::publish(const Record& r) {
-  if (const auto* s = dynamic_cast<const FlowStartRecord*>(&r)) {
+  std::string_view type = r.event_type();
+  if (type == "flow_start") {
+    const auto* s = dynamic_cast<const FlowStartRecord*>(&r);
     have_flow_start_ = true;
-    if (s->flow) check(*s->flow, s->ts);
+    if (s && s->flow) check(*s->flow, s->ts);
     return;
   }
-  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  const auto* c = type == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f) return;
   const Flow& f = *c->f;
   // Without flow-start records the policy is checked at flow end, stamped with its start.

@@ -18,6 +18,7 @@ class SegmentationDetector : public Detector {
                        uint32_t alerts_per_source);
   void publish(const Record& r) override;
   bool wants_flow_start() const override { return true; }
+  bool wants(std::string_view type) const override { return type == "flow"; }
   void write_stats(JsonWriter& w) const override;
 
   // {"zones_file":..., "matrix":[{"from","to","connections","bytes_toserver",...}]}

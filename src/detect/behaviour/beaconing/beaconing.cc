@@ -22,37 +22,34 @@ double quantile(const std::vector<T>& sorted, double q) {
   return double(sorted[lo]) * (1 - frac) + double(sorted[hi]) * frac;
 }
 
-// 1 - |Bowley skew|, and 1 - MAD/median (clamped to [0, 1]).
-std::pair<double, double> regularity(std::vector<double> v) {
+}  // namespace
+
+// 1 - |Bowley skew|, and 1 - MAD/median (clamped to [0, 1]). Sorts `v` in place.
+std::pair<double, double> BeaconScorer::regularity(std::vector<double>& v) {
   std::sort(v.begin(), v.end());
   double q1 = quantile(v, 0.25), q2 = quantile(v, 0.5), q3 = quantile(v, 0.75);
   double skew = 0;
   if (q3 != q1 && q2 != q1 && q2 != q3) skew = (q1 + q3 - 2 * q2) / (q3 - q1);
-  std::vector<double> dev;
-  dev.reserve(v.size());
-  for (double x : v) dev.push_back(std::fabs(x - q2));
-  std::sort(dev.begin(), dev.end());
-  double mad = quantile(dev, 0.5);
+  dev_.clear();
+  for (double x : v) dev_.push_back(std::fabs(x - q2));
+  std::sort(dev_.begin(), dev_.end());
+  double mad = quantile(dev_, 0.5);
   double madm = q2 > 0 ? std::clamp(1 - mad / q2, 0.0, 1.0) : 0;
   return {std::clamp(1 - std::fabs(skew), 0.0, 1.0), madm};
 }
 
-}  // namespace
-
-BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
-                         uint64_t count_full) {
+BeaconScore BeaconScorer::score(const std::vector<TimeNs>& times,
+                                const std::vector<uint64_t>& sizes, uint64_t count_full) {
   BeaconScore s;
   if (times.size() < 3) return s;
-  std::vector<double> intervals;
+  intervals_.clear();
   for (size_t i = 1; i < times.size(); ++i)
-    intervals.push_back(double(times[i] - times[i - 1]) / 1e9);
-  auto [ts_skew, ts_madm] = regularity(intervals);
-  std::vector<double> ds(sizes.begin(), sizes.end());
-  auto [ds_skew, ds_madm] = regularity(ds);
-  std::sort(ds.begin(), ds.end());
-  std::sort(intervals.begin(), intervals.end());
-  s.median_interval_s = quantile(intervals, 0.5);
-  s.median_bytes = quantile(ds, 0.5);
+    intervals_.push_back(double(times[i] - times[i - 1]) / 1e9);
+  auto [ts_skew, ts_madm] = regularity(intervals_);  // leaves intervals_ sorted
+  sizes_.assign(sizes.begin(), sizes.end());
+  auto [ds_skew, ds_madm] = regularity(sizes_);  // leaves sizes_ sorted
+  s.median_interval_s = quantile(intervals_, 0.5);
+  s.median_bytes = quantile(sizes_, 0.5);
   s.ts_skew = ts_skew;
   s.ts_madm = ts_madm;
   s.count = std::min(1.0, double(times.size()) / double(std::max<uint64_t>(count_full, 1)));
@@ -65,6 +62,12 @@ BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uin
   return s;
 }
 
+BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
+                         uint64_t count_full) {
+  BeaconScorer scorer;
+  return scorer.score(times, sizes, count_full);
+}
+
 BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts)
     : cfg_(cfg), zones_(zones), alerts_(alerts) {
   for (const auto& svc : cfg_.ignore_services) {
@@ -74,94 +77,174 @@ BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones
 }
 
 void BeaconingDetector::publish(const Record& r) {
-  if (const auto* t = dynamic_cast<const tls::TlsRecord*>(&r)) {
-    if (t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
+  std::string_view type = r.event_type();
+  if (type == "flow") {
+    const auto* c = dynamic_cast<const ConnRecord*>(&r);
+    if (!c || !c->f) return;
+    const Flow& f = *c->f;
+    std::string sni;
+    if (!sni_by_flow_.empty())
+      if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
+        sni = std::move(it->second);
+        sni_by_flow_.erase(it);
+      }
+    const FlowTuple& t = f.ctx.tuple;
+    Service svc = Service::of(t.proto, t.dport);
+    for (const auto& [p, port] : ignore_)
+      if (p == svc.proto && port == svc.port) return;
+    Dest d;
+    d.ip = &t.dst;
+    d.port = t.dport;
+    if (!sni.empty()) {
+      d.kind = kConnName;
+      d.name = sni;
+    }
+    contact(f.start, t.src, d, c->orig_bytes + c->resp_bytes);
+    return;
+  }
+  if (type == "tls") {
+    const auto* t = dynamic_cast<const tls::TlsRecord*>(&r);
+    if (t && t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
       sni_by_flow_[t->flow->flow_id] = t->state->ch.sni;
     return;
   }
-  if (const auto* d = dynamic_cast<const dns::DnsLogRecord*>(&r)) {
-    if (!cfg_.dns || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty()) return;
+  if (type == "dns") {
+    const auto* d = dynamic_cast<const dns::DnsLogRecord*>(&r);
+    if (!d || !cfg_.dns || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty())
+      return;
     // mDNS and LLMNR resolve names on the local link by multicast: no server to beacon to.
     if (d->flow->tuple.dport == 5353 || d->flow->tuple.dport == 5355) return;
-    on_event(d->txn->ts, d->flow->tuple.src, nullptr, d->txn->query, d->txn->query.size(), true);
+    Dest dest;
+    dest.kind = kDnsName;
+    dest.name = d->txn->query;
+    contact(d->txn->ts, d->flow->tuple.src, dest, d->txn->query.size());
     return;
   }
-  if (const auto* h = dynamic_cast<const http::HttpRecord*>(&r)) {
+  if (type == "http") {
+    const auto* h = dynamic_cast<const http::HttpRecord*>(&r);
     // A beacon over a kept-alive connection is one long connection to the conn view; its
     // requests after the first are the contacts. First requests are the conn's own.
-    if (!cfg_.http || !h->flow || !h->tx || !h->tx->has_request || h->tx->tx_id == 0) return;
+    if (!h || !cfg_.http || !h->flow || !h->tx || !h->tx->has_request || h->tx->tx_id == 0) return;
     const FlowTuple& t = h->flow->tuple;
     const std::string* host = h->tx->request_header("host");
-    std::string dest =
-        "http://" + (host && !host->empty() ? *host : t.dst.str() + ":" + std::to_string(t.dport));
-    on_event(h->tx->ts, t.src, &t.dst, dest, h->tx->request_wire_len + h->tx->response_wire_len,
-             false, true);
-    return;
+    Dest d;
+    d.ip = &t.dst;
+    d.port = t.dport;
+    d.kind = kHttpAddr;
+    if (host && !host->empty()) {
+      d.kind = kHttpName;
+      d.name = *host;
+    }
+    contact(h->tx->ts, t.src, d, h->tx->request_wire_len + h->tx->response_wire_len);
   }
-  const auto* c = dynamic_cast<const ConnRecord*>(&r);
-  if (!c || !c->f) return;
-  const Flow& f = *c->f;
-  std::string sni;
-  if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
-    sni = std::move(it->second);
-    sni_by_flow_.erase(it);
-  }
-  const FlowTuple& t = f.ctx.tuple;
-  Service svc = Service::of(t.proto, t.dport);
-  for (const auto& [p, port] : ignore_)
-    if (p == svc.proto && port == svc.port) return;
-  std::string dest = sni.empty() ? t.dst.str() + ":" + std::to_string(t.dport) : sni;
-  on_event(f.start, t.src, &t.dst, dest, c->orig_bytes + c->resp_bytes, false);
 }
 
 void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip,
                                  const std::string& dest, uint64_t bytes, bool dns, bool http) {
+  Dest d;
+  d.ip = dns ? nullptr : dst_ip;
+  d.kind = dns ? kDnsName : http ? kHttpName : kConnName;
+  d.name = dest;
+  if (http && dest.starts_with("http://")) d.name.remove_prefix(7);
+  contact(ts, src, d, bytes);
+}
+
+// What the alert names as the destination (the keys of earlier versions, as users saw them).
+std::string BeaconingDetector::dest_str(const Dest& d) {
+  switch (d.kind) {
+    case kConnName:
+    case kDnsName:
+      return std::string(d.name);
+    case kHttpName:
+      return "http://" + std::string(d.name);
+    case kHttpAddr:
+      return "http://" + d.ip->str() + ":" + std::to_string(d.port);
+    case kConnAddr:
+      break;
+  }
+  return d.ip->str() + ":" + std::to_string(d.port);
+}
+
+void BeaconingDetector::Pair::add(const Contact& c, size_t history) {
+  if (events.empty()) {
+    if (!has_one || history == 1) {
+      one = c;
+      has_one = true;
+      return;
+    }
+    events.reserve(std::min<size_t>(history, 16));
+    events.push_back(one);
+  }
+  if (events.size() < history) {
+    events.push_back(c);
+  } else {
+    events[head] = c;
+    head = (head + 1) % events.size();
+  }
+}
+
+void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, uint64_t bytes) {
+  const IpAddr* dst_ip = dest.ip;
   if (!is_internal(zones_, src)) return;
   bool internal = dst_ip && is_internal(zones_, *dst_ip);
   if (internal &&
       (cfg_.external_only || (zones_ && zones_->zone_of(src) == zones_->zone_of(*dst_ip))))
     return;
   ++events_;
-  std::string key = src.str() + (dns ? ">dns:" : ">") + dest;
-  if (internal) key += "|i";
-  auto it = pairs_.find(key);
-  if (it == pairs_.end()) {
+  Key key;
+  key.src = src;
+  key.kind = dest.kind;
+  key.internal = internal;
+  if (dest.kind == kConnAddr || dest.kind == kHttpAddr) {
+    key.dst = *dst_ip;
+    key.port = dest.port;
+  } else {
+    key.name = std::hash<std::string_view>{}(dest.name);
+  }
+  Pair* found = pairs_.find(key);
+  if (!found) {
     if (pairs_.size() >= cfg_.max_pairs) {
-      evict_oldest(pairs_);
+      Key victim;
+      if (pairs_.oldest(victim)) pairs_.erase(victim);
       ++evictions_;
     }
-    it = pairs_.emplace(key, Pair{}).first;
-    it->second.first = ts;
+    found = &pairs_.insert(key);
+    found->first = ts;
   }
-  Pair& p = it->second;
-  if (!p.events.empty() && ts - p.events.back().first < cfg_.min_interval &&
-      ts >= p.events.back().first)
+  Pair& p = *found;
+  if (p.count() && ts - p.newest < cfg_.min_interval && ts >= p.newest)
     return;  // a burst belongs to the previous contact
   p.last = std::max(p.last, ts);
   ++p.total;
-  p.events.push_back({ts, bytes});
-  if (p.events.size() > cfg_.history) p.events.pop_front();
-  if (p.alerted || p.events.size() < cfg_.min_connections) return;
-  std::vector<std::pair<TimeNs, uint64_t>> ev(p.events.begin(), p.events.end());
-  std::sort(ev.begin(), ev.end());  // conn records arrive in end order
-  std::vector<TimeNs> times;
-  std::vector<uint64_t> sizes;
-  for (const auto& [t, b] : ev) {
-    times.push_back(t);
-    sizes.push_back(b);
+  if (cfg_.history == 0) return;
+  p.add({ts, bytes}, cfg_.history);
+  p.newest = ts;
+  if (p.alerted || p.count() < cfg_.min_connections) return;
+  if (p.events.empty())
+    sorted_.assign(1, p.one);
+  else
+    sorted_.assign(p.events.begin(), p.events.end());
+  std::sort(sorted_.begin(), sorted_.end());  // conn records arrive in end order
+  times_.clear();
+  sizes_.clear();
+  for (const auto& [t, b] : sorted_) {
+    times_.push_back(t);
+    sizes_.push_back(b);
   }
-  BeaconScore s = beacon_score(times, sizes, cfg_.count_full);
+  BeaconScore s = scorer_.score(times_, sizes_, cfg_.count_full);
   if (s.score < (internal ? cfg_.internal_threshold : cfg_.threshold)) return;
   p.alerted = true;
+  bool dns = dest.kind == kDnsName, http = dest.kind == kHttpAddr || dest.kind == kHttpName;
+  std::string dest_s = dest_str(dest);
   char buf[64];
   snprintf(buf, sizeof buf, "%.2f", s.score);
-  std::string msg = std::string("KOMAINU BEACONING ") +
-                    (dns    ? "periodic DNS queries"
-                     : http ? "periodic HTTP requests"
-                            : "periodic connections") +
-                    " " + src.str() + " -> " + dest + (internal ? " (internal destination)" : "") +
-                    " every ~" + std::to_string(int64_t(std::llround(s.median_interval_s))) +
-                    " s (score " + buf + ")";
+  std::string msg =
+      std::string("KOMAINU BEACONING ") +
+      (dns    ? "periodic DNS queries"
+       : http ? "periodic HTTP requests"
+              : "periodic connections") +
+      " " + src.str() + " -> " + dest_s + (internal ? " (internal destination)" : "") + " every ~" +
+      std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
   AlertBuilder a("beaconing",
                  dns    ? kSidDns
                  : http ? kSidHttp
@@ -169,8 +252,8 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
                  msg, internal ? 2 : 1, "TA0011", http ? "T1071.001" : "T1071");
   a.ip(src);
   if (dst_ip) a.ip(*dst_ip);
-  if (!dst_ip || dest.find(':') == std::string::npos) a.meta("domain", dest);
-  a.ev.kv("destination", dest)
+  if (!dst_ip || dest_s.find(':') == std::string::npos) a.meta("domain", dest_s);
+  a.ev.kv("destination", dest_s)
       .kv("score", s.score)
       .kv("ts_skew_score", s.ts_skew)
       .kv("ts_madm_score", s.ts_madm)

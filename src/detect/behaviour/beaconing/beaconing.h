@@ -4,9 +4,10 @@
 // and connection count; one alert per source→destination when the score crosses the
 // threshold.
 #pragma once
-#include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "detect/detector.h"
 #include "detect/zones/zones.h"
@@ -40,6 +41,18 @@ struct BeaconScore {
 BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
                          uint64_t count_full);
 
+// The same score with reusable buffers: the detector rescores a pair at every contact once
+// it has `min_connections`, so the buffers are kept instead of allocated per contact.
+class BeaconScorer {
+ public:
+  BeaconScore score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
+                    uint64_t count_full);
+
+ private:
+  std::pair<double, double> regularity(std::vector<double>& v);
+  std::vector<double> intervals_, sizes_, dev_;
+};
+
 class BeaconingDetector : public Detector {
  public:
   static constexpr uint32_t kSidConn = 9100501;
@@ -48,25 +61,70 @@ class BeaconingDetector : public Detector {
 
   BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts);
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override {
+    return type == "flow" || type == "tls" || type == "dns" || type == "http";
+  }
   void write_stats(JsonWriter& w) const override;
   // For tests: one connection (or query, dns = true) to `dest` (IP or name).
   void on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip, const std::string& dest,
                 uint64_t bytes, bool dns, bool http = false);
 
  private:
+  // What a contact went to: a name (TLS SNI, queried FQDN, HTTP Host) or an address and port.
+  enum Kind : uint8_t { kConnAddr, kConnName, kHttpAddr, kHttpName, kDnsName };
+  struct Dest {
+    Kind kind = kConnAddr;
+    const IpAddr* ip = nullptr;  // the contacted address (none for DNS)
+    uint16_t port = 0;
+    std::string_view name;  // for the *Name kinds
+  };
+  // Pairs are keyed by integers (the name by its 64-bit hash): no string is built per record.
+  struct Key {
+    IpAddr src, dst;  // dst unset for names
+    uint64_t name = 0;
+    uint16_t port = 0;
+    Kind kind = kConnAddr;
+    bool internal = false;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h = IpAddrHash{}(k.src) ^ (IpAddrHash{}(k.dst) * 0x9e3779b97f4a7c15ull);
+      h ^= k.name +
+           (uint64_t(k.port) << 8 | uint64_t(k.kind) << 1 | k.internal) * 0xbf58476d1ce4e5b9ull;
+      return size_t(h ^ (h >> 29));
+    }
+  };
+  using Contact = std::pair<TimeNs, uint64_t>;  // time, bytes
   struct Pair {
-    std::deque<std::pair<TimeNs, uint64_t>> events;
-    TimeNs first = 0, last = 0;
+    // The most recent `history` contacts: the first inline (most pairs never see a second:
+    // no allocation for them), then a ring in `events` (oldest at `head` once full).
+    Contact one{};
+    bool has_one = false;
+    std::vector<Contact> events;
+    size_t head = 0;
+    TimeNs first = 0, last = 0, newest = 0;  // newest: time of the latest contact kept
     uint64_t total = 0;
     bool alerted = false;
+
+    size_t count() const { return events.empty() ? size_t(has_one) : events.size(); }
+    void add(const Contact& c, size_t history);
   };
+
+  void contact(TimeNs ts, const IpAddr& src, const Dest& dest, uint64_t bytes);
+  static std::string dest_str(const Dest& d);
 
   BeaconConfig cfg_;
   const Zones* zones_;
   EventSink* alerts_;
   std::vector<std::pair<uint8_t, uint16_t>> ignore_;
-  std::unordered_map<std::string, Pair> pairs_;
+  FlatMap<Key, Pair, KeyHash> pairs_;
   std::unordered_map<uint64_t, std::string> sni_by_flow_;
+  // Scoring buffers, reused.
+  BeaconScorer scorer_;
+  std::vector<std::pair<TimeNs, uint64_t>> sorted_;
+  std::vector<TimeNs> times_;
+  std::vector<uint64_t> sizes_;
   uint64_t events_ = 0, evictions_ = 0, alerts_sent_ = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
+#include <unordered_map>
 
 #include "detect/behaviour/test_sink.h"
 
@@ -84,6 +86,78 @@ TEST(Beaconing, HttpRequestsOnOneConnection) {
                true);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].alert.signature_id, BeaconingDetector::kSidHttp);
+}
+
+// The flat map and set that key detector state by integers (detector.h), against the
+// standard containers under random inserts and erases.
+TEST(DetectorState, FlatMapAndU64SetMatchStandardContainers) {
+  struct V {
+    uint64_t n = 0;
+    TimeNs last = 0;
+  };
+  struct H {
+    size_t operator()(uint64_t k) const { return size_t(k % 97); }  // long probe runs
+  };
+  FlatMap<uint64_t, V, H> m;
+  std::unordered_map<uint64_t, uint64_t> ref;
+  U64Set set;
+  std::set<uint64_t> ref_set;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t k = rng() % 3000;
+    if (rng() % 3 == 0) {
+      m.erase(k);
+      ref.erase(k);
+    } else if (V* v = m.find(k)) {
+      ++v->n;
+      ++ref[k];
+    } else {
+      m.insert(k).n = 1;
+      ref[k] = 1;
+    }
+    uint64_t sk = rng() % 5000;  // 0 included
+    EXPECT_EQ(set.insert(sk), ref_set.insert(sk).second);
+  }
+  ASSERT_EQ(m.size(), ref.size());
+  for (const auto& [k, n] : ref) {
+    V* v = m.find(k);
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(v->n, n);
+  }
+  size_t seen = 0;
+  m.for_each([&](uint64_t, V&) { ++seen; });
+  EXPECT_EQ(seen, ref.size());
+  EXPECT_EQ(set.size(), ref_set.size());
+  for (uint64_t k = 0; k < 5000; ++k) EXPECT_EQ(set.contains(k), ref_set.count(k) == 1);
+  set.clear();
+  EXPECT_EQ(set.size(), 0u);
+  EXPECT_FALSE(set.contains(0));
+}
+
+// Pairs beyond max_pairs evict the least recently seen one, counted.
+TEST(Beaconing, PairsAreCappedAndEvictionsCounted) {
+  testing::AlertSink out;
+  BeaconConfig c;
+  c.max_pairs = 8;
+  BeaconingDetector d(c, nullptr, &out);
+  IpAddr dst = ip("192.0.2.200");
+  for (int i = 0; i < 100; ++i)
+    d.on_event(i * kNsPerSec, ip("10.20.7.44"), &dst, "n" + std::to_string(i) + ".example", 350,
+               false);
+  std::string s;
+  JsonWriter w(s);
+  w.begin_object();
+  d.write_stats(w);
+  w.end_object();
+  EXPECT_NE(s.find("\"pairs\":8"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"pair_evictions\":92"), std::string::npos) << s;
+  // A beacon among one-off contacts keeps its pair (it is always the most recent).
+  for (int i = 0; i < 30; ++i) {
+    d.on_event((200 + i * 60) * kNsPerSec, ip("10.20.7.44"), &dst, "c2.example", 350, false);
+    d.on_event((200 + i * 60) * kNsPerSec, ip("10.20.7.44"), &dst,
+               "m" + std::to_string(i) + ".example", 350, false);
+  }
+  EXPECT_EQ(out.alerts.size(), 1u);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ std::string registered_domain(std::string_view name) {
 }
 
 void DnsTunnelDetector::publish(const Record& r) {
-  const auto* d = dynamic_cast<const dns::DnsLogRecord*>(&r);
+  const auto* d = r.event_type() == "dns" ? dynamic_cast<const dns::DnsLogRecord*>(&r) : nullptr;
   if (!d || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty()) return;
   on_query(d->txn->ts, d->flow->tuple.src, d->flow->tuple.dst, d->txn->query,
            d->txn->has_qinfo ? d->txn->qtype : 0);

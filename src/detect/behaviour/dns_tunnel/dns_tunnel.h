@@ -31,6 +31,7 @@ class DnsTunnelDetector : public Detector {
 
   DnsTunnelDetector(const DnsTunnelConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override { return type == "dns"; }
   void write_stats(JsonWriter& w) const override;
   void on_query(TimeNs ts, const IpAddr& src, const IpAddr& resolver, const std::string& qname,
                 uint16_t qtype);

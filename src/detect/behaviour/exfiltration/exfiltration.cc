@@ -6,19 +6,22 @@
 namespace komainu {
 
 void ExfiltrationDetector::publish(const Record& r) {
-  if (const auto* t = dynamic_cast<const tls::TlsRecord*>(&r)) {
-    if (t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
+  std::string_view type = r.event_type();
+  if (type == "tls") {
+    const auto* t = dynamic_cast<const tls::TlsRecord*>(&r);
+    if (t && t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
       sni_by_flow_[t->flow->flow_id] = t->state->ch.sni;
     return;
   }
-  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  const auto* c = type == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f) return;
   const Flow& f = *c->f;
   std::string sni;
-  if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
-    sni = std::move(it->second);
-    sni_by_flow_.erase(it);
-  }
+  if (!sni_by_flow_.empty())
+    if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
+      sni = std::move(it->second);
+      sni_by_flow_.erase(it);
+    }
   on_conn(f.start, f.last, f.ctx.tuple.src, f.ctx.tuple.dst, f.ctx.tuple.dport, c->orig_bytes,
           c->resp_bytes, sni);
 }
@@ -30,7 +33,7 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
   ++conns_;
   if (!first_ts_ || start < first_ts_) first_ts_ = start;
   uint64_t pair = IpAddrHash{}(src)*31 ^ IpAddrHash {}(dst);
-  bool first_seen = seen_pairs_.insert(pair).second;
+  bool first_seen = seen_pairs_.insert(pair);
   if (seen_pairs_.size() > cfg_.max_destinations) {
     seen_pairs_.clear();
     ++pair_resets_;
@@ -57,16 +60,9 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
     ++alerts_sent_;
   }
 
-  auto it = hosts_.find(src);
-  if (it == hosts_.end()) {
-    if (hosts_.size() >= cfg_.max_hosts) {
-      evict_oldest(hosts_);
-      ++evictions_;
-    }
-    it = hosts_.emplace(src, Host{}).first;
-    it->second.start = start;
-  }
-  Host& h = it->second;
+  bool inserted = false;
+  Host& h = hosts_.find_or_insert(src, cfg_.max_hosts, evictions_, inserted);
+  if (inserted) h.start = start;
   if (start - h.start >= cfg_.window) {
     // Close the window into the baseline; empty windows in between count as zero.
     uint64_t gap = uint64_t((start - h.start) / cfg_.window);
@@ -83,7 +79,10 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
   if (end > h.last) h.last = end;
   h.bytes += bytes_out;
   ++h.conns;
-  if (h.top.size() < 64 || h.top.count(dst)) h.top[dst] += bytes_out;
+  if (auto t = h.top.find(dst); t != h.top.end())
+    t->second += bytes_out;
+  else if (h.top.size() < 64)
+    h.top.emplace(dst, bytes_out);
   double limit = std::max(double(cfg_.floor_bytes), cfg_.baseline_factor * h.baseline);
   if (h.alerted || double(h.bytes) < limit) return;
   h.alerted = true;

@@ -32,6 +32,7 @@ class ExfiltrationDetector : public Detector {
   ExfiltrationDetector(const ExfilConfig& cfg, const Zones* zones, EventSink* alerts)
       : cfg_(cfg), zones_(zones), alerts_(alerts) {}
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override { return type == "flow" || type == "tls"; }
   void write_stats(JsonWriter& w) const override;
   // For tests: one finished connection from src to dst.
   void on_conn(TimeNs start, TimeNs end, const IpAddr& src, const IpAddr& dst, uint16_t dport,
@@ -50,8 +51,8 @@ class ExfiltrationDetector : public Detector {
   ExfilConfig cfg_;
   const Zones* zones_;
   EventSink* alerts_;
-  std::unordered_map<IpAddr, Host, IpAddrHash> hosts_;
-  std::unordered_set<uint64_t> seen_pairs_;
+  FlatMap<IpAddr, Host, IpAddrHash> hosts_;
+  U64Set seen_pairs_;  // (host, destination) hashes; cleared when full
   std::unordered_map<uint64_t, std::string> sni_by_flow_;
   TimeNs first_ts_ = 0;
   uint64_t conns_ = 0, evictions_ = 0, pair_resets_ = 0, alerts_sent_ = 0;

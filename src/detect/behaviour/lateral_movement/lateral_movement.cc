@@ -33,7 +33,8 @@ bool LateralMovementDetector::is_vpn_pool(const IpAddr& a) const {
 }
 
 void LateralMovementDetector::publish(const Record& r) {
-  if (const auto* s = dynamic_cast<const smb::SmbRecord*>(&r)) {
+  std::string_view type = r.event_type();
+  if (const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr) {
     // The user behind an SMB flow, for the alert's entities.
     if (s->flow && !s->ntlm_user.empty() && user_by_flow_.size() < 100000) {
       std::string u = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;
@@ -41,14 +42,15 @@ void LateralMovementDetector::publish(const Record& r) {
     }
     return;
   }
-  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  const auto* c = type == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f || c->f->proto != 6) return;
   const FlowTuple& t = c->f->ctx.tuple;
   std::string user;
-  if (auto it = user_by_flow_.find(c->f->ctx.flow_id); it != user_by_flow_.end()) {
-    user = std::move(it->second);
-    user_by_flow_.erase(it);
-  }
+  if (!user_by_flow_.empty())
+    if (auto it = user_by_flow_.find(c->f->ctx.flow_id); it != user_by_flow_.end()) {
+      user = std::move(it->second);
+      user_by_flow_.erase(it);
+    }
   on_conn(c->f->start, t.src, t.dst, t.dport, c->orig_bytes > 0 && c->resp_bytes > 0, user);
 }
 
@@ -64,7 +66,7 @@ void LateralMovementDetector::on_conn(TimeNs ts, const IpAddr& src, const IpAddr
   // First use of a host as an admin server, after the learning period.
   uint64_t sk = server_key(dst, dport);
   if (established) {
-    bool known = known_servers_.count(sk) != 0;
+    bool known = known_servers_.contains(sk);
     if (!known && cfg_.new_host_alerts && (vpn || !cfg_.new_host_vpn_pool_only) &&
         ts - first_ts_ >= cfg_.learning && !new_host_alerted_.count({src, dst}) &&
         new_host_alerted_.size() < 100000) {

@@ -33,6 +33,7 @@ class LateralMovementDetector : public Detector {
 
   LateralMovementDetector(const LateralConfig& cfg, const Zones* zones, EventSink* alerts);
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override { return type == "flow" || type == "smb"; }
   void write_stats(JsonWriter& w) const override;
   // For tests: one connection (ts = its start); `established` = payload both ways.
   void on_conn(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport, bool established,
@@ -53,7 +54,7 @@ class LateralMovementDetector : public Detector {
   std::vector<int> vpn_zone_ids_;
   std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
   // host:port pairs that served an admin session (from anyone) — "known servers".
-  std::unordered_set<uint64_t> known_servers_;
+  U64Set known_servers_;  // server_key of hosts seen serving admin sessions
   std::set<std::pair<IpAddr, IpAddr>> new_host_alerted_;
   std::unordered_map<uint64_t, std::string> user_by_flow_;
   TimeNs first_ts_ = 0;

@@ -8,11 +8,13 @@
 namespace komainu {
 
 void MassFileAccessDetector::publish(const Record& r) {
-  if (const auto* c = dynamic_cast<const ConnRecord*>(&r)) {
-    if (c->flow) flows_.erase(c->flow->flow_id);  // the session's context ends with its flow
+  std::string_view type = r.event_type();
+  if (type == "flow") {
+    // The session's context ends with its flow.
+    if (r.flow && !flows_.empty()) flows_.erase(r.flow->flow_id);
     return;
   }
-  const auto* s = dynamic_cast<const smb::SmbRecord*>(&r);
+  const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
   uint64_t id = s->flow->flow_id;
   auto it = flows_.find(id);

@@ -26,6 +26,7 @@ class MassFileAccessDetector : public Detector {
   MassFileAccessDetector(const MassFileConfig& cfg, EventSink* alerts)
       : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override { return type == "flow" || type == "smb"; }
   void write_stats(JsonWriter& w) const override;
   // For tests: one file opened or read.
   void on_file(TimeNs ts, const IpAddr& src, const IpAddr& server, const std::string& share,

@@ -92,7 +92,12 @@ bool is_exec_tool_pipe(const std::string& pipe) {
 }  // namespace
 
 void RemoteAdminDetector::publish(const Record& r) {
-  if (const auto* d = dynamic_cast<const dcerpc::DceRpcRecord*>(&r)) {
+  std::string_view type = r.event_type();
+  if (type == "flow") {
+    if (r.flow && !flows_.empty()) flows_.erase(r.flow->flow_id);
+    return;
+  }
+  if (const auto* d = type == "dcerpc" ? dynamic_cast<const dcerpc::DceRpcRecord*>(&r) : nullptr) {
     if (!d->request || !d->flow) return;
     std::string user;
     if (auto it = flows_.find(d->flow->flow_id); it != flows_.end()) user = it->second.user;
@@ -100,11 +105,7 @@ void RemoteAdminDetector::publish(const Record& r) {
            d->named_pipe, user);
     return;
   }
-  if (const auto* c = dynamic_cast<const ConnRecord*>(&r)) {
-    if (c->flow) flows_.erase(c->flow->flow_id);
-    return;
-  }
-  const auto* s = dynamic_cast<const smb::SmbRecord*>(&r);
+  const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
   auto it = flows_.find(s->flow->flow_id);
   if (it == flows_.end()) {

@@ -49,6 +49,9 @@ class RemoteAdminDetector : public Detector {
   RemoteAdminDetector(const RemoteAdminConfig& cfg, EventSink* alerts)
       : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override {
+    return type == "flow" || type == "smb" || type == "dcerpc";
+  }
   void write_stats(JsonWriter& w) const override;
 
   // One DCE-RPC request (for tests and the record path). `pipe` is "" over TCP.

@@ -16,7 +16,7 @@ VpnApplianceDetector::VpnApplianceDetector(const VpnApplianceConfig& cfg, const 
 }
 
 void VpnApplianceDetector::publish(const Record& r) {
-  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  const auto* c = r.event_type() == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f) return;
   on_conn(c->f->start, c->f->ctx.tuple, ConnRecord::conn_state(*c->f));
 }

@@ -24,6 +24,7 @@ class VpnApplianceDetector : public Detector {
 
   VpnApplianceDetector(const VpnApplianceConfig& cfg, const Zones* zones, EventSink* alerts);
   void publish(const Record& r) override;
+  bool wants(std::string_view type) const override { return type == "flow"; }
   void write_stats(JsonWriter& w) const override;
   void on_conn(TimeNs ts, const FlowTuple& t, const std::string& state);
 
