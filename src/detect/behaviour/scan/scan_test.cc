@@ -81,5 +81,76 @@ TEST(Scan, EndpointMapperEnumerationOncePerPair) {
   EXPECT_EQ(out.alerts.size(), 2u);
 }
 
+const uint8_t kMac[6] = {0x08, 0x00, 0x27, 0x12, 0x34, 0x56};
+
+TEST(Scan, ArpSweepAtThresholdThenUpdatesOnDoubling) {
+  testing::AlertSink out;
+  ScanDetector d(ScanConfig{}, &out);
+  IpAddr me = ip("192.168.1.10");
+  // Each address asked twice (nmap retries): distinct targets count, not requests.
+  for (int i = 0; i < 31; ++i)
+    for (int k = 0; k < 2; ++k)
+      d.on_arp(i * 10 * kNsPerMs, 1, me, kMac, IpAddr::v4(0xc0a80100 + 20 + i));
+  EXPECT_TRUE(out.alerts.empty());  // 31 < 32
+  d.on_arp(400 * kNsPerMs, 1, me, kMac, IpAddr::v4(0xc0a80100 + 60));
+  ASSERT_EQ(out.alerts.size(), 1u);
+  const auto& a = out.alerts[0];
+  EXPECT_EQ(a.alert.signature_id, ScanDetector::kSidArpSweep);
+  EXPECT_EQ(a.ts, 400 * kNsPerMs);
+  EXPECT_EQ(a.src_ip, "192.168.1.10");
+  bool technique = false;
+  for (const auto& [k, v] : a.alert.metadata)
+    technique = technique || (k == "mitre_technique_id" && v[0] == "T1018");
+  EXPECT_TRUE(technique);
+  EXPECT_NE(a.extra_json[0].second.find("\"sender_mac\":\"08:00:27:12:34:56\""), std::string::npos);
+  // The rest of the /24: updates at 64 and 128 only.
+  for (int i = 0; i < 254; ++i)
+    d.on_arp(kNsPerSec + i * kNsPerMs, 1, me, kMac, IpAddr::v4(0xc0a80101 + i));
+  EXPECT_EQ(out.alerts.size(), 3u);
+}
+
+TEST(Scan, ArpProbesGratuitousRepliesAndSlowSendersDoNotSweep) {
+  testing::AlertSink out;
+  ScanDetector d(ScanConfig{}, &out);
+  for (int i = 0; i < 100; ++i) {
+    IpAddr t = IpAddr::v4(0x0a000100 + i);
+    d.on_arp(i * kNsPerMs, 1, ip("0.0.0.0"), kMac, t);   // RFC 5227 probes (DHCP clients)
+    d.on_arp(i * kNsPerMs, 1, t, kMac, t);               // gratuitous announcements
+    d.on_arp(i * kNsPerMs, 2, ip("10.0.1.1"), kMac, t);  // replies from the gateway
+  }
+  // A router asking for 31 hosts every 30 s, for an hour.
+  for (int r = 0; r < 120; ++r)
+    for (int i = 0; i < 31; ++i)
+      d.on_arp(r * 31 * kNsPerSec + i * kNsPerMs, 1, ip("10.0.1.1"), kMac,
+               IpAddr::v4(0x0a000200 + i));
+  EXPECT_TRUE(out.alerts.empty());
+  // 40 addresses over 80 s: never 32 in one 30 s window.
+  for (int i = 0; i < 40; ++i)
+    d.on_arp(10000 * kNsPerSec + i * 2 * kNsPerSec, 1, ip("10.0.1.7"), kMac,
+             IpAddr::v4(0x0a000300 + i));
+  EXPECT_TRUE(out.alerts.empty());
+}
+
+TEST(Scan, ArpSendersAreCapped) {
+  testing::AlertSink out;
+  ScanConfig c;
+  c.max_sources = 3;
+  c.max_targets_per_source = 40;
+  ScanDetector d(c, &out);
+  for (int i = 0; i < 10; ++i)
+    d.on_arp(i * kNsPerMs, 1, IpAddr::v4(0x0a000000 + i), kMac, ip("10.0.0.254"));
+  std::string s;
+  JsonWriter w(s);
+  w.begin_object();
+  d.write_stats(w);
+  w.end_object();
+  EXPECT_NE(s.find("\"arp_senders\":3"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"arp_sender_evictions\":7"), std::string::npos) << s;
+  // Past the target cap a sweep keeps counting (and updating) without remembering.
+  for (int i = 0; i < 200; ++i)
+    d.on_arp(kNsPerSec + i * kNsPerMs, 1, ip("10.9.0.1"), kMac, IpAddr::v4(0x0a090000 + 2 + i));
+  EXPECT_EQ(out.alerts.size(), 3u);  // 32, 64, 128
+}
+
 }  // namespace
 }  // namespace komainu
