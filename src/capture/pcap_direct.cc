@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -48,30 +49,30 @@ DirectPcapReader::DirectPcapReader(int fd, uint64_t offset, bool nano, int snaps
       buf_(new uint8_t[kBufferSize]),
       file_offset_(offset) {}
 
-bool DirectPcapReader::refill() {
-  if (eof_) return false;
-  // Keep the unread tail, then fill the rest of the buffer.
+void DirectPcapReader::refill(size_t need) {
+  if (eof_) return;
+  // Keep the unread tail at the front, then read after it.
   size_t keep = end_ - pos_;
   if (keep && pos_) memmove(buf_.get(), buf_.get() + pos_, keep);
   file_offset_ += pos_;
   pos_ = 0;
   end_ = keep;
-  while (end_ < kBufferSize) {
-    ssize_t n = pread(fd_, buf_.get() + end_, kBufferSize - end_, off_t(file_offset_ + end_));
+  while (end_ < need) {
+    size_t want = std::min(kBufferSize - end_, std::max(kReadChunk, need - end_));
+    ssize_t n = pread(fd_, buf_.get() + end_, want, off_t(file_offset_ + end_));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       // End of file, or an error libpcap will name when it reads the same place.
       eof_ = true;
-      break;
+      return;
     }
     end_ += size_t(n);
   }
-  return end_ > keep;
 }
 
 DirectPcapReader::Status DirectPcapReader::next(struct pcap_pkthdr& hdr, const uint8_t*& data) {
   if (end_ - pos_ < kRecordHeader) {
-    refill();
+    refill(kRecordHeader);
     if (end_ == pos_) return Status::kEnd;
     if (end_ - pos_ < kRecordHeader) return Status::kHandOff;  // truncated header
   }
@@ -79,7 +80,7 @@ DirectPcapReader::Status DirectPcapReader::next(struct pcap_pkthdr& hdr, const u
   const uint32_t caplen = host32(p + 8);
   if (caplen > limit_) return Status::kHandOff;
   if (end_ - pos_ < kRecordHeader + caplen) {
-    refill();
+    refill(kRecordHeader + caplen);
     p = buf_.get() + pos_;
     if (end_ - pos_ < kRecordHeader + caplen) return Status::kHandOff;  // truncated data
   }
