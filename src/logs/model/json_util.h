@@ -23,6 +23,11 @@ simdjson::simdjson_result<simdjson::dom::element> get_ci(simdjson::dom::object o
 bool scalar_text(simdjson::dom::element e, std::string& out);
 // Convenience: assign scalar text to out if e is set.
 inline void assign_text(simdjson::dom::element e, std::string& out) {
+  std::string_view s;
+  if (e.get_string().get(s) == simdjson::SUCCESS) {  // the common case, inline
+    out.assign(s);
+    return;
+  }
   out.clear();
   scalar_text(e, out);
 }

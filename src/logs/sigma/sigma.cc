@@ -3,6 +3,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -670,20 +674,50 @@ struct SigmaEngine::Impl {
   // Case-insensitive `contains`: the value is lower-cased once (the patterns of a field,
   // and rules on the same field, follow each other), then searched with memmem. The cache
   // is keyed by content, so reused buffers can never serve a stale copy.
+  // The lower-cased copy is followed by kHayPad zero bytes, so find_lower's block filters
+  // may read past its end.
+  static constexpr size_t kHayPad = 16;
   std::string hay_orig, hay_lower;
   bool contains_ci(std::string_view hay, std::string_view needle_lower) {
     if (needle_lower.empty()) return true;
     if (hay.size() < needle_lower.size()) return false;
     if (hay != std::string_view(hay_orig)) {
       hay_orig.assign(hay);
-      hay_lower.resize(hay.size());
+      hay_lower.assign(hay.size() + kHayPad, '\0');
       for (size_t i = 0; i < hay.size(); ++i) {
         char c = hay[i];
         hay_lower[i] = char(c + ((unsigned(c) - 'A' < 26u) << 5));
       }
     }
-    return memmem(hay_lower.data(), hay_lower.size(), needle_lower.data(), needle_lower.size()) !=
-           nullptr;
+    return find_lower(hay_lower.data(), hay.size(), needle_lower);
+  }
+
+  // Substring search in a padded buffer: the needle's first and last bytes are compared at
+  // 16 start positions at a time and only candidates are confirmed with memcmp (the
+  // patterns of contains rules are short and their first/last byte pair is rare; memmem's
+  // general algorithm cost several times more per record).
+  static bool find_lower(const char* hay, size_t size, std::string_view n) {
+    const size_t len = n.size();
+    if (len > size) return false;
+    if (len == 1) return memchr(hay, n[0], size) != nullptr;
+#ifdef __SSE2__
+    const size_t last_start = size - len;
+    const __m128i first = _mm_set1_epi8(n[0]), last = _mm_set1_epi8(n[len - 1]);
+    for (size_t i = 0; i <= last_start; i += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay + i));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay + i + len - 1));
+      unsigned mask = unsigned(
+          _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
+      for (; mask; mask &= mask - 1) {
+        const size_t p = i + size_t(__builtin_ctz(mask));
+        if (p > last_start) break;  // bits come in increasing order
+        if (memcmp(hay + p + 1, n.data() + 1, len - 2) == 0) return true;
+      }
+    }
+    return false;
+#else
+    return memmem(hay, size, n.data(), len) != nullptr;
+#endif
   }
 
   ~Impl() {

@@ -79,6 +79,34 @@ TEST(Sigma, ContainsStartswithEndswithAll) {
       0u);
 }
 
+// Case-insensitive contains at every offset of haystacks around the 16-byte blocks of the
+// search, needles of 1, 2 and more than 16 bytes, and near misses.
+TEST(Sigma, ContainsAtEveryOffsetAndLength) {
+  const std::vector<std::string> needles = {"q", "qz", "quizzical", "q0123456789abcdefghijz"};
+  for (const auto& n : needles) {
+    Fixture f(rule("  sel:\n    Ua|contains: '" + n + "'\n  condition: sel\n"));
+    ASSERT_EQ(f.engine.report().loaded, 1u);
+    for (size_t len = n.size(); len < 50; ++len) {
+      for (size_t at = 0; at + n.size() <= len; ++at) {
+        std::string hay(len, 'a');
+        std::string up = n;
+        for (auto& c : up) c = char(toupper(uint8_t(c)));
+        hay.replace(at, n.size(), at % 2 ? up : n);
+        EXPECT_EQ(f.match("{\"Ua\":\"" + hay + "\"}"), 1u) << n << " in " << hay;
+        // Same first and last byte, different middle: no match unless one byte long.
+        if (n.size() > 2) {
+          std::string near = std::string(len, 'a');
+          std::string m = n;
+          m[1] = 'Y';
+          near.replace(at, n.size(), m);
+          EXPECT_EQ(f.match("{\"Ua\":\"" + near + "\"}"), 0u) << n << " in " << near;
+        }
+      }
+      EXPECT_EQ(f.match("{\"Ua\":\"" + std::string(len, 'a') + "\"}"), 0u) << len;
+    }
+  }
+}
+
 TEST(Sigma, RegexCaseSensitiveByDefaultAndFlags) {
   Fixture f(
       rule("  a:\n    F|re: '^ab+c$'\n  b:\n    G|re|i: '^hello$'\n  c:\n    H|re|m: '^two$'\n"

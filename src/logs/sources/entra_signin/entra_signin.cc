@@ -57,54 +57,56 @@ enum class K : uint8_t {
   kAuthDetails,
 };
 
+// Built at static initialisation: the per-member lookup needs no guard check.
+const KeyTable kKeys = {
+    {"time", int(K::kTime)},
+    {"timegenerated", int(K::kTime)},
+    {"createddatetime", int(K::kCreated)},
+    {"category", int(K::kCategory)},
+    {"resulttype", int(K::kResultType)},
+    {"resultdescription", int(K::kResultDescription)},
+    {"calleripaddress", int(K::kCallerIp)},
+    {"properties", int(K::kProperties)},
+    {"location", int(K::kLocation)},
+    {"locationdetails", int(K::kLocation)},
+    {"userprincipalname", int(K::kUpn)},
+    {"userid", int(K::kUserId)},
+    {"userdisplayname", int(K::kUserDisplay)},
+    {"identity", int(K::kIdentity)},
+    {"ipaddress", int(K::kIp)},
+    {"appdisplayname", int(K::kAppName)},
+    {"appid", int(K::kAppId)},
+    {"resourcedisplayname", int(K::kResource)},
+    {"clientappused", int(K::kClientApp)},
+    {"authenticationrequirement", int(K::kAuthReq)},
+    {"authenticationprotocol", int(K::kAuthProto)},
+    {"status", int(K::kStatus)},
+    {"devicedetail", int(K::kDevice)},
+    {"risklevelduringsignin", int(K::kRiskDuring)},
+    {"useragent", int(K::kUserAgent)},
+    {"isinteractive", int(K::kInteractive)},
+    {"autonomoussystemnumber", int(K::kAsn)},
+    {"id", int(K::kId)},
+    {"sessionid", int(K::kSessionId)},
+    {"serviceprincipalname", int(K::kSpName)},
+    {"operationname", int(K::kOperationName)},
+    {"errorcode", int(K::kErrorCode)},
+    {"failurereason", int(K::kFailureReason)},
+    {"city", int(K::kCity)},
+    {"state", int(K::kState)},
+    {"countryorregion", int(K::kCountry)},
+    {"geocoordinates", int(K::kGeo)},
+    {"latitude", int(K::kLat)},
+    {"longitude", int(K::kLon)},
+    {"deviceid", int(K::kDeviceId)},
+    {"displayname", int(K::kDisplayName)},
+    {"operatingsystem", int(K::kOs)},
+    {"browser", int(K::kBrowser)},
+    {"authenticationdetails", int(K::kAuthDetails)},
+};
+
 const KeyTable& keys() {
-  static const KeyTable m = {
-      {"time", int(K::kTime)},
-      {"timegenerated", int(K::kTime)},
-      {"createddatetime", int(K::kCreated)},
-      {"category", int(K::kCategory)},
-      {"resulttype", int(K::kResultType)},
-      {"resultdescription", int(K::kResultDescription)},
-      {"calleripaddress", int(K::kCallerIp)},
-      {"properties", int(K::kProperties)},
-      {"location", int(K::kLocation)},
-      {"locationdetails", int(K::kLocation)},
-      {"userprincipalname", int(K::kUpn)},
-      {"userid", int(K::kUserId)},
-      {"userdisplayname", int(K::kUserDisplay)},
-      {"identity", int(K::kIdentity)},
-      {"ipaddress", int(K::kIp)},
-      {"appdisplayname", int(K::kAppName)},
-      {"appid", int(K::kAppId)},
-      {"resourcedisplayname", int(K::kResource)},
-      {"clientappused", int(K::kClientApp)},
-      {"authenticationrequirement", int(K::kAuthReq)},
-      {"authenticationprotocol", int(K::kAuthProto)},
-      {"status", int(K::kStatus)},
-      {"devicedetail", int(K::kDevice)},
-      {"risklevelduringsignin", int(K::kRiskDuring)},
-      {"useragent", int(K::kUserAgent)},
-      {"isinteractive", int(K::kInteractive)},
-      {"autonomoussystemnumber", int(K::kAsn)},
-      {"id", int(K::kId)},
-      {"sessionid", int(K::kSessionId)},
-      {"serviceprincipalname", int(K::kSpName)},
-      {"operationname", int(K::kOperationName)},
-      {"errorcode", int(K::kErrorCode)},
-      {"failurereason", int(K::kFailureReason)},
-      {"city", int(K::kCity)},
-      {"state", int(K::kState)},
-      {"countryorregion", int(K::kCountry)},
-      {"geocoordinates", int(K::kGeo)},
-      {"latitude", int(K::kLat)},
-      {"longitude", int(K::kLon)},
-      {"deviceid", int(K::kDeviceId)},
-      {"displayname", int(K::kDisplayName)},
-      {"operatingsystem", int(K::kOs)},
-      {"browser", int(K::kBrowser)},
-      {"authenticationdetails", int(K::kAuthDetails)},
-  };
-  return m;
+  return kKeys;
 }
 
 class EntraSigninParser : public LogParser {
@@ -182,7 +184,10 @@ class EntraSigninParser : public LogParser {
           if (ev.src_ip.empty() && v.is_string()) set_ip(ev, v.get_string().value_unsafe());
           break;
         case K::kIp:
-          if (v.is_string() && !v.get_string().value_unsafe().empty())
+          // The same address as the envelope's callerIpAddress (the usual case) is
+          // already parsed.
+          if (v.is_string() && !v.get_string().value_unsafe().empty() &&
+              clean_ip(v.get_string().value_unsafe()) != ev.src_ip)
             set_ip(ev, v.get_string().value_unsafe());
           break;
         case K::kProperties:
