@@ -230,11 +230,15 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
           anomaly(d, ts, "SSL_too_many_certificates");
           break;
         }
-        chain.push_back(parse_certificate(der));
-        chain.back().der.assign(der.begin(), der.end());
+        auto* cache = dynamic_cast<X509LogCache*>(ctx_.worker);
+        if (cache) {
+          chain.push_back(cache->parsed.get(der));
+        } else {
+          chain.push_back(parse_certificate(der));
+          chain.back().der.assign(der.begin(), der.end());
+        }
         if (!chain.back().ok) anomaly(d, ts, "x509_certificate_parse_error");
         bool host_cert = chain.size() == 1;  // the first of the chain is the host's own
-        auto* cache = dynamic_cast<X509LogCache*>(ctx_.worker);
         if (ctx_.sink && chain.back().ok &&
             (!cache || cache->should_log(chain.back(), host_cert, d == 0, ts))) {
           X509Record r;

@@ -373,6 +373,27 @@ TEST(X509LogCache, OncePerFingerprintAndRoleUntilRelogAndBounded) {
   EXPECT_GE(cache.evicted(), 1u);
 }
 
+TEST(CertParseCache, SameBytesParsedOnceAndBounded) {
+  CertParseCache cache(2);
+  const std::vector<uint8_t> a = {0x30, 0x03, 0x02, 0x01, 0x01}, b = {0x30, 0x00},
+                             c = {0x01, 0x02, 0x03};
+  const CertInfo& first = cache.get(a);
+  EXPECT_FALSE(first.ok);  // not a certificate: the parse says so, the cache keeps it
+  EXPECT_EQ(first.der, a);
+  EXPECT_EQ(&cache.get(a), &first);  // the same bytes again: no second parse
+  EXPECT_EQ(cache.hits(), 1u);
+  std::vector<uint8_t> a2 = a;
+  a2.back() = 0x02;  // one byte differs: another entry
+  EXPECT_NE(&cache.get(a2), &first);
+  EXPECT_EQ(cache.get(a2).der, a2);
+  cache.get(b);
+  cache.get(c);
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.evicted(), 2u);
+  EXPECT_EQ(cache.misses(), 4u);
+  EXPECT_EQ(parse_certificate(c).ok, cache.get(c).ok);
+}
+
 TEST(StartTls, Probes) {
   auto b = [](std::string_view t) {
     return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(t.data()), t.size());

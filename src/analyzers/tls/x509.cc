@@ -295,6 +295,27 @@ void X509Record::write_zeek(ZeekRow& row) const {
   row.boolean(host_cert).boolean(client_cert);
 }
 
+const CertInfo& CertParseCache::get(std::span<const uint8_t> der) {
+  std::string_view key(reinterpret_cast<const char*>(der.data()), der.size());
+  if (auto it = map_.find(key); it != map_.end()) {
+    ++hits_;
+    return *it->second;
+  }
+  ++misses_;
+  if (map_.size() >= max_entries_ && !order_.empty()) {
+    map_.erase(order_.front());
+    order_.pop_front();
+    ++evicted_;
+  }
+  auto info = std::make_unique<CertInfo>(parse_certificate(der));
+  info->der.assign(der.begin(), der.end());
+  std::string_view own(reinterpret_cast<const char*>(info->der.data()), info->der.size());
+  const CertInfo& ref = *info;
+  map_.emplace(own, std::move(info));
+  order_.push_back(own);
+  return ref;
+}
+
 bool X509LogCache::should_log(const CertInfo& c, bool host_cert, bool client_cert, TimeNs now) {
   while (!order_.empty() && now - order_.front().first >= relog_after_) {
     known_.erase(order_.front().second);

@@ -4,8 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -56,6 +59,28 @@ class X509Record : public Record {
   bool client_cert = false;
 };
 
+// Parsed certificates by their DER bytes, per worker. Servers send the same chain on every
+// connection, and decoding it (OpenSSL's d2i_X509, names, digests) was a quarter of a whole
+// run with every analyzer on. Bounded: past `max_entries` the oldest entry is forgotten
+// (counted); a hit is a byte-for-byte match, never a hash match alone.
+class CertParseCache {
+ public:
+  explicit CertParseCache(size_t max_entries = 2048) : max_entries_(max_entries) {}
+  // The parse of `der` (with `der` filled in), from the cache when these bytes were seen.
+  const CertInfo& get(std::span<const uint8_t> der);
+  size_t size() const { return map_.size(); }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  size_t max_entries_;
+  // Keys view the entry's own `der`, which the unique_ptr keeps in place.
+  std::unordered_map<std::string_view, std::unique_ptr<CertInfo>> map_;
+  std::deque<std::string_view> order_;  // insertion order = eviction order
+  uint64_t hits_ = 0, misses_ = 0, evicted_ = 0;
+};
+
 // Zeek's x509.log de-duplication (X509::known_log_certs): a certificate is logged once per
 // (fingerprint, host_cert, client_cert) and again only after `relog_after` in data time
 // (X509::relog_known_certificates_after). Per worker, as Zeek's is per worker; bounded: past
@@ -69,6 +94,8 @@ class X509LogCache : public AnalyzerWorkerState {
   size_t size() const { return known_.size(); }
   uint64_t suppressed() const { return suppressed_; }
   uint64_t evicted() const { return evicted_; }
+
+  CertParseCache parsed;  // the same worker's parsed certificates
 
  private:
   TimeNs relog_after_;
