@@ -10,6 +10,37 @@
 
 namespace komainu {
 
+namespace {
+// Bytes written as they are: printable ASCII except '"' and '\\'.
+struct PlainTable {
+  bool plain[256];
+  constexpr PlainTable() : plain() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+
+// Writes [,]"s"<tail> with one append when s needs no escaping (keys and most values of a
+// record do not): the EVE line is built from about forty of these.
+inline bool append_plain_quoted(std::string& out, bool comma, std::string_view s,
+                                std::string_view tail) {
+  char buf[96];
+  if (s.size() + tail.size() + 2 > sizeof buf) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!kPlain.plain[p[i]]) return false;
+  char* w = buf;
+  if (comma) *w++ = ',';
+  *w++ = '"';
+  memcpy(w, s.data(), s.size());
+  w += s.size();
+  memcpy(w, tail.data(), tail.size());
+  w += tail.size();
+  out.append(buf, size_t(w - buf));
+  return true;
+}
+}  // namespace
+
 void JsonWriter::sep() {
   if (after_key_) {
     after_key_ = false;
@@ -32,6 +63,11 @@ JsonWriter& JsonWriter::close(char c) {
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
+  const bool comma = !after_key_ && need_comma_;
+  if (append_plain_quoted(out_, comma, k, "\":")) {
+    after_key_ = true;
+    return *this;
+  }
   sep();
   out_.push_back('"');
   escape(out_, k);
@@ -41,6 +77,12 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 }
 
 JsonWriter& JsonWriter::value(std::string_view v) {
+  const bool comma = !after_key_ && need_comma_;
+  if (append_plain_quoted(out_, comma, v, "\"")) {
+    after_key_ = false;
+    need_comma_ = true;
+    return *this;
+  }
   sep();
   out_.push_back('"');
   escape(out_, v);
@@ -165,17 +207,6 @@ void JsonWriter::append_eve_time(std::string& out, int64_t ns) {
   memcpy(t + 22, "+0000", 5);
   out.append(t, 27);
 }
-
-namespace {
-// Bytes written as they are: printable ASCII except '"' and '\\'.
-struct PlainTable {
-  bool plain[256];
-  constexpr PlainTable() : plain() {
-    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
-  }
-};
-constexpr PlainTable kPlain;
-}  // namespace
 
 void JsonWriter::escape(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
