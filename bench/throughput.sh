@@ -7,6 +7,7 @@
 # Builds the capture once with ../shared/bench/make-bench-pcap.sh into $KOMAINU_BENCH_CACHE
 # (default /var/tmp/komainu-bench; never committed), then alternates the two commands RUNS
 # times (default 5) and prints the medians, the ratio, Mbit/s and komainu's peak RSS.
+# KOMAINU=path/to/komainu times another build (default build/src/cli/komainu).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
