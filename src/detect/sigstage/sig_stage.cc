@@ -113,6 +113,9 @@ void SigStage::on_packet(const Packet& p, const Flow* f, bool to_server) {
                                      : f->pkts[0] && f->pkts[1];
     }
     if (f->proto == 6) {
+      if (st.tcp_start == TcpStart::kUnknown)
+        st.tcp_start =
+            (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn ? TcpStart::kSyn : TcpStart::kMidstream;
       st.bytes_to_server = f->ep[0].size(f->ep[1]);
       st.bytes_to_client = f->ep[1].size(f->ep[0]);
     } else {
@@ -246,6 +249,12 @@ void SigStage::inspect_record(const Record& r, const AppBufferApi& api) {
   ++counters_.records;
   const FlowContext& fc = *r.flow;
   FlowState& st = state_of(fc.flow_id);
+  // Suricata (stream.midstream off, its default) has no TCP session, hence no app layer, for
+  // a flow picked up mid-way: its transactions run no rules.
+  if (st.tcp_start == TcpStart::kMidstream) {
+    ++counters_.records_midstream;
+    return;
+  }
   const FlowTuple& t = fc.tuple;
   // Providers stop at their last inspection; the bound only guards against a runaway one.
   for (size_t i = 0; i < 4096; ++i) {
@@ -307,6 +316,7 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
     const auto& c = s->counters();
     sum.packets += c.packets;
     sum.records += c.records;
+    sum.records_midstream += c.records_midstream;
     sum.transactions += c.transactions;
     sum.alerts += c.alerts;
     sum.flows_max += c.flows_max;
@@ -339,6 +349,7 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
       .kv("prefilter_bytes", uint64_t(es.database_bytes))
       .kv("packets_inspected", sum.packets)
       .kv("records_inspected", sum.records)
+      .kv("records_midstream_skipped", sum.records_midstream)
       .kv("transactions_inspected", sum.transactions)
       .kv("candidates", sc.candidates)
       .kv("alerts", sum.alerts)

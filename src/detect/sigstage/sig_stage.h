@@ -18,6 +18,7 @@ namespace komainu::sig {
 struct SigStageCounters {
   uint64_t packets = 0;                 // packet inspections
   uint64_t records = 0;                 // app-layer records that had a buffer provider
+  uint64_t records_midstream = 0;       // of which not inspected: TCP flow picked up mid-way
   uint64_t transactions = 0;            // app-layer inspections (a record may give several)
   uint64_t alerts = 0;                  // alert records published
   uint64_t flows_max = 0;               // most flows holding signature state at once
@@ -58,7 +59,9 @@ class SigStage : public WorkerStage {
     size_t pending_bytes = 0;
   };
   // Per-flow signature state, created on the flow's first packet or record.
+  enum class TcpStart : uint8_t { kUnknown, kSyn, kMidstream };
   struct FlowState {
+    TcpStart tcp_start = TcpStart::kUnknown;  // how the TCP flow's first packet began it
     std::unique_ptr<FlowVars> vars;
     bool established = false;
     uint64_t bytes_to_server = 0, bytes_to_client = 0;

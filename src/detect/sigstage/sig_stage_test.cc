@@ -122,6 +122,10 @@ TEST(SigStage, FlowbitsCrossPacketAndTransaction) {
   st.publish(rec);  // bit not set yet: no alert, the record is forwarded
   EXPECT_TRUE(out.sids.empty());
   ASSERT_EQ(out.types.size(), 1u);
+  fx.pkt.tcp_flags = 0x02;  // the flow starts with its handshake (not picked up mid-way)
+  st.on_packet(fx.pkt, &fx.flow, true);
+  fx.pkt.tcp_flags = 0x18;
+  fx.pkt.seq = 1;
   fx.set_payload("login ok");
   st.on_packet(fx.pkt, &fx.flow, true);
   EXPECT_TRUE(out.sids.empty());  // noalert
@@ -155,6 +159,26 @@ TEST(SigStage, HeaderOfTransactionFollowsItsDirection) {
   rec.uri = "/x";
   st.publish(rec);
   EXPECT_EQ(out.sids, std::vector<uint32_t>{20});
+}
+
+TEST(SigStage, MidstreamTcpFlowRunsNoAppLayerRules) {
+  // Suricata's default (stream.midstream: false): no session, so no transactions, for a TCP
+  // flow whose first packet is not a SYN; packet rules still run.
+  auto e = engine_of(
+      "alert http any any -> any any (msg:\"uri\"; http.uri; content:\"/x\"; sid:30;)\n"
+      "alert tcp any any -> any any (msg:\"pkt\"; content:\"GET\"; sid:31;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  fx.pkt.tcp_flags = 0x18;
+  fx.set_payload("GET /x");
+  st.on_packet(fx.pkt, &fx.flow, true);
+  TestRecord rec;
+  rec.flow = &fx.flow.ctx;
+  rec.uri = "/x";
+  st.publish(rec);
+  EXPECT_EQ(out.sids, std::vector<uint32_t>{31});
+  EXPECT_EQ(st.counters().records_midstream, 1u);
 }
 
 // TCP segments of one flow, in the order given: SYNs start each side's stream.
