@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -345,7 +346,7 @@ class FlatMap {
   V* find(const K& k) {
     if (size_ == 0) return nullptr;
     size_t mask = slots_.size() - 1;
-    for (size_t i = size_t(Hash{}(k)) & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(k);; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (!s.used) return nullptr;
       if (s.key == k) return &s.value;
@@ -355,7 +356,7 @@ class FlatMap {
   V& insert(const K& k) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
     size_t mask = slots_.size() - 1;
-    size_t i = size_t(Hash{}(k)) & mask;
+    size_t i = home(k);
     while (slots_[i].used) i = (i + 1) & mask;
     slots_[i].used = true;
     slots_[i].key = k;
@@ -366,7 +367,7 @@ class FlatMap {
   void erase(const K& k) {
     if (size_ == 0) return;
     size_t mask = slots_.size() - 1;
-    size_t i = size_t(Hash{}(k)) & mask;
+    size_t i = home(k);
     for (;; i = (i + 1) & mask) {
       if (!slots_[i].used) return;
       if (slots_[i].key == k) break;
@@ -374,8 +375,8 @@ class FlatMap {
     // Backward shift: pull later entries of the run into the hole when their home allows.
     for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
       if (!slots_[j].used) break;
-      size_t home = Hash{}(slots_[j].key) & mask;
-      if (((j - home) & mask) >= ((j - i) & mask)) {
+      size_t h = home(slots_[j].key);
+      if (((j - h) & mask) >= ((j - i) & mask)) {
         slots_[i].key = slots_[j].key;
         slots_[i].value = std::move(slots_[j].value);
         i = j;
@@ -417,6 +418,11 @@ class FlatMap {
   }
 
  private:
+  // Fibonacci hashing: the slot comes from the top bits of hash × 2^64/φ, so hashes whose
+  // low bits hardly vary (addresses, ports) still spread over the table.
+  size_t home(const K& k) const {
+    return size_t((uint64_t(Hash{}(k)) * 0x9e3779b97f4a7c15ull) >> shift_);
+  }
   struct Slot {
     K key{};
     V value{};
@@ -426,10 +432,11 @@ class FlatMap {
     std::vector<Slot> old;
     old.swap(slots_);
     slots_.resize(old.empty() ? 64 : old.size() * 2);
+    shift_ = 64 - unsigned(std::countr_zero(slots_.size()));
     size_t mask = slots_.size() - 1;
     for (Slot& s : old)
       if (s.used) {
-        size_t i = Hash{}(s.key) & mask;
+        size_t i = home(s.key);
         while (slots_[i].used) i = (i + 1) & mask;
         slots_[i].used = true;
         slots_[i].key = s.key;
@@ -438,6 +445,7 @@ class FlatMap {
   }
   std::vector<Slot> slots_;
   size_t size_ = 0;
+  unsigned shift_ = 63;
 };
 
 // Evicts the least recently seen entry of a capped map whose values have `TimeNs last`.
