@@ -256,6 +256,7 @@ void SigStage::inspect_record(const Record& r, const AppBufferApi& api) {
     return;
   }
   const FlowTuple& t = fc.tuple;
+  record_alerted_.clear();
   // Providers stop at their last inspection; the bound only guards against a runaway one.
   for (size_t i = 0; i < 4096; ++i) {
     buffers_.clear();
@@ -284,7 +285,15 @@ void SigStage::inspect_record(const Record& r, const AppBufferApi& api) {
     app_pkt_.dport = c.to_server ? t.dport : t.sport;
     c.pkt = &app_pkt_;
     auto alerts = engine_.inspect(c, *scratch_);
-    for (const Signature* s : alerts) emit(*s, c, &fc, &r);
+    for (const Signature* s : alerts) {
+      // A rule alerts once per transaction and direction, however many instances of a
+      // multi-buffer (certificates, DNS answers, ...) match (Suricata's tx detect state).
+      std::pair<const Signature*, bool> key{s, c.to_server};
+      if (std::find(record_alerted_.begin(), record_alerted_.end(), key) != record_alerted_.end())
+        continue;
+      record_alerted_.push_back(key);
+      emit(*s, c, &fc, &r);
+    }
   }
 }
 

@@ -88,6 +88,7 @@ class SigStage : public WorkerStage {
   std::unordered_map<uint64_t, FlowState> flows_;
   InspectBuffers buffers_;
   InspectBuffers stream_buffers_;
+  std::vector<std::pair<const Signature*, bool>> record_alerted_;  // this record's alerts
   AppBufferScratch app_scratch_;
   Packet app_pkt_;        // header view of a transaction (flow tuple in its direction)
   FlowContext ctx_copy_;  // a flow context with community_id, for flows not yet rendered

@@ -23,9 +23,15 @@ class TestRecord : public Record {
 
 bool fill_test(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx,
                AppBufferScratch&) {
-  if (i > 0) return false;
+  // One inspection per ';'-separated part of the uri: a multi-buffer.
+  std::string_view uri = static_cast<const TestRecord&>(r).uri;
+  for (size_t k = 0; k < i; ++k) {
+    size_t semi = uri.find(';');
+    if (semi == std::string_view::npos) return false;
+    uri.remove_prefix(semi + 1);
+  }
   static const int id = buffer_id("http.uri");
-  b.set(static_cast<BufferId>(id), static_cast<const TestRecord&>(r).uri);
+  b.set(static_cast<BufferId>(id), uri.substr(0, uri.find(';')));
   ctx.to_server = true;
   return true;
 }
@@ -159,6 +165,22 @@ TEST(SigStage, HeaderOfTransactionFollowsItsDirection) {
   rec.uri = "/x";
   st.publish(rec);
   EXPECT_EQ(out.sids, std::vector<uint32_t>{20});
+}
+
+TEST(SigStage, MultiBufferAlertsOncePerTransaction) {
+  auto e =
+      engine_of("alert http any any -> any any (msg:\"u\"; http.uri; content:\"/a\"; sid:40;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  TestRecord rec;
+  rec.flow = &fx.flow.ctx;
+  rec.uri = "/a1;/b;/a2";
+  st.publish(rec);
+  EXPECT_EQ(out.sids, std::vector<uint32_t>{40});
+  EXPECT_EQ(st.counters().transactions, 3u);
+  st.publish(rec);  // the next transaction alerts again
+  EXPECT_EQ(out.sids.size(), 2u);
 }
 
 TEST(SigStage, MidstreamTcpFlowRunsNoAppLayerRules) {
