@@ -228,6 +228,14 @@ BufferList& ParseState::current() {
   return sig.lists[current_list];
 }
 
+int ParseState::relative_target() const {
+  if (last_list < 0 || last_list == current_list) return -1;
+  if (current_list >= 0 &&
+      (sig.lists[current_list].buffer != 0 || !sig.lists[current_list].transforms.empty()))
+    return -1;  // a sticky buffer is active: items go there
+  return last_list;
+}
+
 InspectItem* ParseState::last_item_ptr() {
   if (last_list < 0 || last_item < 0) return nullptr;
   return &sig.lists[last_list].items[last_item];

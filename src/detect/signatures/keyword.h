@@ -57,6 +57,9 @@ struct ParseState {
   BufferList& list_for(uint16_t buffer);
   // The list inspection items go to now (payload list created on demand).
   BufferList& current();
+  // The list a relative item goes to when no sticky buffer is active and the last
+  // content/pcre sits in another list (a legacy modifier moved it); -1 otherwise.
+  int relative_target() const;
   // The last content, or nullptr.
   Content* last_content();
   InspectItem* last_item_ptr();

@@ -174,9 +174,10 @@ bool parse_base64_decode(ParseState& st, std::string_view value, std::string& er
       return false;
     }
   }
-  auto& l = st.current();
+  int rel = b.relative ? st.relative_target() : -1;
+  auto& l = rel >= 0 ? st.sig.lists[rel] : st.current();
   l.items.push_back(b);
-  st.last_list = st.current_list;
+  st.last_list = rel >= 0 ? rel : st.current_list;
   st.last_item = static_cast<int>(l.items.size() - 1);
   return true;
 }
@@ -186,6 +187,11 @@ bool parse_base64_data(ParseState& st, std::string_view value, std::string& err)
     err = "takes no value";
     return false;
   }
+  // The decoded data of the last base64_decode: the items after it inspect that (its list
+  // becomes the current one, as Suricata's base64_data buffer is sticky).
+  if (st.last_list >= 0 &&
+      std::holds_alternative<Base64Decode>(st.sig.lists[st.last_list].items[st.last_item]))
+    st.current_list = st.last_list;
   auto& l = st.current();
   bool has_decode = false;
   for (const auto& i : l.items) has_decode |= std::holds_alternative<Base64Decode>(i);

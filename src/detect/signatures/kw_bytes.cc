@@ -86,6 +86,24 @@ bool parse_common_opts(std::vector<std::string_view>& a, size_t from, ByteCommon
 }
 
 void add_item(ParseState& st, InspectItem item) {
+  // Without a sticky buffer, a relative keyword goes to the list of the content/pcre it is
+  // relative to ("content:"x"; http_uri; byte_test:...,relative;"), as Suricata does.
+  if (int rel = st.relative_target(); rel >= 0 && std::visit(
+                                                      [](const auto& i) {
+                                                        if constexpr (requires { i.c.relative; })
+                                                          return i.c.relative;
+                                                        else if constexpr (requires { i.relative; })
+                                                          return i.relative;
+                                                        else
+                                                          return false;
+                                                      },
+                                                      item)) {
+    auto& l = st.sig.lists[rel];
+    l.items.push_back(std::move(item));
+    st.last_list = rel;
+    st.last_item = static_cast<int>(l.items.size() - 1);
+    return;
+  }
   auto& l = st.current();
   l.items.push_back(std::move(item));
   st.last_list = st.current_list;
