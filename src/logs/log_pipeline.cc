@@ -384,10 +384,9 @@ void LogPipeline::read_lines(int fd, LogFileStats& fs, LogParser& parser, uint64
 // holds them, with no copy into a buffer (the kernel copy was ~5% of the log path), and
 // the window slides so RSS stays bounded. A record is parsed in place when the simdjson
 // padding after it lies inside the window; the last records of the file, whose padding
-// would fall past the end, are copied into a padded buffer. (Like any reader that maps, a
-// file truncated while it is read would fault; logs are analysed after the fact, and a log
-// still being written only grows.) Returns false, having read nothing, when the file
-// cannot be mapped.
+// would fall past the end, are copied into a padded buffer. The size is re-checked before
+// each window, so a file truncated while it is read ends the read there (counted) instead
+// of faulting. Returns false, having read nothing, when the file cannot be mapped.
 bool LogPipeline::map_lines(int fd, uint64_t size, LogFileStats& fs, LogParser& parser,
                             uint64_t& line) {
   constexpr size_t kPad = simdjson::SIMDJSON_PADDING;
@@ -398,6 +397,14 @@ bool LogPipeline::map_lines(int fd, uint64_t size, LogFileStats& fs, LogParser& 
   std::string tail;
   while (pos < size) {
     const uint64_t start = pos - pos % page;
+    // A file cut shorter since it was opened (copytruncate rotation) would fault in a
+    // mapping past its new end: map no further than its size now. (The race left is the
+    // time one window takes to parse.)
+    if (struct stat st; fstat(fd, &st) == 0 && uint64_t(st.st_size) < size) {
+      size = uint64_t(st.st_size);
+      malformed(fs, line, "file_truncated_while_read");
+      if (pos >= size) break;
+    }
     const size_t len = size_t(std::min<uint64_t>(window, size - start));
     void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(start));
     if (m == MAP_FAILED) {
