@@ -774,10 +774,16 @@ bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) 
     }
     if (!data) data = reinterpret_cast<const uint8_t*>("");
     Evaluator ev{sc, l};
-    // Stream lookback: a match lying wholly in the bytes inspected before was reported then;
-    // only one ending in the new bytes counts.
-    if (c.is_stream && l.buffer == kPayload && l.transforms.empty() && c.stream_seen > 0)
+    if (c.is_stream && l.buffer == kPayload && l.transforms.empty() && c.stream_seen > 0 &&
+        c.stream_seen < len) {
+      // The new stream bytes first, on their own: offsets and depths count from where this
+      // chunk starts, as in Suricata's raw stream chunks.
+      Evaluator fresh{sc, l};
+      if (fresh.run(0, data + c.stream_seen, len - c.stream_seen, 0)) continue;
+      // Then with the lookback, for a match split across segments: a match lying wholly in
+      // the bytes inspected before was reported then; only one ending in the new bytes counts.
       ev.min_end = static_cast<int64_t>(c.stream_seen);
+    }
     if (!ev.run(0, data, len, 0)) return false;
   }
   // flowint last, in rule order: a modifier before a check counts this packet, as in

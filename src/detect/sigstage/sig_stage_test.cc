@@ -270,6 +270,21 @@ TEST(SigStage, StreamInspectionFindsSplitContentOnce) {
   EXPECT_GE(st.counters().stream_inspections, 3u);
 }
 
+TEST(SigStage, StreamDepthCountsFromTheNewChunk) {
+  // Suricata's raw stream chunks start where the last inspection ended: a request PDU in a
+  // later segment still matches an anchored content.
+  auto e = engine_of(
+      "alert tcp any any -> any any (msg:\"pdu\"; content:\"SMB\"; offset:4; depth:4; "
+      "sid:1;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  TcpFeed t(st);
+  t.syn(true, 100);
+  t.data(true, 101, "0123456789");
+  t.data(true, 111, "0000SMBr");
+  EXPECT_EQ(count(out.sids, 1), 1u);
+}
+
 TEST(SigStage, StreamOverlapFirstDataWinsAndGapsResume) {
   auto e = engine_of(
       "alert tcp-stream any any -> any any (msg:\"good\"; content:\"GOOD\"; sid:1;)\n"
