@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -259,6 +260,30 @@ class DetectorSet : public EventSink {
   std::vector<Route> routes_;
   std::vector<Detector*> scratch_route_;
   TimeNs next_advance_ = 0;
+};
+
+// The SNI of a flow's TLS ClientHello, held until the flow's conn record arrives (a flow's
+// transactions are published before its conn record). Bounded: past kMax flows waiting,
+// new SNIs are not kept.
+class SniByFlow {
+ public:
+  static constexpr size_t kMax = 100000;
+  void remember(uint64_t flow_id, const std::string& sni) {
+    if (map_.size() < kMax) map_[flow_id] = sni;
+  }
+  // The flow's SNI ("" when none), forgotten once taken.
+  std::string take(uint64_t flow_id) {
+    std::string sni;
+    if (!map_.empty())
+      if (auto it = map_.find(flow_id); it != map_.end()) {
+        sni = std::move(it->second);
+        map_.erase(it);
+      }
+    return sni;
+  }
+
+ private:
+  std::unordered_map<uint64_t, std::string> map_;
 };
 
 // Hash for IpAddr keys in detector state maps.

@@ -82,12 +82,7 @@ void BeaconingDetector::publish(const Record& r) {
     const auto* c = dynamic_cast<const ConnRecord*>(&r);
     if (!c || !c->f) return;
     const Flow& f = *c->f;
-    std::string sni;
-    if (!sni_by_flow_.empty())
-      if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
-        sni = std::move(it->second);
-        sni_by_flow_.erase(it);
-      }
+    std::string sni = sni_by_flow_.take(f.ctx.flow_id);
     const FlowTuple& t = f.ctx.tuple;
     Service svc = Service::of(t.proto, t.dport);
     for (const auto& [p, port] : ignore_)
@@ -104,8 +99,8 @@ void BeaconingDetector::publish(const Record& r) {
   }
   if (type == "tls") {
     const auto* t = dynamic_cast<const tls::TlsRecord*>(&r);
-    if (t && t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
-      sni_by_flow_[t->flow->flow_id] = t->state->ch.sni;
+    if (t && t->flow && t->state && t->state->ch.has_sni)
+      sni_by_flow_.remember(t->flow->flow_id, t->state->ch.sni);
     return;
   }
   if (type == "dns") {

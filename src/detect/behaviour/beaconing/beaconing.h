@@ -119,7 +119,7 @@ class BeaconingDetector : public Detector {
   EventSink* alerts_;
   std::vector<std::pair<uint8_t, uint16_t>> ignore_;
   FlatMap<Key, Pair, KeyHash> pairs_;
-  std::unordered_map<uint64_t, std::string> sni_by_flow_;
+  SniByFlow sni_by_flow_;  // SNI of TLS flows until their conn record
   // Scoring buffers, reused.
   BeaconScorer scorer_;
   std::vector<std::pair<TimeNs, uint64_t>> sorted_;

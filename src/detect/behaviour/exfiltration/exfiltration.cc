@@ -9,19 +9,14 @@ void ExfiltrationDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
   if (type == "tls") {
     const auto* t = dynamic_cast<const tls::TlsRecord*>(&r);
-    if (t && t->flow && t->state && t->state->ch.has_sni && sni_by_flow_.size() < 100000)
-      sni_by_flow_[t->flow->flow_id] = t->state->ch.sni;
+    if (t && t->flow && t->state && t->state->ch.has_sni)
+      sni_by_flow_.remember(t->flow->flow_id, t->state->ch.sni);
     return;
   }
   const auto* c = type == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f) return;
   const Flow& f = *c->f;
-  std::string sni;
-  if (!sni_by_flow_.empty())
-    if (auto it = sni_by_flow_.find(f.ctx.flow_id); it != sni_by_flow_.end()) {
-      sni = std::move(it->second);
-      sni_by_flow_.erase(it);
-    }
+  std::string sni = sni_by_flow_.take(f.ctx.flow_id);
   on_conn(f.start, f.last, f.ctx.tuple.src, f.ctx.tuple.dst, f.ctx.tuple.dport, c->orig_bytes,
           c->resp_bytes, sni);
 }

@@ -52,8 +52,8 @@ class ExfiltrationDetector : public Detector {
   const Zones* zones_;
   EventSink* alerts_;
   FlatMap<IpAddr, Host, IpAddrHash> hosts_;
-  U64Set seen_pairs_;  // (host, destination) hashes; cleared when full
-  std::unordered_map<uint64_t, std::string> sni_by_flow_;
+  U64Set seen_pairs_;      // (host, destination) hashes; cleared when full
+  SniByFlow sni_by_flow_;  // SNI of TLS flows until their conn record
   TimeNs first_ts_ = 0;
   uint64_t conns_ = 0, evictions_ = 0, pair_resets_ = 0, alerts_sent_ = 0;
 };
