@@ -86,128 +86,6 @@ struct AccountRef {
   bool valid() const { return id != kNone; }
 };
 
-// Account name -> AccountRef, shared by the detectors: an event's account is looked up once
-// (one hash, one probe, one compare) and every account-keyed detector then indexes its own
-// state array by the id (AccountMap), instead of each hashing the name into its own map.
-// Bounded: at the cap, idle accounts and then the least recently seen eighth are evicted.
-class AccountTable {
- public:
-  AccountTable(size_t cap, TimeNs idle);
-  AccountRef intern(std::string_view account, TimeNs now);
-  // When ref is still the id of this account (not evicted and reused), marks it seen at
-  // `now` and returns true: the lookup a repeated ask for the same account can skip.
-  bool refresh(AccountRef ref, std::string_view account, TimeNs now) {
-    if (ref.id >= entries_.size()) return false;
-    Entry& e = entries_[ref.id];
-    if (!e.live || e.gen != ref.gen || e.key() != account) return false;
-    e.last = now;
-    return true;
-  }
-  size_t size() const { return live_; }
-  uint64_t evictions() const { return evictions_; }
-  void set_cap(size_t cap) { cap_ = std::max<size_t>(cap, 1); }
-
- private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-  static constexpr size_t kInline = 48;  // most accounts fit: no pointer chase to confirm
-  struct Entry {
-    uint64_t hash = 0;
-    TimeNs last = 0;
-    uint32_t gen = 0;
-    uint32_t key_len = 0;
-    bool live = false;
-    char key_inline[kInline];
-    std::string key_heap;
-    std::string_view key() const {
-      return key_len <= kInline ? std::string_view(key_inline, key_len) : key_heap;
-    }
-  };
-  struct Bucket {
-    uint64_t hash = 0;
-    uint32_t idx = kEmpty;
-  };
-  uint32_t lookup(std::string_view key, uint64_t h, size_t& pos) const;
-  void rebuild(size_t buckets);
-  void evict(TimeNs now);
-
-  size_t cap_;
-  TimeNs idle_;
-  std::vector<Entry> entries_;
-  std::vector<uint32_t> free_;
-  std::vector<Bucket> table_;
-  size_t live_ = 0;
-  uint64_t evictions_ = 0;
-};
-
-// What detectors talk to. Owned by the pipeline.
-class DetectorContext {
- public:
-  static constexpr size_t kDefaultMaxAccounts = 1000000;
-  DetectorContext(EventSink& sink, const Watchlists& wl, size_t max_accounts = kDefaultMaxAccounts)
-      : sink_(sink), watchlists_(wl), accounts_(max_accounts, 365 * 86400 * kNsPerSec) {}
-  // The interned account of ev.user (invalid when empty). The first detector to ask for an
-  // event interns it; the others get the same ref after one compare.
-  AccountRef account(const LogEvent& ev) {
-    if (ev.user.empty()) return {};
-    if (!accounts_.refresh(last_, ev.user, ev.ts)) last_ = accounts_.intern(ev.user, ev.ts);
-    return last_;
-  }
-  const AccountTable& accounts() const { return accounts_; }
-  // identity.max_accounts: accounts interned at once (before the first event).
-  void set_max_accounts(size_t n) { accounts_.set_cap(n); }
-  // Publishes an EVE alert timestamped with `completing` (the record that completed the
-  // evidence). Watchlisted users raise severity to 1 and add metadata "watchlist".
-  void raise(const AlertDraft& d, const LogEvent& completing);
-  const Watchlists& watchlists() const { return watchlists_; }
-  EventSink& sink() { return sink_; }
-  uint64_t alerts() const { return alerts_; }
-
- private:
-  EventSink& sink_;
-  const Watchlists& watchlists_;
-  AccountTable accounts_;
-  AccountRef last_;
-  uint64_t alerts_ = 0;
-};
-
-class IdentityDetector {
- public:
-  virtual ~IdentityDetector() = default;
-  virtual void on_event(const LogEvent& ev, DetectorContext& ctx) = 0;
-  // End of input: flush pending evidence.
-  virtual void finish(DetectorContext&) {}
-  // Counters (evictions, tracked entities) for stats.
-  virtual const CounterSet* counters() const { return nullptr; }
-};
-
-struct IdentityDetectorApi {
-  std::string_view name;  // key of its settings section in the config file
-  std::string_view description;
-  // Builds the detector from its settings (a map, possibly null: documented defaults).
-  std::unique_ptr<IdentityDetector> (*make)(const YAML::Node& settings);
-};
-
-using DetectorRegistry = Registry<IdentityDetectorApi>;
-
-// Settings helpers: missing keys give the default; bad values throw YAML::Exception,
-// caught at load with the file and key.
-TimeNs setting_duration(const YAML::Node& n, const char* key, TimeNs def);
-int64_t setting_int(const YAML::Node& n, const char* key, int64_t def);
-double setting_double(const YAML::Node& n, const char* key, double def);
-bool setting_bool(const YAML::Node& n, const char* key, bool def);
-// "10m", "1h", "30s", "2d" -> ns; false on error.
-bool parse_duration(std::string_view s, TimeNs& out);
-
-// Adds the event's user, source IP and host to the draft (deduplicated).
-void add_entities(AlertDraft& d, const LogEvent& ev);
-// Appends a compact summary of an event to an evidence array (time, user, ip, geo, outcome).
-void write_event_summary(JsonWriter& w, const LogEvent& ev);
-// Network prefix of an address for "new IP range" baselines: /24 for IPv4, /48 for IPv6.
-std::string ip_range(const LogEvent& ev);
-
-// Domain part of a UPN ("" if none).
-std::string_view user_domain(std::string_view user);
-
 // Map with a cap and an idle timeout, for per-entity state. Evictions are counted.
 // Entries live in a deque (references stay valid until the entry is evicted) indexed by
 // an open-addressing table of (hash, entry) pairs: a lookup is one hash of the key, one
@@ -217,6 +95,11 @@ class BoundedMap {
  public:
   BoundedMap(size_t cap, TimeNs idle) : cap_(cap), idle_(idle) { table_.resize(64); }
   V& touch(std::string_view key, TimeNs now, bool* created = nullptr) {
+    return entries_[touch_index(key, now, created)].value;
+  }
+  // The entry's index: dense, kept until the entry is evicted, then reused (AccountTable
+  // hands it out as an id).
+  uint32_t touch_index(std::string_view key, TimeNs now, bool* created = nullptr) {
     uint64_t h = key_hash(key);
     size_t pos;
     uint32_t idx = lookup(key, h, pos);
@@ -230,9 +113,16 @@ class BoundedMap {
     } else if (created) {
       *created = false;
     }
+    entries_[idx].last = now;
+    return idx;
+  }
+  // Marks entry `idx` seen at `now` when it still holds `key`; false otherwise.
+  bool refresh(uint32_t idx, std::string_view key, TimeNs now) {
+    if (idx >= entries_.size()) return false;
     Entry& e = entries_[idx];
+    if (!e.live || e.key() != key) return false;
     e.last = now;
-    return e.value;
+    return true;
   }
   V* find(std::string_view key) {
     size_t pos;
@@ -241,6 +131,7 @@ class BoundedMap {
   }
   size_t size() const { return live_; }
   uint64_t evictions() const { return evictions_; }
+  void set_cap(size_t cap) { cap_ = cap; }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
@@ -341,6 +232,105 @@ class BoundedMap {
   size_t live_ = 0;
   uint64_t evictions_ = 0;
 };
+
+// Account name -> AccountRef, shared by the detectors: an event's account is looked up once
+// (one hash, one probe, one compare) and every account-keyed detector then indexes its own
+// state array by the id (AccountMap), instead of each hashing the name into its own map.
+// A BoundedMap's entry index is the id: at the cap, idle accounts and then the least
+// recently seen eighth are evicted, and a reused id gets a new generation.
+class AccountTable {
+ public:
+  AccountTable(size_t cap, TimeNs idle) : map_(std::max<size_t>(cap, 1), idle) {}
+  AccountRef intern(std::string_view account, TimeNs now) {
+    bool created = false;
+    uint32_t id = map_.touch_index(account, now, &created);
+    if (id >= gen_.size()) gen_.resize(size_t(id) + 1, 0);
+    if (created) ++gen_[id];  // a reused id is a new account to the detectors' AccountMaps
+    return AccountRef{id, gen_[id]};
+  }
+  // When ref is still the id of this account (not evicted and reused), marks it seen at
+  // `now` and returns true: the lookup a repeated ask for the same account can skip.
+  bool refresh(AccountRef ref, std::string_view account, TimeNs now) {
+    return ref.id < gen_.size() && gen_[ref.id] == ref.gen && map_.refresh(ref.id, account, now);
+  }
+  size_t size() const { return map_.size(); }
+  uint64_t evictions() const { return map_.evictions(); }
+  void set_cap(size_t cap) { map_.set_cap(std::max<size_t>(cap, 1)); }
+
+ private:
+  struct Nothing {};
+  BoundedMap<Nothing> map_;
+  std::vector<uint32_t> gen_;  // per id
+};
+
+// What detectors talk to. Owned by the pipeline.
+class DetectorContext {
+ public:
+  static constexpr size_t kDefaultMaxAccounts = 1000000;
+  DetectorContext(EventSink& sink, const Watchlists& wl, size_t max_accounts = kDefaultMaxAccounts)
+      : sink_(sink), watchlists_(wl), accounts_(max_accounts, 365 * 86400 * kNsPerSec) {}
+  // The interned account of ev.user (invalid when empty). The first detector to ask for an
+  // event interns it; the others get the same ref after one compare.
+  AccountRef account(const LogEvent& ev) {
+    if (ev.user.empty()) return {};
+    if (!accounts_.refresh(last_, ev.user, ev.ts)) last_ = accounts_.intern(ev.user, ev.ts);
+    return last_;
+  }
+  const AccountTable& accounts() const { return accounts_; }
+  // identity.max_accounts: accounts interned at once (before the first event).
+  void set_max_accounts(size_t n) { accounts_.set_cap(n); }
+  // Publishes an EVE alert timestamped with `completing` (the record that completed the
+  // evidence). Watchlisted users raise severity to 1 and add metadata "watchlist".
+  void raise(const AlertDraft& d, const LogEvent& completing);
+  const Watchlists& watchlists() const { return watchlists_; }
+  EventSink& sink() { return sink_; }
+  uint64_t alerts() const { return alerts_; }
+
+ private:
+  EventSink& sink_;
+  const Watchlists& watchlists_;
+  AccountTable accounts_;
+  AccountRef last_;
+  uint64_t alerts_ = 0;
+};
+
+class IdentityDetector {
+ public:
+  virtual ~IdentityDetector() = default;
+  virtual void on_event(const LogEvent& ev, DetectorContext& ctx) = 0;
+  // End of input: flush pending evidence.
+  virtual void finish(DetectorContext&) {}
+  // Counters (evictions, tracked entities) for stats.
+  virtual const CounterSet* counters() const { return nullptr; }
+};
+
+struct IdentityDetectorApi {
+  std::string_view name;  // key of its settings section in the config file
+  std::string_view description;
+  // Builds the detector from its settings (a map, possibly null: documented defaults).
+  std::unique_ptr<IdentityDetector> (*make)(const YAML::Node& settings);
+};
+
+using DetectorRegistry = Registry<IdentityDetectorApi>;
+
+// Settings helpers: missing keys give the default; bad values throw YAML::Exception,
+// caught at load with the file and key.
+TimeNs setting_duration(const YAML::Node& n, const char* key, TimeNs def);
+int64_t setting_int(const YAML::Node& n, const char* key, int64_t def);
+double setting_double(const YAML::Node& n, const char* key, double def);
+bool setting_bool(const YAML::Node& n, const char* key, bool def);
+// "10m", "1h", "30s", "2d" -> ns; false on error.
+bool parse_duration(std::string_view s, TimeNs& out);
+
+// Adds the event's user, source IP and host to the draft (deduplicated).
+void add_entities(AlertDraft& d, const LogEvent& ev);
+// Appends a compact summary of an event to an evidence array (time, user, ip, geo, outcome).
+void write_event_summary(JsonWriter& w, const LogEvent& ev);
+// Network prefix of an address for "new IP range" baselines: /24 for IPv4, /48 for IPv6.
+std::string ip_range(const LogEvent& ev);
+
+// Domain part of a UPN ("" if none).
+std::string_view user_domain(std::string_view user);
 
 // Per-account state of one detector, indexed by the shared account id (AccountTable): one
 // array access per event. Bounded like BoundedMap by its own cap and idle time (evictions
