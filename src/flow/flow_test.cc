@@ -729,6 +729,21 @@ TEST(FlowUdp, SessionTimeoutIsRecheckedWhileActive) {
   g_seen = nullptr;
 }
 
+// One IPv4 layer of a tunnelled frame.
+void tunnel_layer(Packet& p, const RawFrame& frame, const char* s, const char* d, uint16_t sp,
+                  uint16_t dp, uint8_t proto) {
+  p.frame = &frame;
+  p.ts = frame.ts;
+  p.ip_version = 4;
+  p.proto = proto;
+  p.l4_valid = true;
+  p.src = *IpAddr::parse(s);
+  p.dst = *IpAddr::parse(d);
+  p.sport = sp;
+  p.dport = dp;
+  p.ip_len = 100;
+}
+
 TEST(FlowTable, TunnelledFlowsNameTheirParents) {
   Collect sink;
   FlowConfig cfg;
@@ -736,18 +751,7 @@ TEST(FlowTable, TunnelledFlowsNameTheirParents) {
   FlowTable table(cfg, &sink);
   RawFrame frame;
   auto layer = [&](Packet& p, const char* s, const char* d, uint16_t sp, uint16_t dp,
-                   uint8_t proto) {
-    p.frame = &frame;
-    p.ts = frame.ts;
-    p.ip_version = 4;
-    p.proto = proto;
-    p.l4_valid = true;
-    p.src = *IpAddr::parse(s);
-    p.dst = *IpAddr::parse(d);
-    p.sport = sp;
-    p.dport = dp;
-    p.ip_len = 100;
-  };
+                   uint8_t proto) { tunnel_layer(p, frame, s, d, sp, dp, proto); };
   for (int i = 0; i < 2; ++i) {
     frame.ts = ms(i);
     Packet outer, inner;
@@ -780,18 +784,7 @@ TEST(FlowTable, GreInUdpIsOneTunnelWhateverTheOuterPorts) {
   FlowTable table(FlowConfig{}, &sink);
   RawFrame frame;
   auto layer = [&](Packet& p, const char* s, const char* d, uint16_t sp, uint16_t dp,
-                   uint8_t proto) {
-    p.frame = &frame;
-    p.ts = frame.ts;
-    p.ip_version = 4;
-    p.proto = proto;
-    p.l4_valid = true;
-    p.src = *IpAddr::parse(s);
-    p.dst = *IpAddr::parse(d);
-    p.sport = sp;
-    p.dport = dp;
-    p.ip_len = 100;
-  };
+                   uint8_t proto) { tunnel_layer(p, frame, s, d, sp, dp, proto); };
   for (int i = 0; i < 2; ++i) {
     frame.ts = ms(i);
     Packet outer, inner;
