@@ -6,6 +6,34 @@
 
 namespace komainu {
 
+namespace {
+
+// The entry of `key` in a capped map: created when absent (the oldest evicted and counted
+// when the map is full), restarted when its tumbling window (Zeek's SumStats epoch) has
+// passed; a clock jump backwards keeps the window.
+template <typename Map, typename Key>
+typename Map::mapped_type& windowed(Map& m, const Key& key, TimeNs ts, TimeNs window, size_t cap,
+                                    uint64_t& evictions) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    if (m.size() >= cap) {
+      evict_oldest(m);
+      ++evictions;
+    }
+    it = m.emplace(key, typename Map::mapped_type{}).first;
+    it->second.start = it->second.first = ts;
+  }
+  auto& v = it->second;
+  if (ts - v.start > window) {
+    v = typename Map::mapped_type{};
+    v.start = v.first = ts;
+  }
+  v.last = std::max(v.last, ts);
+  return v;
+}
+
+}  // namespace
+
 void BruteForceDetector::publish(const Record& r) {
   if (r.event_type() != "ssh") return;
   const auto* s = dynamic_cast<const ssh::SshRecord*>(&r);
@@ -42,22 +70,7 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
     ++failed_;
   }
 
-  auto pit = pairs_.find(key);
-  if (pit == pairs_.end()) {
-    if (pairs_.size() >= cfg_.max_pairs) {
-      evict_oldest(pairs_);
-      ++pair_evictions_;
-    }
-    pit = pairs_.emplace(key, Pair{}).first;
-    pit->second.start = pit->second.first = ts;
-  }
-  Pair& p = pit->second;
-  // Tumbling window (Zeek's SumStats epoch); a clock jump backwards keeps the window.
-  if (ts - p.start > cfg_.window) {
-    p = Pair{};
-    p.start = p.first = ts;
-  }
-  p.last = std::max(p.last, ts);
+  Pair& p = windowed(pairs_, key, ts, cfg_.window, cfg_.max_pairs, pair_evictions_);
   p.port = dport;
   ++p.failed;
   p.attempts += attempts;
@@ -69,21 +82,7 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
     alert_guessing(key, p, update, ts);
   }
 
-  auto sit = sources_.find(src);
-  if (sit == sources_.end()) {
-    if (sources_.size() >= cfg_.max_sources) {
-      evict_oldest(sources_);
-      ++source_evictions_;
-    }
-    sit = sources_.emplace(src, Source{}).first;
-    sit->second.start = sit->second.first = ts;
-  }
-  Source& s = sit->second;
-  if (ts - s.start > cfg_.window) {
-    s = Source{};
-    s.start = s.first = ts;
-  }
-  s.last = std::max(s.last, ts);
+  Source& s = windowed(sources_, src, ts, cfg_.window, cfg_.max_sources, source_evictions_);
   ++s.failed;
   s.attempts += attempts;
   if (std::find(s.servers.begin(), s.servers.end(), dst) == s.servers.end()) {
