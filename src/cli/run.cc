@@ -165,6 +165,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
     }
   }
   DetectorSet detectors;
+  detectors.app_layer = cfg.flow.analyzers;
   if (!detectors.build(&config_root, opt.config_file, opt.zones_file.empty() ? nullptr : &zones,
                        &eve, &err)) {
     fprintf(stderr, "komainu: %s\n", err.c_str());

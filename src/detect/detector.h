@@ -38,6 +38,9 @@ struct DetectorContext {
   const YAML::Node* config = nullptr;  // the detector's section of `detectors:`, or null
   const Zones* zones = nullptr;        // --zones, or null
   std::string config_file;             // for error messages
+  // Whether app-layer analyzers run (`flow.analyzers`). Without them every flow ends with no
+  // service, so a detector that reads "no analyzer recognised this flow" must stay quiet.
+  bool app_layer = true;
 };
 
 class Detector : public EventSink {
@@ -150,6 +153,8 @@ struct AlertBuilder {
 // Runs the enabled detectors: an EventSink on the pipeline's bus.
 class DetectorSet : public EventSink {
  public:
+  bool app_layer = true;  // copied into each DetectorContext by build()
+
   // `root` is the whole --config document (may be null). Unknown detector names are errors.
   bool build(const YAML::Node* root, const std::string& config_file, const Zones* zones,
              EventSink* alerts, std::string* error) {
@@ -188,6 +193,7 @@ class DetectorSet : public EventSink {
       ctx.config = has_n ? &n : nullptr;
       ctx.zones = zones;
       ctx.config_file = config_file;
+      ctx.app_layer = app_layer;
       auto d = api->create(ctx, error);
       if (!d) {
         if (error->empty()) continue;  // not applicable (e.g. needs --zones)

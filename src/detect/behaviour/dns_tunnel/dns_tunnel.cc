@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "analyzers/dns/dns_record.h"
+#include "flow/flow.h"
 
 namespace komainu {
 
@@ -27,6 +28,19 @@ std::string registered_domain(std::string_view name) {
 }
 
 void DnsTunnelDetector::publish(const Record& r) {
+  if (r.event_type() == "flow") {
+    const auto* c = dynamic_cast<const ConnRecord*>(&r);
+    if (!c || !c->f) return;
+    const Flow& f = *c->f;
+    // Detection must have given up: a flow that ended while probes still waited for bytes
+    // says nothing.
+    if (f.ctx.tuple.dport != 53 || (f.proto != 6 && f.proto != 17) || !f.ctx.service.empty() ||
+        !f.probe_done)
+      return;
+    on_non_dns_flow(f.start, f.last, f.ctx.tuple.src, f.ctx.tuple.dst, f.proto,
+                    f.pkts[0] + f.pkts[1], c->orig_bytes, c->resp_bytes);
+    return;
+  }
   const auto* d = r.event_type() == "dns" ? dynamic_cast<const dns::DnsLogRecord*>(&r) : nullptr;
   if (!d || !d->flow || !d->txn || !d->txn->has_query || d->txn->query.empty()) return;
   on_query(d->txn->ts, d->flow->tuple.src, d->flow->tuple.dst, d->txn->query,
@@ -115,9 +129,58 @@ void DnsTunnelDetector::on_query(TimeNs ts, const IpAddr& src, const IpAddr& res
   ++alerts_sent_;
 }
 
+void DnsTunnelDetector::on_non_dns_flow(TimeNs first, TimeNs last, const IpAddr& src,
+                                        const IpAddr& dst, uint8_t proto, uint64_t packets,
+                                        uint64_t bytes_out, uint64_t bytes_in) {
+  // Both sides talk: a probe or a scan of port 53 has no answer with payload.
+  if (!bytes_out || !bytes_in) return;
+  ++non_dns_flows_;
+  std::string key = src.str() + ">" + dst.str();
+  auto it = pairs_.find(key);
+  if (it == pairs_.end()) {
+    if (pairs_.size() >= cfg_.max_keys) {
+      evict_oldest(pairs_);
+      ++evictions_;
+    }
+    it = pairs_.emplace(key, Pair{}).first;
+    it->second.first = first;
+  }
+  Pair& p = it->second;
+  p.first = std::min(p.first, first);
+  p.last = std::max(p.last, last);
+  ++p.flows;
+  p.packets += packets;
+  p.bytes_out += bytes_out;
+  p.bytes_in += bytes_in;
+  if (p.packets < cfg_.non_dns_min_packets) return;
+  if (p.alerted && (p.packets < 2 * p.alerted || p.updates >= cfg_.max_updates)) return;
+  bool update = p.alerted != 0;
+  if (update) ++p.updates;
+  p.alerted = p.packets;
+  std::string msg = "KOMAINU DNS_TUNNEL non-DNS traffic on port 53: " + src.str() + " -> " +
+                    dst.str() + " (" + std::to_string(p.packets) + " packets, " +
+                    std::to_string(p.bytes_out) + " bytes out, " + std::to_string(p.bytes_in) +
+                    " bytes in, no DNS message recognised)";
+  if (update) msg += " (update)";
+  AlertBuilder a("dns_tunnel", kNonDnsSid, msg, 1, "TA0011", "T1572");
+  a.ip(src).ip(dst);
+  a.ev.kv("proto", proto == 6 ? "TCP" : "UDP")
+      .kv("flows", p.flows)
+      .kv("packets", p.packets)
+      .kv("bytes_out", p.bytes_out)
+      .kv("bytes_in", p.bytes_in)
+      .kv("first_seen", format_eve_time(p.first))
+      .kv("last_seen", format_eve_time(p.last))
+      .kv("update", update);
+  a.publish(alerts_, last, &src, &dst);
+  ++alerts_sent_;
+}
+
 void DnsTunnelDetector::write_stats(JsonWriter& w) const {
   w.kv("queries", queries_)
+      .kv("non_dns_flows", non_dns_flows_)
       .kv("keys", uint64_t(keys_.size()))
+      .kv("non_dns_pairs", uint64_t(pairs_.size()))
       .kv("key_evictions", evictions_)
       .kv("alerts", alerts_sent_);
 }
@@ -127,11 +190,11 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   DnsTunnelConfig c;
   double window = 3600;
-  if (!config_check_keys(
-          ctx, "dns_tunnel",
-          {"window", "long_label", "high_entropy", "min_suspicious", "min_unique_subdomains",
-           "min_txt_null", "max_updates", "max_keys", "max_subdomains_per_key"},
-          error) ||
+  if (!config_check_keys(ctx, "dns_tunnel",
+                         {"window", "long_label", "high_entropy", "min_suspicious",
+                          "min_unique_subdomains", "min_txt_null", "max_updates", "max_keys",
+                          "max_subdomains_per_key", "non_dns_min_packets"},
+                         error) ||
       !config_get(ctx, "window", window, error) ||
       !config_get(ctx, "long_label", c.long_label, error) ||
       !config_get(ctx, "high_entropy", c.high_entropy, error) ||
@@ -140,10 +203,11 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "min_txt_null", c.min_txt_null, error) ||
       !config_get(ctx, "max_updates", c.max_updates, error) ||
       !config_get(ctx, "max_keys", c.max_keys, error) ||
-      !config_get(ctx, "max_subdomains_per_key", c.max_subdomains_per_key, error))
+      !config_get(ctx, "max_subdomains_per_key", c.max_subdomains_per_key, error) ||
+      !config_get(ctx, "non_dns_min_packets", c.non_dns_min_packets, error))
     return nullptr;
   c.window = TimeNs(window * kNsPerSec);
-  return std::make_unique<DnsTunnelDetector>(c, ctx.alerts);
+  return std::make_unique<DnsTunnelDetector>(c, ctx.alerts, ctx.app_layer);
 }
 
 const Registration<DetectorApi> reg{{.name = "dns_tunnel", .create = create}};
