@@ -1,6 +1,9 @@
 #include "analyzers/tls/tls_analyzer.h"
 
+#include <algorithm>
 #include <cstdio>
+
+#include "core/cursor.h"
 
 namespace komainu::tls {
 
@@ -79,6 +82,36 @@ ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t) {
 
 TlsSession::TlsSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {
   if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
+  st_.transport = cfg.transport == Transport::kDtls   ? 'd'
+                  : cfg.transport == Transport::kQuic ? 'q'
+                                                      : 't';
+}
+
+void TlsSession::on_handshake_bytes(Direction dir, std::span<const uint8_t> data, TimeNs ts) {
+  int d = int(dir);
+  if (lost_[d]) return;
+  if (!started_) {
+    started_ = true;
+    st_.ts = ts;
+  }
+  handshake_stream(d, data, ts);
+}
+
+// Zeek's check_flipped: a ClientHello must come from the originator, a ServerHello from the
+// responder; when one does not, the roles swap ('^' in ssl_history), and swapping back is
+// itself suspicious.
+void TlsSession::check_flipped(int dir, int desired_role) {
+  if (!flipped_ && dir != desired_role) {
+    flipped_ = true;
+    st_.history.push_back('^');
+  } else if (flipped_ && dir == desired_role) {
+    flipped_ = false;
+    st_.history.push_back('^');
+    if (!flip_alerted_) {
+      flip_alerted_ = true;
+      anomaly(dir, st_.ts, "SSL_unclear_connection_direction");
+    }
+  }
 }
 
 void TlsSession::anomaly(int dir, TimeNs ts, std::string_view name) {
@@ -91,6 +124,14 @@ void TlsSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts
   if (!started_) {
     started_ = true;
     st_.ts = ts;
+  }
+  if (cfg_.transport == Transport::kDtls) {
+    on_datagram(d, data, ts);
+    return;
+  }
+  if (cfg_.transport == Transport::kQuic) {
+    handshake_stream(d, data, ts);
+    return;
   }
   auto& b = rec_[d];
   b.insert(b.end(), data.begin(), data.end());
@@ -124,11 +165,12 @@ void TlsSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts
 }
 
 void TlsSession::on_record(int d, uint8_t type, std::span<const uint8_t> body, TimeNs ts) {
+  int r = role(d);
   switch (type) {
     case 20:  // change_cipher_spec
-      st_.history.push_back(cased('I', d));
+      st_.history.push_back(cased('I', r));
       encrypted_[d] = true;
-      if (d == 0 && !st_.client_key_exchange && st_.ch.session_ticket_nonempty)
+      if (r == 0 && !st_.client_key_exchange && st_.ch.session_ticket_nonempty)
         st_.resumed = true;  // ticket resumption: no key exchange before the client's CCS
       return;
     case 21:  // alert
@@ -136,12 +178,12 @@ void TlsSession::on_record(int d, uint8_t type, std::span<const uint8_t> body, T
       if (body.size() >= 2) {
         st_.has_alert = true;
         st_.last_alert = body[1];
-        st_.history.push_back(cased('L', d));
+        st_.history.push_back(cased('L', r));
       } else {
         anomaly(d, ts, "SSL_truncated_alert");
       }
       return;
-    case 22: {              // handshake
+    case 22:                // handshake
       if (encrypted_[d]) {  // Finished and TLS 1.3 handshake are encrypted
         if (!st_.established && encrypted_[0] && encrypted_[1]) {
           st_.established = true;
@@ -149,31 +191,16 @@ void TlsSession::on_record(int d, uint8_t type, std::span<const uint8_t> body, T
         }
         return;
       }
-      auto& h = hs_[d];
-      h.insert(h.end(), body.begin(), body.end());
-      size_t off = 0;
-      while (h.size() - off >= 4) {
-        uint8_t hs_type = h[off];
-        size_t len = size_t(h[off + 1]) << 16 | size_t(h[off + 2]) << 8 | h[off + 3];
-        if (len > cfg_.max_handshake_message) {
-          anomaly(d, ts, "SSL_handshake_message_too_long");
-          st_.truncated = true;
-          h.clear();
-          encrypted_[d] = true;  // stop parsing handshake bytes in this direction
-          return;
-        }
-        if (h.size() - off < 4 + len) break;
-        on_handshake(d, hs_type, std::span<const uint8_t>(h.data() + off + 4, len), ts);
-        off += 4 + len;
-      }
-      h.erase(h.begin(), h.begin() + off);
+      if (cfg_.transport == Transport::kDtls)
+        dtls_handshake(d, body, ts);
+      else
+        handshake_stream(d, body, ts);
       return;
-    }
     case 23:  // application_data
       if (negotiated_version(st_) == 0x0304) {
         // TLS 1.3 without middlebox-compat CCS: every record after the hellos is protected
-        encrypted_[1] = true;
-        if (d == 0) encrypted_[0] = true;
+        encrypted_[1 ^ int(flipped_)] = true;
+        if (r == 0) encrypted_[d] = true;
       }
       if (!st_.established && encrypted_[0] && encrypted_[1]) {
         st_.established = true;
@@ -181,16 +208,143 @@ void TlsSession::on_record(int d, uint8_t type, std::span<const uint8_t> body, T
       }
       return;
     case 24:  // heartbeat
-      st_.history.push_back(cased('B', d));
+      st_.history.push_back(cased('B', r));
       return;
   }
 }
 
+void TlsSession::handshake_stream(int d, std::span<const uint8_t> body, TimeNs ts) {
+  auto& h = hs_[d];
+  h.insert(h.end(), body.begin(), body.end());
+  size_t off = 0;
+  while (h.size() - off >= 4) {
+    uint8_t hs_type = h[off];
+    size_t len = size_t(h[off + 1]) << 16 | size_t(h[off + 2]) << 8 | h[off + 3];
+    if (len > cfg_.max_handshake_message) {
+      anomaly(d, ts, "SSL_handshake_message_too_long");
+      st_.truncated = true;
+      h.clear();
+      encrypted_[d] = true;  // stop parsing handshake bytes in this direction
+      if (cfg_.transport == Transport::kQuic) lost_[d] = true;
+      return;
+    }
+    if (h.size() - off < 4 + len) break;
+    on_handshake(d, hs_type, std::span<const uint8_t>(h.data() + off + 4, len), ts);
+    off += 4 + len;
+  }
+  h.erase(h.begin(), h.begin() + off);
+}
+
+// DTLS (RFC 6347): each datagram holds whole records of a 13-byte header (type, version,
+// epoch, 48-bit sequence, length). Datagrams outside DTLS's first-byte range (RFC 7983:
+// STUN, TURN channels, RTP share WebRTC flows) are not ours and are skipped silently.
+void TlsSession::on_datagram(int d, std::span<const uint8_t> data, TimeNs ts) {
+  if (data.empty() || data[0] < 20 || data[0] > 63) return;
+  Cursor c(data);
+  while (!c.empty() && !lost_[d]) {
+    uint8_t type;
+    uint16_t version, epoch, len;
+    std::span<const uint8_t> body;
+    if (!c.u8(type) || !c.be16(version) || !c.be16(epoch) || !c.skip(6) || !c.be16(len) ||
+        !c.bytes(len, body)) {
+      anomaly(d, ts, "DTLS_truncated_record");
+      return;
+    }
+    if (type < 20 || type > 24 || (version >> 8) != 0xfe) {
+      anomaly(d, ts, type < 20 || type > 24 ? "SSL_unknown_record_type" : "SSL_bad_record_version");
+      return;  // the rest of this datagram cannot be framed
+    }
+    // A later epoch is protected (its CCS may have been lost).
+    if (epoch != 0 && type == 22) encrypted_[d] = true;
+    on_record(d, type, body, ts);
+  }
+}
+
+// DTLS handshake messages have a 12-byte header (type, length, message_seq, fragment offset
+// and length): a message may be split over records and datagrams, and is retransmitted
+// whole on loss. One message per direction is rebuilt at a time (bounded by
+// max_handshake_message); retransmissions of handled messages are skipped.
+void TlsSession::dtls_handshake(int d, std::span<const uint8_t> body, TimeNs ts) {
+  constexpr size_t kMaxFragments = 64;
+  auto u24 = [](Cursor& c, size_t& v) {
+    uint8_t a, b, e;
+    if (!c.u8(a) || !c.u8(b) || !c.u8(e)) return false;
+    v = size_t(a) << 16 | size_t(b) << 8 | e;
+    return true;
+  };
+  Cursor c(body);
+  DtlsMessage& m = dtls_[d];
+  while (!c.empty()) {
+    uint8_t type;
+    uint16_t seq;
+    size_t len, off, flen;
+    std::span<const uint8_t> frag;
+    if (!c.u8(type) || !u24(c, len) || !c.be16(seq) || !u24(c, off) || !u24(c, flen) ||
+        !c.bytes(flen, frag)) {
+      anomaly(d, ts, "DTLS_truncated_handshake");
+      return;
+    }
+    if (len > cfg_.max_handshake_message) {
+      anomaly(d, ts, "SSL_handshake_message_too_long");
+      st_.truncated = true;
+      continue;
+    }
+    if (off + flen > len) {
+      anomaly(d, ts, "DTLS_bad_fragment");
+      continue;
+    }
+    if (seq < m.next_seq) continue;  // a retransmission of a handled message
+    if (off == 0 && flen == len) {
+      m.open = false;
+      m.next_seq = uint16_t(seq + 1);
+      on_handshake(d, type, frag, ts);
+      continue;
+    }
+    if (!m.open || m.seq != seq || m.type != type || m.length != len) {
+      if (m.open) anomaly(d, ts, "DTLS_incomplete_handshake_message");
+      m.open = true;
+      m.seq = seq;
+      m.type = type;
+      m.length = len;
+      m.body.assign(len, 0);
+      m.have.clear();
+    }
+    if (flen == 0) continue;
+    std::copy(frag.begin(), frag.end(), m.body.begin() + std::ptrdiff_t(off));
+    m.have.push_back({off, off + flen});
+    std::sort(m.have.begin(), m.have.end());
+    size_t k = 0;
+    for (size_t i = 1; i < m.have.size(); ++i) {
+      if (m.have[i].first <= m.have[k].second)
+        m.have[k].second = std::max(m.have[k].second, m.have[i].second);
+      else
+        m.have[++k] = m.have[i];
+    }
+    m.have.resize(k + 1);
+    if (m.have.size() > kMaxFragments) {
+      anomaly(d, ts, "DTLS_too_many_fragments");
+      m.open = false;
+      m.body.clear();
+      continue;
+    }
+    if (m.have[0].first == 0 && m.have[0].second == len) {
+      m.open = false;
+      m.next_seq = uint16_t(seq + 1);
+      std::vector<uint8_t> msg;
+      msg.swap(m.body);
+      on_handshake(d, type, msg, ts);
+    }
+  }
+}
+
 void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body, TimeNs ts) {
-  if (type == 2 && d == 1) {
+  if (type == 1) check_flipped(d, 0);
+  if (type == 2) check_flipped(d, 1);
+  const int r = role(d);
+  if (type == 2 && r == 1) {
     ServerHello sh;
     bool ok = parse_server_hello(body, sh);
-    st_.history.push_back(cased(sh.hello_retry ? 'J' : 'S', d));
+    st_.history.push_back(cased(sh.hello_retry ? 'J' : 'S', r));
     if (!ok) {
       anomaly(d, ts, "SSL_malformed_server_hello");
       return;
@@ -202,14 +356,14 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
     if (st_.sh.key_share_group) st_.curve = st_.sh.key_share_group;
     return;
   }
-  st_.history.push_back(cased(history_letter(type), d));
+  st_.history.push_back(cased(history_letter(type), r));
   switch (type) {
     case 1: {
-      if (d != 0) break;
+      if (r != 0) break;
       // The first hello is the fingerprint (JA3/JA4), as Suricata: a second one after a
       // HelloRetryRequest differs (cookie, key share) and must not be merged into it.
       ClientHello ch;
-      if (!parse_client_hello(body, ch)) {
+      if (!parse_client_hello(body, ch, cfg_.transport == Transport::kDtls)) {
         anomaly(d, ts, "SSL_malformed_client_hello");
         return;
       }
@@ -224,7 +378,7 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
         return;
       }
       st_.saw_certificate = true;
-      auto& chain = d == 1 ? st_.server_certs : st_.client_certs;
+      auto& chain = r == 1 ? st_.server_certs : st_.client_certs;
       for (auto der : ders) {
         if (chain.size() >= cfg_.max_certificates) {
           anomaly(d, ts, "SSL_too_many_certificates");
@@ -240,24 +394,24 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
         if (!chain.back().ok) anomaly(d, ts, "x509_certificate_parse_error");
         bool host_cert = chain.size() == 1;  // the first of the chain is the host's own
         if (ctx_.sink && chain.back().ok &&
-            (!cache || cache->should_log(chain.back(), host_cert, d == 0, ts))) {
-          X509Record r;
-          r.ts = ts;
-          r.flow = ctx_.flow;
-          r.cert = &chain.back();
-          r.host_cert = host_cert;
-          r.client_cert = d == 0;
-          ctx_.sink->publish(r);
+            (!cache || cache->should_log(chain.back(), host_cert, r == 0, ts))) {
+          X509Record rec;
+          rec.ts = ts;
+          rec.flow = ctx_.flow;
+          rec.cert = &chain.back();
+          rec.host_cert = host_cert;
+          rec.client_cert = r == 0;
+          ctx_.sink->publish(rec);
         }
       }
       return;
     }
     case 12:
-      if (d == 1)
+      if (r == 1)
         if (uint16_t c = server_key_exchange_curve(body)) st_.curve = c;
       return;
     case 16:
-      if (d == 0) st_.client_key_exchange = true;
+      if (r == 0) st_.client_key_exchange = true;
       return;
   }
 }
@@ -279,6 +433,7 @@ void TlsSession::publish(TimeNs ts) {
   r.flow = ctx_.flow;
   r.state = &st_;
   r.anomalies = &anomalies_;
+  r.eve = cfg_.transport != Transport::kQuic;
   ctx_.sink->publish(r);
 }
 
@@ -408,7 +563,7 @@ void TlsRecord::write_eve(JsonWriter& w) const {
     std::string j = ja3s_string(s.sh);
     w.key("ja3s").begin_object().kv("hash", md5_hex(j)).kv("string", j).end_object();
   }
-  if (s.have_client_hello) w.kv("ja4", ja4(s.ch));
+  if (s.have_client_hello) w.kv("ja4", ja4(s.ch, s.transport));
   if (!s.ch.alpn.empty()) {
     w.key("client_alpns").begin_array();
     for (const auto& a : s.ch.alpn) w.value(a);

@@ -44,12 +44,14 @@ void parse_alpn(Cursor e, std::vector<std::string>& out) {
 
 }  // namespace
 
-bool parse_client_hello(std::span<const uint8_t> body, ClientHello& ch) {
+bool parse_client_hello(std::span<const uint8_t> body, ClientHello& ch, bool dtls) {
   Cursor c(body);
   uint8_t sid_len;
   std::span<const uint8_t> sid;
   if (!c.be16(ch.version) || !c.skip(32) || !c.u8(sid_len) || !c.bytes(sid_len, sid)) return false;
   ch.session_id.assign(sid.begin(), sid.end());
+  uint8_t cookie_len;
+  if (dtls && (!c.u8(cookie_len) || !c.skip(cookie_len))) return false;
   if (!read_u16_list(c, 2, ch.ciphers)) return false;
   uint8_t comp_len;
   if (!c.u8(comp_len) || !c.skip(comp_len)) return false;

@@ -42,7 +42,8 @@ struct ServerHello {
 bool is_grease(uint16_t v);
 
 // Parse the body of a handshake message (after the 4-byte header). False = malformed.
-bool parse_client_hello(std::span<const uint8_t> body, ClientHello& out);
+// DTLS ClientHellos carry a cookie after the session id (`dtls`).
+bool parse_client_hello(std::span<const uint8_t> body, ClientHello& out, bool dtls = false);
 bool parse_server_hello(std::span<const uint8_t> body, ServerHello& out);
 // The named curve of an ECDHE ServerKeyExchange, 0 if not one.
 uint16_t server_key_exchange_curve(std::span<const uint8_t> body);

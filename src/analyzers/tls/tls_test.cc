@@ -414,5 +414,78 @@ TEST(StartTls, Probes) {
   EXPECT_EQ(probe_xmpp(b("GET / HTTP/1.1"), Direction::kToServer, 80), ProbeResult::kNo);
 }
 
+// --- DTLS ---------------------------------------------------------------------------------
+
+// A DTLS record holding one handshake fragment (12-byte DTLS handshake header).
+Bytes dtls_fragment(uint8_t type, uint16_t msg_seq, const Bytes& body, size_t off, size_t len) {
+  Bytes h{type};
+  put24(h, body.size());
+  put16(h, msg_seq);
+  put24(h, off);
+  put24(h, len);
+  h.insert(h.end(), body.begin() + std::ptrdiff_t(off), body.begin() + std::ptrdiff_t(off + len));
+  Bytes r{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, uint8_t(msg_seq)};
+  put16(r, uint16_t(h.size()));
+  r.insert(r.end(), h.begin(), h.end());
+  return r;
+}
+
+Bytes dtls_client_hello_body() {
+  Bytes b = client_hello_body();
+  // DTLS: an empty cookie after the session id (legacy_version 2 + random 32 + sid len 1 + sid).
+  size_t sid_end = 2 + 32 + 1 + b[34];
+  b.insert(b.begin() + std::ptrdiff_t(sid_end), 0);
+  b[0] = 0xfe, b[1] = 0xfd;
+  return b;
+}
+
+TEST(Dtls, FragmentedClientHelloReassembledAndRetransmissionSkipped) {
+  FlowContext f = tcp_flow();
+  f.tuple.proto = 17;
+  testing::CollectingSink sink;
+  Config cfg;
+  cfg.transport = Transport::kDtls;
+  TlsSession s({&sink, &f}, cfg);
+  Bytes ch = dtls_client_hello_body();
+  size_t half = ch.size() / 2;
+  // Second half first: fragments may arrive in any order.
+  s.on_data(Direction::kToServer, dtls_fragment(1, 0, ch, half, ch.size() - half), 1);
+  EXPECT_FALSE(s.state().have_client_hello);
+  s.on_data(Direction::kToServer, dtls_fragment(1, 0, ch, 0, half), 2);
+  ASSERT_TRUE(s.state().have_client_hello);
+  EXPECT_EQ(s.state().ch.sni, "example.com");
+  s.on_data(Direction::kToServer, dtls_fragment(1, 0, ch, 0, ch.size()), 3);  // retransmitted
+  EXPECT_EQ(s.state().history, "C");
+  // A STUN datagram on the same flow is not DTLS and not an anomaly.
+  Bytes stun = {0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  s.on_data(Direction::kToClient, stun, 4);
+  EXPECT_EQ(s.anomalies().total(), 0u);
+  // A fragment claiming bytes past its message is a named anomaly.
+  Bytes bad = dtls_fragment(2, 0, Bytes(8, 0), 0, 8);
+  bad[13 + 1 + 2] = 4;  // length 4 < offset 0 + fragment length 8
+  s.on_data(Direction::kToClient, bad, 5);
+  EXPECT_EQ(s.anomalies().count("DTLS_bad_fragment"), 1u);
+  EXPECT_EQ(probe_dtls(stun, Direction::kToServer, 3478), ProbeResult::kMaybe);
+  EXPECT_EQ(probe_dtls(dtls_fragment(1, 0, ch, 0, ch.size()), Direction::kToClient, 3478),
+            ProbeResult::kYes);
+  EXPECT_EQ(probe_dtls(record(22, handshake(1, client_hello_body())), Direction::kToServer, 443),
+            ProbeResult::kNo);
+}
+
+// Zeek's scripts.base.protocols.ssl.dtls-stun-dpd: WebRTC, STUN then DTLS 1.0 on one UDP
+// flow; the responder sends the ClientHello, so Zeek flips the roles ('^' in ssl_history).
+TEST(TlsCorpus, DtlsAfterStunParity) {
+  std::string zeek = std::string(KOMAINU_SHARED_DIR) + "/corpus/zeek/";
+  std::string pcap = zeek + "traces/tls/webrtc-stun.pcap";
+  if (!std::filesystem::exists(pcap)) GTEST_SKIP() << "public corpus not found: " << pcap;
+  const AnalyzerApi* api = Registry<AnalyzerApi>::find("dtls");
+  ASSERT_NE(api, nullptr);
+  auto r = testing::parity_case(*api, pcap,
+                                zeek + "baselines/scripts.base.protocols.ssl.dtls-stun-dpd/ssl.log",
+                                "ssl", "dtls-stun-dpd");
+  EXPECT_EQ(r.identical, 1u);
+  EXPECT_EQ(r.produced, 1u);
+}
+
 }  // namespace
 }  // namespace komainu::tls
