@@ -236,7 +236,9 @@ inline bool load_pcap_payloads(const std::string& path, PcapPayloads& out,
 inline std::string zeek_escape(std::string_view s) {
   std::string o;
   for (unsigned char c : s) {
-    if (c < 0x20 || c >= 0x7f || c == '\\') {
+    if (c == '\\') {  // as Zeek's ASCII writer (and output/zeek_writer.cc)
+      o += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
       char b[8];
       snprintf(b, sizeof b, "\\x%02x", c);
       o += b;
@@ -312,6 +314,7 @@ inline void run_analyzer(const AnalyzerApi& api, const PcapPayloads& pl, EventSi
     std::unique_ptr<AppSession> session;
     std::vector<uint8_t> early[2];
     std::vector<std::pair<Direction, TimeNs>> early_ts;
+    int udp_rounds[2] = {0, 0};
   };
   std::vector<S> st(pl.flows.size());
   // One worker: the analyzer's per-worker state (if any) spans every flow of the trace.
@@ -336,6 +339,7 @@ inline void run_analyzer(const AnalyzerApi& api, const PcapPayloads& pl, EventSi
         s.early[d] = std::move(probe_bytes);
         continue;
       }
+      if (r == ProbeResult::kMaybe && udp && ++s.udp_rounds[d] < 16) continue;  // as the flow stage
       if (r == ProbeResult::kMaybe) {
         s.state = 2;
         continue;

@@ -643,8 +643,9 @@ void FlowTable::process_udp(Flow& f, const Packet& p, bool is_orig) {
   if (p.payload_caplen == 0 || (!f.session && f.probe_done)) return;
   Direction dir = is_orig ? Direction::kToServer : Direction::kToClient;
   std::span<const uint8_t> data(p.payload, p.payload_caplen);
-  // Datagrams are probed one by one: each is a whole message.
-  if (!f.session) probe(f, dir, data, 4);
+  // Datagrams are probed one by one: each is a whole message. Up to 16 per direction while a
+  // probe still says maybe: WebRTC flows carry several STUN exchanges before DTLS starts.
+  if (!f.session) probe(f, dir, data, 16);
   if (f.session) f.session->on_data(dir, data, p.ts);
 }
 
