@@ -122,7 +122,15 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
     return o;
   }()
                                                : nullptr);
-  if (EVP_PKEY* k = X509_get0_pubkey(x)) {
+  // RDP server certificates name their RSA key md5WithRSAEncryption, which OpenSSL cannot
+  // decode; Zeek reads such a key as rsaEncryption (key_alg keeps the name as sent).
+  EVP_PKEY* repaired = nullptr;
+  if (!X509_get0_pubkey(x) && key_obj && OBJ_obj2nid(key_obj) == NID_md5WithRSAEncryption &&
+      key_bytes) {
+    const unsigned char* q = key_bytes;
+    repaired = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &q, key_bytes_len);
+  }
+  if (EVP_PKEY* k = repaired ? repaired : X509_get0_pubkey(x)) {
     int id = EVP_PKEY_get_base_id(k);
     c.has_key_length = true;
     c.key_length = uint64_t(EVP_PKEY_get_bits(k));
@@ -148,6 +156,7 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
       c.has_key_length = false;
     }
   }
+  EVP_PKEY_free(repaired);
   if (c.key_type.empty() && key_obj) {
     for (const auto& a : kPqAlgorithms)
       if (c.key_alg == a.name) {
