@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "analyzers/ftp/ftp_analyzer.h"
 #include "analyzers/ssh/ssh_analyzer.h"
 
 namespace komainu {
@@ -35,6 +36,13 @@ typename Map::mapped_type& windowed(Map& m, const Key& key, TimeNs ts, TimeNs wi
 }  // namespace
 
 void BruteForceDetector::publish(const Record& r) {
+  if (r.event_type() == "ftp_login") {
+    const auto* l = dynamic_cast<const ftp::FtpLoginRecord*>(&r);
+    if (!l || !l->flow) return;
+    const FlowTuple& t = l->flow->tuple;
+    on_ftp_login(r.ts, t.src, t.dst, t.dport, l->reply_code);
+    return;
+  }
   if (r.event_type() != "ssh") return;
   const auto* s = dynamic_cast<const ssh::SshRecord*>(&r);
   if (!s || !s->flow || !s->state) return;
@@ -99,6 +107,95 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
     s.alerted = n;
     alert_spray(src, s, update, ts);
   }
+}
+
+void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                      uint16_t dport, uint32_t reply_code) {
+  if (reply_code == 230) {
+    ++ftp_succeeded_;
+    auto it = ftp_sources_.find(src);
+    if (it == ftp_sources_.end() || ts - it->second.start > cfg_.ftp_window) return;
+    FtpSource& s = it->second;
+    bool failed_here = std::find(s.servers.begin(), s.servers.end(), dst) != s.servers.end();
+    if (s.alerted && failed_here && !s.success_alerted) {
+      s.success_alerted = true;
+      alert_ftp_success(src, dst, dport, s, ts);
+    }
+    return;
+  }
+  if (reply_code / 100 != 5) return;
+  ++ftp_failed_;
+  FtpSource& s =
+      windowed(ftp_sources_, src, ts, cfg_.ftp_window, cfg_.max_sources, ftp_source_evictions_);
+  s.port = dport;
+  ++s.failed;
+  if (std::find(s.servers.begin(), s.servers.end(), dst) == s.servers.end()) {
+    if (s.servers.size() < kMaxServersPerSource)
+      s.servers.push_back(dst);
+    else
+      ++s.servers_over_cap;
+  }
+  if (s.failed >= cfg_.ftp_failed_logins &&
+      (!s.alerted || (s.failed >= 2 * s.alerted && s.updates < cfg_.max_updates))) {
+    bool update = s.alerted != 0;
+    if (update) ++s.updates;
+    s.alerted = s.failed;
+    alert_ftp_guessing(src, s, update, ts);
+  }
+}
+
+namespace {
+// Zeek's duration_to_mins_secs: "0m37s".
+std::string mins_secs(TimeNs d) {
+  int64_t secs = d / kNsPerSec;
+  return std::to_string(secs / 60) + "m" + std::to_string(secs % 60) + "s";
+}
+}  // namespace
+
+void BruteForceDetector::alert_ftp_guessing(const IpAddr& src, FtpSource& s, bool update,
+                                            TimeNs ts) {
+  uint64_t n = s.servers.size() + s.servers_over_cap;
+  // Zeek's FTP::Bruteforcing notice text, after komainu's prefix.
+  std::string msg = "KOMAINU BRUTE_FORCE FTP password guessing: " + src.str() + " had " +
+                    std::to_string(s.failed) + " failed logins on " + std::to_string(n) +
+                    " FTP server" + (n > 1 ? "s" : "") + " in " + mins_secs(s.last - s.first);
+  if (update) msg += " (update)";
+  AlertBuilder a("brute_force", kSidFtpGuessing, msg, 2, "TA0006",
+                 n > 1 ? "T1110.003" : "T1110.001");
+  a.ip(src);
+  for (size_t i = 0; i < s.servers.size() && i < 10; ++i) a.ip(s.servers[i]);
+  a.ev.kv("kind", "ftp_guessing")
+      .kv("service", "ftp")
+      .kv("port", unsigned(s.port))
+      .kv("failed_logins", s.failed)
+      .kv("servers", n)
+      .kv("threshold", cfg_.ftp_failed_logins)
+      .kv("first_seen", format_eve_time(s.first))
+      .kv("last_seen", format_eve_time(s.last))
+      .kv("update", update)
+      .kv("update_number", s.updates);
+  a.ev.key("sample_servers").begin_array();
+  for (size_t i = 0; i < s.servers.size() && i < 10; ++i) a.ev.value(s.servers[i].str());
+  a.ev.end_array();
+  a.publish(alerts_, ts, &src, n == 1 ? &s.servers[0] : nullptr);
+  ++alerts_sent_;
+}
+
+void BruteForceDetector::alert_ftp_success(const IpAddr& src, const IpAddr& dst, uint16_t dport,
+                                           const FtpSource& s, TimeNs ts) {
+  std::string msg =
+      "KOMAINU BRUTE_FORCE FTP login succeeded after password guessing: " + src.str() + " -> " +
+      dst.str() + ":" + std::to_string(dport) + " after " + std::to_string(s.failed) +
+      " failed logins";
+  AlertBuilder a("brute_force", kSidFtpSuccess, msg, 1, "TA0006", "T1110.001");
+  a.ip(src).ip(dst);
+  a.ev.kv("kind", "ftp_success_after_guessing")
+      .kv("service", "ftp")
+      .kv("port", unsigned(dport))
+      .kv("failed_logins", s.failed)
+      .kv("first_seen", format_eve_time(s.first));
+  a.publish(alerts_, ts, &src, &dst);
+  ++alerts_sent_;
 }
 
 void BruteForceDetector::alert_guessing(const PairKey& k, Pair& p, bool update, TimeNs ts) {
@@ -174,6 +271,10 @@ void BruteForceDetector::write_stats(JsonWriter& w) const {
       .kv("pair_evictions", pair_evictions_)
       .kv("sources", uint64_t(sources_.size()))
       .kv("source_evictions", source_evictions_)
+      .kv("ftp_failed_logins", ftp_failed_)
+      .kv("ftp_succeeded_logins", ftp_succeeded_)
+      .kv("ftp_sources", uint64_t(ftp_sources_.size()))
+      .kv("ftp_source_evictions", ftp_source_evictions_)
       .kv("alerts", alerts_sent_);
 }
 
@@ -181,11 +282,14 @@ namespace {
 
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   BruteForceConfig c;
-  double window = 1800;
-  if (!config_check_keys(ctx, "brute_force",
-                         {"window", "failed_connections", "spray_servers", "count_undetermined",
-                          "max_updates", "max_pairs", "max_sources"},
-                         error) ||
+  double window = 1800, ftp_window = 900;
+  if (!config_check_keys(
+          ctx, "brute_force",
+          {"window", "failed_connections", "spray_servers", "count_undetermined", "max_updates",
+           "max_pairs", "max_sources", "ftp_window", "ftp_failed_logins"},
+          error) ||
+      !config_get(ctx, "ftp_window", ftp_window, error) ||
+      !config_get(ctx, "ftp_failed_logins", c.ftp_failed_logins, error) ||
       !config_get(ctx, "window", window, error) ||
       !config_get(ctx, "failed_connections", c.failed_connections, error) ||
       !config_get(ctx, "spray_servers", c.spray_servers, error) ||
@@ -195,13 +299,14 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "max_sources", c.max_sources, error))
     return nullptr;
   if (window <= 0 || c.failed_connections == 0 || c.spray_servers < 2 || c.max_pairs == 0 ||
-      c.max_sources == 0) {
+      c.max_sources == 0 || ftp_window <= 0 || c.ftp_failed_logins == 0) {
     *error = ctx.config_file +
-             ": detectors.brute_force: window, failed_connections, max_pairs and max_sources "
-             "must be > 0, spray_servers >= 2";
+             ": detectors.brute_force: window, failed_connections, max_pairs, max_sources, "
+             "ftp_window and ftp_failed_logins must be > 0, spray_servers >= 2";
     return nullptr;
   }
   c.window = TimeNs(window * kNsPerSec);
+  c.ftp_window = TimeNs(ftp_window * kNsPerSec);
   return std::make_unique<BruteForceDetector>(c, ctx.alerts);
 }
 

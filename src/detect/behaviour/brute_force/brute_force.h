@@ -8,6 +8,10 @@
 //  - spraying: failed connections from one source to `spray_servers` distinct servers (and
 //    `failed_connections` in all) in `window`;
 //  - success: a successful login on a server the source was guessing on (or from a sprayer).
+//  - FTP guessing: `ftp_failed_logins` USER/PASS commands answered 5xx from one source, on any
+//    number of servers, in `ftp_window` (Zeek's ftp/detect-bruteforcing: FTP::Bruteforcing,
+//    20 in 15 min); a 230 login from that source afterwards on a server it failed on raises
+//    a severity-1 alert.
 // One alert per key and window, then an update each time the count doubles (`max_updates`).
 #pragma once
 #include <cstdint>
@@ -25,7 +29,9 @@ struct BruteForceConfig {
   bool count_undetermined = false;   // connections without an authentication verdict
   uint64_t max_updates = 4;
   uint64_t max_pairs = 20000;
-  uint64_t max_sources = 10000;
+  uint64_t max_sources = 10000;         // also caps the FTP sources
+  TimeNs ftp_window = 900 * kNsPerSec;  // Zeek's FTP::bruteforce_measurement_interval
+  uint64_t ftp_failed_logins = 20;      // Zeek's FTP::bruteforce_threshold
 };
 
 class BruteForceDetector : public Detector {
@@ -33,15 +39,20 @@ class BruteForceDetector : public Detector {
   static constexpr uint32_t kSidGuessing = 9100901;
   static constexpr uint32_t kSidSpray = 9100902;
   static constexpr uint32_t kSidSuccess = 9100903;
+  static constexpr uint32_t kSidFtpGuessing = 9100904;
+  static constexpr uint32_t kSidFtpSuccess = 9100905;
 
   BruteForceDetector(const BruteForceConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
-  bool wants(std::string_view type) const override { return type == "ssh"; }
+  bool wants(std::string_view type) const override { return type == "ssh" || type == "ftp_login"; }
   void write_stats(JsonWriter& w) const override;
   // For tests: one SSH connection from src to dst ended at `ts` with this verdict
   // (attempts = 0: no verdict).
   void on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport, bool success,
               uint64_t attempts);
+  // For tests: an FTP server answered a client's USER or PASS with `reply_code`.
+  void on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport,
+                    uint32_t reply_code);
 
  private:
   struct PairKey {
@@ -66,15 +77,29 @@ class BruteForceDetector : public Detector {
     uint64_t servers_over_cap = 0;
   };
   static constexpr size_t kMaxServersPerSource = 256;
+  // Zeek counts FTP failures per client address across servers (SumStats key $host).
+  struct FtpSource {
+    TimeNs start = 0, first = 0, last = 0;
+    uint64_t failed = 0, alerted = 0, updates = 0;
+    std::vector<IpAddr> servers;
+    uint64_t servers_over_cap = 0;
+    uint16_t port = 0;
+    bool success_alerted = false;
+  };
 
   void alert_guessing(const PairKey& k, Pair& p, bool update, TimeNs ts);
   void alert_spray(const IpAddr& src, Source& s, bool update, TimeNs ts);
   void alert_success(const PairKey& k, const Pair* p, const Source* s, uint16_t dport, TimeNs ts);
+  void alert_ftp_guessing(const IpAddr& src, FtpSource& s, bool update, TimeNs ts);
+  void alert_ftp_success(const IpAddr& src, const IpAddr& dst, uint16_t dport, const FtpSource& s,
+                         TimeNs ts);
 
   BruteForceConfig cfg_;
   EventSink* alerts_;
   std::unordered_map<PairKey, Pair, PairKeyHash> pairs_;
   std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
+  std::unordered_map<IpAddr, FtpSource, IpAddrHash> ftp_sources_;
+  uint64_t ftp_failed_ = 0, ftp_succeeded_ = 0, ftp_source_evictions_ = 0;
   uint64_t connections_ = 0, failed_ = 0, undetermined_ = 0, successes_ = 0;
   uint64_t pair_evictions_ = 0, source_evictions_ = 0, alerts_sent_ = 0;
 };

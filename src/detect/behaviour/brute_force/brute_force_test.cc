@@ -165,6 +165,92 @@ TEST(BruteForce, StateIsBoundedWithCountedEvictions) {
   EXPECT_NE(out.alerts[0].alert.signature.find("10.9.9.9"), std::string::npos);
 }
 
+TEST(BruteForce, FtpGuessingAsZeeksNotice) {
+  testing::AlertSink out;
+  BruteForceDetector d(BruteForceConfig{}, &out);
+  // ftp-bruteforce.pcap's shape: one failed PASS per connection, ~2.4 s apart.
+  TimeNs t0 = 100 * kNsPerSec;
+  for (int i = 0; i < 19; ++i) {
+    d.on_ftp_login(t0 + i * 2 * kNsPerSec, ip("192.168.56.1"), ip("192.168.56.101"), 21, 331);
+    d.on_ftp_login(t0 + i * 2 * kNsPerSec, ip("192.168.56.1"), ip("192.168.56.101"), 21, 530);
+  }
+  EXPECT_TRUE(out.alerts.empty());  // 19 < 20; 331 is no failure
+  d.on_ftp_login(t0 + 38 * kNsPerSec, ip("192.168.56.1"), ip("192.168.56.101"), 21, 530);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  const auto& a = out.alerts[0];
+  EXPECT_EQ(a.alert.signature_id, BruteForceDetector::kSidFtpGuessing);
+  EXPECT_EQ(a.ts, t0 + 38 * kNsPerSec);
+  EXPECT_NE(a.alert.signature.find("192.168.56.1 had 20 failed logins on 1 FTP server in 0m38s"),
+            std::string::npos)
+      << a.alert.signature;
+  EXPECT_EQ(stat(d, "ftp_failed_logins"), 20u);
+  // 4xx and 2xx replies never count; updates come when the count doubles.
+  for (int i = 0; i < 30; ++i)
+    d.on_ftp_login(t0 + 40 * kNsPerSec, ip("192.168.56.1"), ip("192.168.56.101"), 21, 421);
+  EXPECT_EQ(out.alerts.size(), 1u);
+  for (int i = 0; i < 20; ++i)
+    d.on_ftp_login(t0 + 41 * kNsPerSec, ip("192.168.56.1"), ip("192.168.56.101"), 21, 530);
+  ASSERT_EQ(out.alerts.size(), 2u);
+  EXPECT_NE(out.alerts[1].alert.signature.find("(update)"), std::string::npos);
+}
+
+TEST(BruteForce, FtpFailuresAddUpAcrossServersInTheWindowOnly) {
+  testing::AlertSink out;
+  BruteForceDetector d(BruteForceConfig{}, &out);
+  // 19 failures per 15 minutes, for five hours: never 20 in one window.
+  for (int i = 0; i < 380; ++i)
+    d.on_ftp_login(i * 48 * kNsPerSec, ip("10.0.0.1"), ip("10.0.0.2"), 21, 530);
+  EXPECT_TRUE(out.alerts.empty());
+  // 20 failures spread over 4 servers: Zeek counts per client, servers are in the message.
+  for (int i = 0; i < 20; ++i)
+    d.on_ftp_login((20000 + i) * kNsPerSec, ip("10.0.0.9"), IpAddr::v4(0x0a010000 + i % 4), 21,
+                   530);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_NE(out.alerts[0].alert.signature.find("on 4 FTP servers"), std::string::npos);
+  bool spray = false;
+  for (const auto& [k, v] : out.alerts[0].alert.metadata)
+    spray = spray || (k == "mitre_technique_id" && v[0] == "T1110.003");
+  EXPECT_TRUE(spray);
+}
+
+TEST(BruteForce, FtpSuccessAfterGuessing) {
+  testing::AlertSink out;
+  BruteForceDetector d(BruteForceConfig{}, &out);
+  d.on_ftp_login(0, ip("10.0.0.1"), ip("10.0.0.2"), 21, 230);  // an ordinary login
+  EXPECT_TRUE(out.alerts.empty());
+  for (int i = 1; i <= 25; ++i)
+    d.on_ftp_login(i * kNsPerSec, ip("10.0.0.1"), ip("10.0.0.2"), 21, 530);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  d.on_ftp_login(30 * kNsPerSec, ip("10.0.0.1"), ip("10.0.0.3"), 21, 230);  // not guessed there
+  EXPECT_EQ(out.alerts.size(), 1u);
+  d.on_ftp_login(31 * kNsPerSec, ip("10.0.0.1"), ip("10.0.0.2"), 21, 230);
+  ASSERT_EQ(out.alerts.size(), 2u);
+  EXPECT_EQ(out.alerts[1].alert.signature_id, BruteForceDetector::kSidFtpSuccess);
+  EXPECT_EQ(out.alerts[1].alert.severity, 1);
+  d.on_ftp_login(32 * kNsPerSec, ip("10.0.0.1"), ip("10.0.0.2"), 21, 230);
+  EXPECT_EQ(out.alerts.size(), 2u);  // once per window
+  EXPECT_EQ(stat(d, "ftp_succeeded_logins"), 4u);
+}
+
+TEST(BruteForce, FtpSourcesAreBoundedWithCountedEvictions) {
+  testing::AlertSink out;
+  BruteForceConfig c;
+  c.max_sources = 3;
+  c.ftp_failed_logins = 5;
+  BruteForceDetector d(c, &out);
+  for (int i = 0; i < 50; ++i)
+    d.on_ftp_login(i * kNsPerSec, IpAddr::v4(0x0a000000 + i), ip("10.1.0.1"), 21, 530);
+  EXPECT_EQ(stat(d, "ftp_sources"), 3u);
+  EXPECT_EQ(stat(d, "ftp_source_evictions"), 47u);
+  EXPECT_TRUE(out.alerts.empty());
+  for (int i = 0; i < 5; ++i) {
+    d.on_ftp_login((100 + i) * kNsPerSec, ip("10.9.9.9"), ip("10.1.0.1"), 21, 530);
+    d.on_ftp_login((100 + i) * kNsPerSec, IpAddr::v4(0x0b000000 + i), ip("10.1.0.1"), 21, 530);
+  }
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_NE(out.alerts[0].alert.signature.find("10.9.9.9"), std::string::npos);
+}
+
 TEST(BruteForce, ConfigErrorsNameTheFile) {
   const DetectorApi* api = Registry<DetectorApi>::find("brute_force");
   ASSERT_NE(api, nullptr);
@@ -174,6 +260,12 @@ TEST(BruteForce, ConfigErrorsNameTheFile) {
   ctx.config_file = "k.yaml";
   std::string err;
   EXPECT_NE(api->create(ctx, &err), nullptr) << err;
+  YAML::Node ftp = YAML::Load("ftp_failed_logins: 5\nftp_window: 60\n");
+  ctx.config = &ftp;
+  EXPECT_NE(api->create(ctx, &err), nullptr) << err;
+  YAML::Node zero = YAML::Load("ftp_failed_logins: 0\n");
+  ctx.config = &zero;
+  EXPECT_EQ(api->create(ctx, &err), nullptr);
   YAML::Node bad = YAML::Load("failed_connections: many\n");
   ctx.config = &bad;
   EXPECT_EQ(api->create(ctx, &err), nullptr);
