@@ -488,6 +488,43 @@ void evict_oldest(Map& m) {
   if (victim != m.end()) m.erase(victim);
 }
 
+// The entry of `key` in a capped map of windowed counters (values with `TimeNs start, first,
+// last`): created when absent (evicting the least recently seen entry, counted, when the map
+// is full), restarted when its tumbling window has passed; a clock jump backwards keeps the
+// window.
+template <typename Map, typename Key>
+typename Map::mapped_type& windowed_entry(Map& m, const Key& key, TimeNs ts, TimeNs window,
+                                          size_t cap, uint64_t& evictions) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    if (m.size() >= cap) {
+      evict_oldest(m);
+      ++evictions;
+    }
+    it = m.emplace(key, typename Map::mapped_type{}).first;
+    it->second.start = it->second.first = ts;
+  }
+  auto& v = it->second;
+  if (ts - v.start > window) {
+    v = typename Map::mapped_type{};
+    v.start = v.first = ts;
+  }
+  v.last = std::max(v.last, ts);
+  return v;
+}
+
+// Alert-then-update policy of the counting detectors: the first alert when `n` reaches
+// `threshold`, then one update each time `n` doubles, at most `max_updates`. `alerted` holds
+// the count at the last alert; `*update` says whether this one is an update.
+inline bool doubling_alert(uint64_t n, uint64_t threshold, uint64_t& alerted, uint64_t& updates,
+                           uint64_t max_updates, bool* update) {
+  if (n < threshold || (alerted && (n < 2 * alerted || updates >= max_updates))) return false;
+  *update = alerted != 0;
+  if (*update) ++updates;
+  alerted = n;
+  return true;
+}
+
 // Shannon entropy in bits per character.
 inline double shannon_entropy(std::string_view s) {
   if (s.empty()) return 0;

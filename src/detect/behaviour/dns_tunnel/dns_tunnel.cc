@@ -152,11 +152,10 @@ void DnsTunnelDetector::on_non_dns_flow(TimeNs first, TimeNs last, const IpAddr&
   p.packets += packets;
   p.bytes_out += bytes_out;
   p.bytes_in += bytes_in;
-  if (p.packets < cfg_.non_dns_min_packets) return;
-  if (p.alerted && (p.packets < 2 * p.alerted || p.updates >= cfg_.max_updates)) return;
-  bool update = p.alerted != 0;
-  if (update) ++p.updates;
-  p.alerted = p.packets;
+  bool update;
+  if (!doubling_alert(p.packets, cfg_.non_dns_min_packets, p.alerted, p.updates, cfg_.max_updates,
+                      &update))
+    return;
   std::string msg = "KOMAINU DNS_TUNNEL non-DNS traffic on port 53: " + src.str() + " -> " +
                     dst.str() + " (" + std::to_string(p.packets) + " packets, " +
                     std::to_string(p.bytes_out) + " bytes out, " + std::to_string(p.bytes_in) +

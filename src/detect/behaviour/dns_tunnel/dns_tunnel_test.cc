@@ -69,8 +69,8 @@ TEST(DnsTunnel, OneSidedPort53FlowsAreQuiet) {
   DnsTunnelDetector d(DnsTunnelConfig{}, &out);
   // Probes and scans of port 53: no payload back.
   for (int i = 0; i < 100; ++i)
-    d.on_non_dns_flow(i * kNsPerSec, i * kNsPerSec, ip("203.0.113.9"), ip("10.0.0.53"), 6, 50,
-                      4000, 0);
+    d.on_non_dns_flow(i * kNsPerSec, i * kNsPerSec, ip("203.0.113.9"), ip("10.0.0.53"), 6, 50, 4000,
+                      0);
   EXPECT_TRUE(out.alerts.empty());
 }
 
