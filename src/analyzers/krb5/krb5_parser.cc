@@ -1,5 +1,7 @@
 #include "analyzers/krb5/krb5_parser.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace komainu::krb5 {
@@ -136,6 +138,9 @@ bool ktime(std::span<const uint8_t> v, int64_t& out) {
   if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
     return false;
   out = days_from_civil(f[0], f[1], f[2]) * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+  // Clamped to what nanosecond timestamps hold (years 1678-2262).
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000;
+  out = std::clamp<int64_t>(out, -kMaxSeconds, kMaxSeconds);
   return true;
 }
 
