@@ -220,6 +220,9 @@ void TlsSession::handshake_stream(int d, std::span<const uint8_t> body, TimeNs t
   while (h.size() - off >= 4) {
     uint8_t hs_type = h[off];
     size_t len = size_t(h[off + 1]) << 16 | size_t(h[off + 2]) << 8 | h[off + 3];
+    // No handshake type above 26 is assigned but message_hash (254): Suricata's
+    // invalid_handshake_message. Zeek keeps parsing (history 'Z'), so this only counts.
+    if (hs_type > 26 && hs_type != 254) anomaly(d, ts, "SSL_unknown_handshake_type");
     if (len > cfg_.max_handshake_message) {
       anomaly(d, ts, "SSL_handshake_message_too_long");
       st_.truncated = true;
@@ -391,7 +394,19 @@ void TlsSession::on_handshake(int d, uint8_t type, std::span<const uint8_t> body
           chain.push_back(parse_certificate(der));
           chain.back().der.assign(der.begin(), der.end());
         }
-        if (!chain.back().ok) anomaly(d, ts, "x509_certificate_parse_error");
+        if (!chain.back().ok) {
+          switch (classify_der_fault(der)) {
+            case DerFault::kIncomplete:
+              anomaly(d, ts, "x509_certificate_incomplete");
+              break;
+            case DerFault::kOverrun:
+              anomaly(d, ts, "x509_certificate_malformed");
+              break;
+            case DerFault::kOther:
+              anomaly(d, ts, "x509_certificate_parse_error");
+              break;
+          }
+        }
         bool host_cert = chain.size() == 1;  // the first of the chain is the host's own
         if (ctx_.sink && chain.back().ok &&
             (!cache || cache->should_log(chain.back(), host_cert, r == 0, ts))) {

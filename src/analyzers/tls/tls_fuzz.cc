@@ -1,6 +1,7 @@
-// libFuzzer target: hello/certificate parsers on the raw input, then a TLS session and the
-// IMAP/XMPP STARTTLS sessions fed the input as both directions in chunks chosen by the
-// first byte (a text prefix such as "a STARTTLS\n" reaches the upgrade).
+// libFuzzer target: hello/certificate parsers on the raw input, then a TLS session, a DTLS
+// session (chunks as datagrams), a QUIC-mode session and the IMAP/XMPP STARTTLS sessions fed
+// the input as both directions in chunks chosen by the first byte (a text prefix such as
+// "a STARTTLS\n" reaches the upgrade).
 #include <cstddef>
 #include <cstdint>
 
@@ -39,6 +40,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   tls::TlsSession s({&sink, &f});
   drive(s);
+  // DTLS: each chunk is a datagram; QUIC: the bare handshake bytes of CRYPTO frames.
+  tls::Config dtls_cfg;
+  dtls_cfg.transport = tls::Transport::kDtls;
+  tls::TlsSession dtls({&sink, &f}, dtls_cfg);
+  drive(dtls);
+  (void)tls::probe_dtls(in, Direction::kToClient, 3478);
+  (void)tls::classify_der_fault(in);
+  tls::Config quic_cfg;
+  quic_cfg.transport = tls::Transport::kQuic;
+  tls::TlsSession quic({&sink, &f}, quic_cfg);
+  quic.on_handshake_bytes(Direction::kToServer, in, 0);
+  quic.on_close(1);
   tls::X509LogCache cache;
   tls::StartTlsSession imap({&sink, &f, nullptr, &cache}, tls::TextProtocol::kImap);
   drive(imap);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "analyzers/analyzer_testing.h"
@@ -485,6 +486,84 @@ TEST(TlsCorpus, DtlsAfterStunParity) {
                                 "ssl", "dtls-stun-dpd");
   EXPECT_EQ(r.identical, 1u);
   EXPECT_EQ(r.produced, 1u);
+}
+
+// --- Suricata's certificate and handshake events -----------------------------------------
+
+TEST(X509, DerFaultsAsSuricataTellsThemApart) {
+  // bug-1450: a tbsCertificate header cut short, and one whose length runs past the
+  // certificate SEQUENCE.
+  EXPECT_EQ(classify_der_fault(Bytes{0x30, 5, 0x30, 0x84, 0xff, 0xff, 0xff}),
+            DerFault::kIncomplete);
+  EXPECT_EQ(classify_der_fault(Bytes{0x30, 6, 0x30, 0x84, 0xff, 0xff, 0xff, 0xfa}),
+            DerFault::kOverrun);
+  EXPECT_EQ(classify_der_fault(Bytes{0x30, 0x82, 0x01}), DerFault::kIncomplete);
+  EXPECT_EQ(classify_der_fault(Bytes{0x30, 4, 0x30, 2, 1, 2}), DerFault::kOther);
+}
+
+std::vector<std::string> weird_names(const std::string& pcap) {
+  testing::PcapPayloads pl;
+  EXPECT_TRUE(testing::load_pcap_payloads(pcap, pl, false)) << pl.error;
+  testing::CollectingSink sink;
+  testing::run_analyzer(*Registry<AnalyzerApi>::find("ssl"), pl, sink);
+  std::vector<std::string> names;
+  for (const auto& row : sink.zeek["weird"]) names.push_back(testing::split_tabs(row)[6]);
+  return names;
+}
+
+bool has(const std::vector<std::string>& v, const char* s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// suricata-verify bug-1450-02..05: a 9-byte certificate, then a handshake message of type
+// 132 and length 2^24-1.
+TEST(TlsCorpus, SuricataBug1450CertificateAndHandshakeEvents) {
+  std::string sv = std::string(KOMAINU_SHARED_DIR) + "/corpus/suricata-verify/";
+  std::string content = sv + "bug-1450-05/tls_DER-incomplete-content.pcap";
+  std::string header = sv + "bug-1450-04/tls_DER-incomplete-header.pcap";
+  if (!std::filesystem::exists(content)) GTEST_SKIP() << "public corpus not found: " << content;
+  auto a = weird_names(content);
+  EXPECT_TRUE(has(a, "x509_certificate_malformed"));  // tls.invalid_certificate
+  EXPECT_TRUE(has(a, "SSL_unknown_handshake_type"));  // tls.invalid_handshake_message
+  EXPECT_FALSE(has(a, "x509_certificate_incomplete"));
+  auto b = weird_names(header);
+  EXPECT_TRUE(has(b, "x509_certificate_incomplete"));  // tls.certificate_invalid_length
+  EXPECT_TRUE(has(b, "SSL_unknown_handshake_type"));
+  EXPECT_FALSE(has(b, "x509_certificate_malformed"));
+}
+
+// suricata-verify tls-subject-zero / tls-issuer-zero: a NUL inside a DN value stays a raw
+// byte in Suricata's forward-order subject and issuer (Zeek's RFC 2253 form escapes it).
+TEST(TlsCorpus, NulByteInsideSubjectAndIssuer) {
+  std::string sv = std::string(KOMAINU_SHARED_DIR) + "/corpus/suricata-verify/";
+  std::string subject_pcap = sv + "tls__tls-subject-zero/input.pcap";
+  if (!std::filesystem::exists(subject_pcap))
+    GTEST_SKIP() << "public corpus not found: " << subject_pcap;
+  auto first_cert = [](const std::string& pcap) {
+    testing::PcapPayloads pl;
+    EXPECT_TRUE(testing::load_pcap_payloads(pcap, pl, false)) << pl.error;
+    testing::CollectingSink sink;
+    X509LogCache cache;
+    CertInfo out;
+    for (size_t i = 0; i < pl.flows.size() && !out.ok; ++i) {
+      TlsSession s({&sink, &pl.flows[i], nullptr, &cache});
+      for (const auto& e : pl.events)
+        if (e.flow == i) s.on_data(e.dir, e.data, e.ts);
+      if (!s.state().server_certs.empty()) out = s.state().server_certs[0];
+    }
+    return out;
+  };
+  CertInfo c = first_cert(subject_pcap);
+  ASSERT_TRUE(c.ok);
+  EXPECT_EQ(c.subject_fwd,
+            std::string("C=US, ST=WA, L=Redmond, O=Microsoft Corporat\0on, OU=Microsoft "
+                        "Corporation, CN=go.microsoft.com",
+                        94));
+  EXPECT_NE(c.subject.find("\\00"), std::string::npos) << c.subject;  // Zeek's form
+  CertInfo i = first_cert(sv + "tls__tls-issuer-zero/input.pcap");
+  ASSERT_TRUE(i.ok);
+  EXPECT_EQ(i.issuer_fwd,
+            std::string("C=US, O=Microsoft Corporation, CN=Microsoft RSA TL\0 CA 01", 57));
 }
 
 }  // namespace

@@ -67,6 +67,39 @@ std::string obj_text(const ASN1_OBJECT* o) {
 
 }  // namespace
 
+namespace {
+
+// One DER header: false when it is cut short; `len` is the content length.
+bool der_header(std::span<const uint8_t> d, size_t& header, size_t& len) {
+  if (d.size() < 2) return false;
+  uint8_t l = d[1];
+  if (!(l & 0x80)) {
+    header = 2;
+    len = l;
+    return true;
+  }
+  size_t n = l & 0x7f;
+  if (n == 0 || n > 8 || d.size() < 2 + n) return false;
+  len = 0;
+  for (size_t i = 0; i < n; ++i) len = len << 8 | d[2 + i];
+  header = 2 + n;
+  return true;
+}
+
+}  // namespace
+
+DerFault classify_der_fault(std::span<const uint8_t> der) {
+  size_t header, len;
+  // The Certificate SEQUENCE: its header or content cut short is an incomplete certificate.
+  if (!der_header(der, header, len) || len > der.size() - header) return DerFault::kIncomplete;
+  std::span<const uint8_t> content = der.subspan(header, len);
+  // tbsCertificate inside it: a header cut short is incomplete as well; a length running
+  // past the enclosing SEQUENCE is a malformed certificate.
+  if (!der_header(content, header, len)) return DerFault::kIncomplete;
+  if (len > content.size() - header) return DerFault::kOverrun;
+  return DerFault::kOther;
+}
+
 CertInfo parse_certificate(std::span<const uint8_t> der) {
   CertInfo c;
   c.sha256 = sha256_hex(der);
@@ -101,8 +134,11 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
     OPENSSL_free(der_int);
   }
   const unsigned long zeek_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
+  // Suricata writes the attribute values as they are: control bytes (a NUL planted in a CN)
+  // stay raw in tls.cert_subject / tls.cert_issuer instead of RFC 2253's "\00".
   const unsigned long fwd_flags =
-      (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN;
+      (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~ASN1_STRFLGS_ESC_CTRL) |
+      XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN;
   c.subject = name_text(X509_get_subject_name(x), zeek_flags);
   c.issuer = name_text(X509_get_issuer_name(x), zeek_flags);
   c.subject_fwd = name_text(X509_get_subject_name(x), fwd_flags);

@@ -39,6 +39,12 @@ struct CertInfo {
 
 CertInfo parse_certificate(std::span<const uint8_t> der);
 
+// Why DER that OpenSSL rejected is broken, as Suricata's certificate events tell it apart:
+// a TLV header (or the whole certificate) cut short (tls.certificate_invalid_length), a
+// length running past its enclosing SEQUENCE (tls.invalid_certificate), or anything else.
+enum class DerFault : uint8_t { kOther, kIncomplete, kOverrun };
+DerFault classify_der_fault(std::span<const uint8_t> der);
+
 // Hostname check as Zeek's sni_matches_cert: DNS SANs, else the subject CN; "*." matches
 // one label.
 bool cert_matches_host(const CertInfo& c, std::string_view host);
