@@ -2,6 +2,7 @@
 // malformed accounting, content sniffing, and the generated dataset end to end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -231,6 +232,54 @@ TEST(LogsModel, KeyTableFoldsAsciiCaseOnly) {
   EXPECT_EQ(t.find("x`y"), -1);  // '@' | 0x20 == '`'
   EXPECT_EQ(t.find("AVeryVeryVeryLongKeyOfMoreThanThirtyTwoBytes"), 5);
   EXPECT_EQ(t.find(""), -1);
+}
+
+// The member-order cache answers exactly what the table answers, whatever the order, case
+// or length of the keys it is shown at a position (1..40 bytes: every compare width).
+TEST(LogsModel, KeyOrderGivesTheTableIdsInAnyOrder) {
+  KeyTable t = {{"userprincipalname", 1},
+                {"id", 2},
+                {"time", 3},
+                {"category", 4},
+                {"abcdefghi", 5},
+                {"averyveryverylongkeyofmorethanthirtytwobytes", 6},
+                {"a", 7},
+                {"abcdefghijklmnopq", 8},
+                {"abcdefghijklmnopqrstuvwxyz012345", 9},
+                {"abcdefghijklmnopqrstuvwxyz0123456", 10}};
+  std::vector<std::string> keys = {"userPrincipalName",
+                                   "id",
+                                   "Time",
+                                   "category",
+                                   "abcdefghi",
+                                   "AVeryVeryVeryLongKeyOfMoreThanThirtyTwoBytes",
+                                   "a",
+                                   "b",
+                                   "ab",
+                                   "abc",
+                                   "abcd",
+                                   "abcdefgh",
+                                   "abcdefghj",
+                                   "abcdefghijklmnopq",
+                                   "abcdefghijklmnopr",
+                                   "abcdefghijklmnopqrstuvwxyz012345",
+                                   "abcdefghijklmnopqrstuvwxyz012346",
+                                   "abcdefghijklmnopqrstuvwxyz0123456",
+                                   "tim",
+                                   "timE",
+                                   ""};
+  KeyOrder order;
+  uint32_t seed = 1;
+  for (int round = 0; round < 200; ++round) {
+    for (size_t pos = 0; pos < keys.size(); ++pos) {
+      seed = seed * 1103515245u + 12345u;
+      // Mostly the last round's key at this position, sometimes another one.
+      const std::string& k = (seed >> 16) % 4 == 0 ? keys[(seed >> 8) % keys.size()] : keys[pos];
+      ASSERT_EQ(order.find(t, pos, k), t.find(k)) << "key '" << k << "' at " << pos;
+    }
+    std::rotate(keys.begin(), keys.begin() + 1 + round % 3, keys.end());
+  }
+  EXPECT_EQ(order.find(t, 1000, "id"), 2);  // positions past the cache go to the table
 }
 
 // One account table for every detector: ids are dense, a repeated ask for the same event

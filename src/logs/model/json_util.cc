@@ -121,4 +121,19 @@ bool KeyTable::equal_slow(std::string_view lower, std::string_view key) {
   return true;
 }
 
+int KeyOrder::miss(const KeyTable& table, size_t pos, std::string_view key) {
+  if (pos >= kMaxSlots) return table.find(key);
+  if (pos >= slots_.size()) slots_.resize(pos + 1);
+  const int id = table.find(key);
+  Slot& s = slots_[pos];
+  if (key.size() <= kMaxKey) {
+    s.len = uint32_t(key.size());
+    memcpy(s.bytes, key.data(), key.size());
+  } else {
+    s.len = kNoKey;  // long keys are not remembered
+  }
+  s.id = id;
+  return id;
+}
+
 }  // namespace komainu::logs

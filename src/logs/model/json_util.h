@@ -106,4 +106,55 @@ class KeyTable {
   std::vector<Key> keys_;
   uint32_t mask_ = 0;
 };
+
+// The keys of one object of the previous record, by member position. Records of one source
+// list their members in the same order, so a member's key is usually the one seen at its
+// position last time: an exact compare of its bytes (overlapping word loads, no hash, no
+// probe) then gives the KeyTable id. Any other key goes to the table and is remembered, so a
+// record in another order or shape costs one table lookup per member, as without the cache.
+class KeyOrder {
+ public:
+  int find(const KeyTable& table, size_t pos, std::string_view key) {
+    if (pos < slots_.size()) {
+      const Slot& s = slots_[pos];
+      if (s.len == key.size() && same_bytes(s.bytes, key.data(), key.size())) return s.id;
+    }
+    return miss(table, pos, key);
+  }
+
+ private:
+  static constexpr size_t kMaxSlots = 256;
+  static constexpr size_t kMaxKey = 32;
+  static constexpr uint32_t kNoKey = UINT32_MAX;
+  struct Slot {
+    uint32_t len = kNoKey;
+    int32_t id = -1;
+    char bytes[kMaxKey];
+  };
+  static uint64_t load8(const char* p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+  }
+  static uint32_t load4(const char* p) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+  }
+  // Looks the key up in the table and remembers it at pos.
+  int miss(const KeyTable& table, size_t pos, std::string_view key);
+  // a and b both hold n readable bytes.
+  static bool same_bytes(const char* a, const char* b, size_t n) {
+    if (n >= 8) {
+      for (size_t i = 0; i + 8 < n; i += 8)
+        if (load8(a + i) != load8(b + i)) return false;
+      return load8(a + n - 8) == load8(b + n - 8);
+    }
+    if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+    for (size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  std::vector<Slot> slots_;
+};
 }  // namespace komainu::logs

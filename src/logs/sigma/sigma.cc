@@ -684,12 +684,27 @@ struct SigmaEngine::Impl {
     if (hay != std::string_view(hay_orig)) {
       hay_orig.assign(hay);
       hay_lower.assign(hay.size() + kHayPad, '\0');
-      for (size_t i = 0; i < hay.size(); ++i) {
-        char c = hay[i];
-        hay_lower[i] = char(c + ((unsigned(c) - 'A' < 26u) << 5));
-      }
+      memcpy(hay_lower.data(), hay.data(), hay.size());
+      lower_ascii(hay_lower.data(), hay.size());
     }
     return find_lower(hay_lower.data(), hay.size(), needle_lower);
+  }
+
+  // ASCII lower-case of p[0, n) in place, 16 bytes at a time; p has kHayPad bytes after n
+  // (zeros stay zeros). Bytes >= 0x80 are negative as signed and never upper-case.
+  static void lower_ascii(char* p, size_t n) {
+#ifdef __SSE2__
+    const __m128i before_a = _mm_set1_epi8('A' - 1), after_z = _mm_set1_epi8('Z' + 1),
+                  bit = _mm_set1_epi8(0x20);
+    for (size_t i = 0; i < n; i += 16) {
+      __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(x, before_a), _mm_cmpgt_epi8(after_z, x));
+      x = _mm_or_si128(x, _mm_and_si128(upper, bit));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), x);
+    }
+#else
+    for (size_t i = 0; i < n; ++i) p[i] = char(p[i] + ((unsigned(p[i]) - 'A' < 26u) << 5));
+#endif
   }
 
   // Substring search in a padded buffer: the needle's first and last bytes are compared at

@@ -131,6 +131,7 @@ class EntraSigninParser : public LogParser {
     ev.has_json = true;
     error_code_set_ = false;
     time_out_of_range_ = false;
+    time_text_ = {};
     result_text_.clear();
     walk(root, ev, 0);
     if (ev.ts == 0) {
@@ -156,18 +157,22 @@ class EntraSigninParser : public LogParser {
 
  private:
   void walk(simdjson::dom::object o, LogEvent& ev, int depth) {
+    KeyOrder& order = walk_order_[depth];
+    size_t pos = 0;
     for (auto [key, v] : o) {
-      int id = keys().find(key);
+      int id = order.find(keys(), pos++, key);
       if (id < 0) continue;
       switch (K(id)) {
         case K::kTime:
-          if (ev.ts == 0 && v.is_string())
-            parse_any_time(v.get_string().value_unsafe(), ev.ts, &time_out_of_range_);
+          if (ev.ts == 0 && v.is_string()) {
+            TimeNs t;
+            if (parse_time(v.get_string().value_unsafe(), t)) ev.ts = t;
+          }
           break;
         case K::kCreated:  // the sign-in's own time wins over the envelope's
           if (v.is_string()) {
             TimeNs t;
-            if (parse_any_time(v.get_string().value_unsafe(), t, &time_out_of_range_)) ev.ts = t;
+            if (parse_time(v.get_string().value_unsafe(), t)) ev.ts = t;
           }
           break;
         case K::kCategory:
@@ -297,9 +302,21 @@ class EntraSigninParser : public LogParser {
     }
   }
 
+  // The envelope's time and the sign-in's createdDateTime are usually the same text: it is
+  // parsed once per record (same text, same result and the same out-of-range flag).
+  bool parse_time(std::string_view text, TimeNs& t) {
+    if (!time_text_.data() || text != time_text_) {
+      time_text_ = text;
+      time_ok_ = parse_any_time(text, time_value_, &time_out_of_range_);
+    }
+    t = time_value_;
+    return time_ok_;
+  }
+
   void status(simdjson::dom::object o, LogEvent& ev) {
+    size_t pos = 0;
     for (auto [key, v] : o) {
-      const int id = keys().find(key);
+      const int id = status_order_.find(keys(), pos++, key);
       if (id == int(K::kErrorCode)) {
         ev.result_code.clear();
         if (scalar_text(v, ev.result_code)) {
@@ -314,8 +331,9 @@ class EntraSigninParser : public LogParser {
   }
 
   void geo(simdjson::dom::object o, LogEvent& ev) {
+    size_t pos = 0;
     for (auto [key, v] : o) {
-      const int id = keys().find(key);
+      const int id = geo_order_.find(keys(), pos++, key);
       if (id == int(K::kCity))
         assign_text(v, ev.city);
       else if (id == int(K::kState))
@@ -346,8 +364,9 @@ class EntraSigninParser : public LogParser {
   }
 
   void device(simdjson::dom::object o, LogEvent& ev) {
+    size_t pos = 0;
     for (auto [key, v] : o) {
-      const int id = keys().find(key);
+      const int id = device_order_.find(keys(), pos++, key);
       if (id == int(K::kDeviceId))
         assign_text(v, ev.device_id);
       else if (id == int(K::kDisplayName))
@@ -361,8 +380,13 @@ class EntraSigninParser : public LogParser {
 
   simdjson::dom::parser parser_;
   simdjson::dom::parser sub_;  // Sentinel's JSON-in-a-string columns
+  // Member order of the last record per object (walk depth 0..3, then the nested objects).
+  KeyOrder walk_order_[4], status_order_, geo_order_, device_order_;
   bool error_code_set_ = false;
   bool time_out_of_range_ = false;
+  std::string_view time_text_;  // the last time text parsed in this record (DOM strings)
+  TimeNs time_value_ = 0;
+  bool time_ok_ = false;
   std::string result_text_;
 };
 
