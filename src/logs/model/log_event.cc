@@ -111,6 +111,9 @@ void LogEvent::clear() {
   raw = {};
   raw_is_json = false;
   has_json = false;
+  json_top.clear();
+  json_props.clear();
+  has_json_members = false;
   line = 0;
   kv.clear();
 }

@@ -134,6 +134,13 @@ struct LogEvent {
   // the normalised model does not carry. Unset for text sources.
   simdjson::dom::element json;
   bool has_json = false;
+  // The members of `json`'s top level and of the first `properties` object among them (the
+  // diagnostic-settings envelope), in record order, when the source lists them (Entra
+  // sign-ins, which visit every member anyway): Sigma's raw-field lookups then scan these
+  // flat arrays instead of iterating the DOM. Valid until the next record.
+  using JsonMembers = std::vector<std::pair<std::string_view, simdjson::dom::element>>;
+  JsonMembers json_top, json_props;
+  bool has_json_members = false;
   uint64_t line = 0;
   // key=value pairs of syslog sources (views into raw), for Sigma fields not normalised.
   std::vector<std::pair<std::string_view, std::string_view>> kv;

@@ -547,6 +547,8 @@ struct SigmaEngine::Impl {
   struct KeySlot {
     uint32_t gen = 0;  // event_gen when resolved
     bool found = false, from_props = false;
+    // e is the properties object whose members the event lists (LogEvent::json_props).
+    bool listed_props = false;
     simdjson::dom::element e;
   };
   std::vector<std::string> slot_keys;
@@ -646,11 +648,34 @@ struct SigmaEngine::Impl {
     return false;
   }
 
+  // The same first-match lookup over members a source listed (LogEvent::json_top/props):
+  // a flat array whose key lengths are compared first, no DOM iteration.
+  static bool find_listed(const LogEvent::JsonMembers& list, std::string_view key,
+                          simdjson::dom::element& out) {
+    for (const auto& [k, v] : list)
+      if (k.size() == key.size() && iequals(k, key)) {
+        out = v;
+        return true;
+      }
+    return false;
+  }
+
   const KeySlot& key_slot(const LogEvent& ev, uint32_t i) {
     KeySlot& sl = slots[i];
     if (sl.gen == event_gen) return sl;
     sl.gen = event_gen;
-    sl.found = sl.from_props = false;
+    sl.found = sl.from_props = sl.listed_props = false;
+    if (ev.has_json_members) {
+      // json_props holds the members of the first top-level "properties" object: the object
+      // the DOM path below finds.
+      if (find_listed(ev.json_top, slot_keys[i], sl.e)) {
+        sl.found = true;
+        sl.listed_props = slot_keys[i] == "properties" && sl.e.is_object();
+      } else if (find_listed(ev.json_props, slot_keys[i], sl.e)) {
+        sl.found = sl.from_props = true;
+      }
+      return sl;
+    }
     if (!ev.json.is_object()) return sl;
     simdjson::dom::object root = ev.json.get_object().value_unsafe();
     if (find_member(root, slot_keys[i], sl.e)) {
@@ -1670,7 +1695,13 @@ struct SigmaEngine::Impl {
           if (path_absent_gen[f.path_id] == event_gen) return;
           const bool props = f.kind == FieldRef::Kind::kDefault;
           const KeySlot& sl = key_slot(ev, f.slot);
-          if (sl.found && (props || !sl.from_props)) raw_lookup(sl.e, f.path, 1, out);
+          if (sl.found && (props || !sl.from_props)) {
+            simdjson::dom::element e;
+            if (!sl.listed_props || f.path.size() < 2)
+              raw_lookup(sl.e, f.path, 1, out);
+            else if (find_listed(ev.json_props, f.path[1], e))  // raw_lookup's first step
+              raw_lookup(e, f.path, 2, out);
+          }
           if (out.empty()) path_absent_gen[f.path_id] = event_gen;
         } else if (f.kind == FieldRef::Kind::kDefault) {
           for (const auto& [k, v] : ev.kv)

@@ -133,7 +133,9 @@ class EntraSigninParser : public LogParser {
     time_out_of_range_ = false;
     time_text_ = {};
     result_text_.clear();
-    walk(root, ev, 0);
+    props_listed_ = false;
+    walk(root, ev, 0, &ev.json_top);
+    ev.has_json_members = true;
     if (ev.ts == 0) {
       *reason = time_out_of_range_ ? "time_out_of_range" : "missing_time";
       return false;
@@ -156,10 +158,13 @@ class EntraSigninParser : public LogParser {
   }
 
  private:
-  void walk(simdjson::dom::object o, LogEvent& ev, int depth) {
+  // Members are listed into `members` when set (the top level and the first properties
+  // object: LogEvent::json_top / json_props).
+  void walk(simdjson::dom::object o, LogEvent& ev, int depth, LogEvent::JsonMembers* members) {
     KeyOrder& order = walk_order_[depth];
     size_t pos = 0;
     for (auto [key, v] : o) {
+      if (members) members->emplace_back(key, v);
       int id = order.find(keys(), pos++, key);
       if (id < 0) continue;
       switch (K(id)) {
@@ -198,7 +203,12 @@ class EntraSigninParser : public LogParser {
         case K::kProperties:
           if (v.is_object() && depth < 3) {
             simdjson::dom::object props = v.get_object().value_unsafe();
-            walk(props, ev, depth + 1);
+            LogEvent::JsonMembers* list = nullptr;
+            if (depth == 0 && !props_listed_) {
+              props_listed_ = true;
+              list = &ev.json_props;
+            }
+            walk(props, ev, depth + 1, list);
           }
           break;
         case K::kLocation: {
@@ -384,6 +394,7 @@ class EntraSigninParser : public LogParser {
   KeyOrder walk_order_[4], status_order_, geo_order_, device_order_;
   bool error_code_set_ = false;
   bool time_out_of_range_ = false;
+  bool props_listed_ = false;
   std::string_view time_text_;  // the last time text parsed in this record (DOM strings)
   TimeNs time_value_ = 0;
   bool time_ok_ = false;
