@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 
 namespace komainu::sig {
 
@@ -422,6 +423,8 @@ Engine::~Engine() {
         for (auto& d : g.dbs) hs_free_database(d.db);
 }
 
+bool is_stream_rule(const Signature& s);
+
 std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> e(new Engine());
@@ -461,9 +464,11 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
   std::map<uint16_t, Pending> pending[2][4][2];
   for (uint32_t i = 0; i < sigs.size(); ++i) {
     const auto& s = sigs[i];
-    // Rules with an app-layer buffer run on transactions, the others on packets.
+    // Rules with an app-layer buffer or a protocol's event ("dns.z_flag_set": raised on
+    // transactions) run on transactions, the others on packets.
     int layer = 0;
     for (const auto& l : s.lists) layer |= l.buffer != kPayload;
+    for (const auto& ev : s.app_events) layer |= ev.event.find('.') != std::string::npos;
     bool transports[4] = {};
     if (s.ip_proto == 0) {
       if (s.app_proto.empty()) {
@@ -567,6 +572,21 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
           g.by_addr_maxhi.push_back(m);
         }
       }
+  // Distinct address sets: most rules share a few ($HOME_NET, $EXTERNAL_NET), so a packet
+  // is looked up once per set instead of once per candidate rule.
+  std::map<std::vector<std::pair<IpRanges::U128, IpRanges::U128>>, uint32_t> set_ids;
+  auto intern = [&](const IpRanges& r) {
+    if (r.is_all()) return kAnySet;
+    auto [it, added] = set_ids.emplace(r.ranges(), uint32_t(e->addr_sets_.size()));
+    if (added) e->addr_sets_.push_back(&r);
+    return it->second;
+  };
+  e->meta_.resize(sigs.size());
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    e->meta_[i].src_set = intern(sigs[i].src_set);
+    e->meta_[i].dst_set = intern(sigs[i].dst_set);
+    e->meta_[i].stream_rule = is_stream_rule(sigs[i]);
+  }
   e->stats_.signatures = sigs.size();
   e->stats_.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -580,6 +600,8 @@ std::unique_ptr<Scratch> Engine::new_scratch() const {
       for (const auto& g : t)
         for (const auto& d : g.dbs) hs_alloc_scratch(d.db, &s->hs);
   s->mark.assign(sigs_.size(), 0);
+  s->addr_stamp.assign(addr_sets_.size() * 2, 0);
+  s->addr_val.assign(addr_sets_.size() * 2, 0);
   s->candidates.reserve(sigs_.size());
   s->alerts.reserve(64);
   s->transformed.resize(variants_.size());
@@ -629,18 +651,6 @@ bool ports_match(const Signature& s, const Packet& p, bool swap) {
   return s.sport.match(sp) && s.dport.match(dp);
 }
 
-bool header_match(const Signature& s, const InspectContext& c) {
-  if (!s.app_proto.empty() && !app_proto_matches(s.app_proto, c.app_proto)) return false;
-  const Packet* p = c.pkt;
-  if (!p) return true;
-  if (s.ip_proto && p->proto != s.ip_proto && !(s.icmp_both && (p->proto == 1 || p->proto == 58)))
-    return false;
-  if ((s.ipv4_only && p->ip_version != 4) || (s.ipv6_only && p->ip_version != 6)) return false;
-  if (s.src_set.match(p->src) && s.dst_set.match(p->dst) && ports_match(s, *p, false)) return true;
-  return s.bidirectional && s.src_set.match(p->dst) && s.dst_set.match(p->src) &&
-         ports_match(s, *p, true);
-}
-
 bool flow_match(const FlowCheck& f, const InspectContext& c) {
   if (f.to_server && !(c.has_flow && c.to_server)) return false;
   if (f.to_client && !(c.has_flow && !c.to_server)) return false;
@@ -683,18 +693,41 @@ bool flags_match(const FlagsCheck& f, const InspectContext& c) {
 // Which inspection of a TCP segment a rule belongs to (Suricata's rule types): rules with
 // payload checks run on the reassembled stream unless they are packet-only (tcp-pkt,
 // flow:no_stream, dsize); rules without payload checks run once per packet.
-bool stream_inspection_applies(const Signature& s, const InspectContext& c) {
-  if (!c.is_stream && !c.stream_covered) return true;
+bool is_stream_rule(const Signature& s) {
   bool payload = false, packet_only = s.flow.no_stream;
   for (const auto& l : s.lists) payload |= l.buffer == kPayload;
   for (const auto& f : s.fields) packet_only |= std::strcmp(f.name, "dsize") == 0;
-  bool stream_rule = payload && !packet_only;
-  return c.is_stream ? stream_rule : !stream_rule;
+  return payload && !packet_only;
+}
+
+bool Engine::in_set(uint32_t id, bool dst, Scratch& sc) const {
+  if (id == kAnySet) return true;
+  size_t k = size_t(id) * 2 + dst;
+  if (sc.addr_stamp[k] != sc.stamp) {
+    sc.addr_stamp[k] = sc.stamp;
+    sc.addr_val[k] = addr_sets_[id]->match_key(sc.addr_key[dst]);
+  }
+  return sc.addr_val[k];
+}
+
+bool Engine::header_match(const Signature& s, const InspectContext& c, Scratch& sc) const {
+  if (!s.app_proto.empty() && !app_proto_matches(s.app_proto, c.app_proto)) return false;
+  const Packet* p = c.pkt;
+  if (!p) return true;
+  if (s.ip_proto && p->proto != s.ip_proto && !(s.icmp_both && (p->proto == 1 || p->proto == 58)))
+    return false;
+  if ((s.ipv4_only && p->ip_version != 4) || (s.ipv6_only && p->ip_version != 6)) return false;
+  const SigMeta& m = meta_[&s - sigs_.data()];
+  if (in_set(m.src_set, false, sc) && in_set(m.dst_set, true, sc) && ports_match(s, *p, false))
+    return true;
+  return s.bidirectional && in_set(m.src_set, true, sc) && in_set(m.dst_set, false, sc) &&
+         ports_match(s, *p, true);
 }
 
 bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) const {
-  if (!stream_inspection_applies(s, c)) return false;
-  if (!header_match(s, c) || !flow_match(s.flow, c)) return false;
+  if ((c.is_stream || c.stream_covered) && meta_[&s - sigs_.data()].stream_rule != c.is_stream)
+    return false;
+  if (!header_match(s, c, sc) || !flow_match(s.flow, c)) return false;
   for (const auto& f : s.fields) {
     int64_t v;
     if (!f.get(c, v) || !f.cmp.match(v)) return false;
@@ -832,7 +865,12 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   if (++sc.stamp == 0) {  // wrapped: forget old marks
     std::fill(sc.mark.begin(), sc.mark.end(), 0);
     std::fill(sc.transformed_stamp.begin(), sc.transformed_stamp.end(), 0);
+    std::fill(sc.addr_stamp.begin(), sc.addr_stamp.end(), 0);
     sc.stamp = 1;
+  }
+  if (c.pkt) {
+    sc.addr_key[0] = IpRanges::key(c.pkt->src);
+    sc.addr_key[1] = IpRanges::key(c.pkt->dst);
   }
   uint8_t proto = c.pkt ? c.pkt->proto : 6;
 

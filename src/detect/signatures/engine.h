@@ -90,6 +90,19 @@ class Engine {
  private:
   Engine() = default;
   bool evaluate(const Signature& s, const InspectContext& ctx, Scratch& sc) const;
+  bool header_match(const Signature& s, const InspectContext& c, Scratch& sc) const;
+  // Whether the packet's source (dst = false) or destination address is in address set `id`,
+  // looked up once per inspection and set: most rules share $HOME_NET / $EXTERNAL_NET.
+  bool in_set(uint32_t id, bool dst, Scratch& sc) const;
+
+  static constexpr uint32_t kAnySet = UINT32_MAX;
+  // Per signature (same index as sigs_), derived once at build.
+  struct SigMeta {
+    uint32_t src_set = kAnySet, dst_set = kAnySet;  // ids into addr_sets_
+    bool stream_rule = false;  // inspected on the reassembled stream (see evaluate)
+  };
+  std::vector<SigMeta> meta_;
+  std::vector<const IpRanges*> addr_sets_;  // distinct compiled address sets
 
   RuleSet rules_;
   std::vector<Signature>& sigs_ = rules_.sigs;
@@ -115,6 +128,11 @@ class Scratch {
   uint32_t stamp = 0;
   std::vector<uint32_t> candidates;
   std::vector<const Signature*> alerts;
+  // Address-set results of this inspection: [set * 2 + (0 src, 1 dst)], valid when the stamp
+  // equals `stamp`; the packet's addresses as range keys.
+  std::vector<uint32_t> addr_stamp;
+  std::vector<uint8_t> addr_val;
+  IpRanges::U128 addr_key[2] = {0, 0};
   std::vector<std::string> transformed;  // per variant
   std::vector<uint32_t> transformed_stamp;
   std::vector<bool> transformed_present;

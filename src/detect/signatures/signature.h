@@ -42,7 +42,8 @@ class IpRanges {
  public:
   using U128 = unsigned __int128;
   static IpRanges compile(const AddrExpr& e);
-  bool match(const IpAddr& a) const;
+  bool match(const IpAddr& a) const { return all_ || match_key(key(a)); }
+  bool match_key(U128 v) const;  // v = key(address)
   bool is_all() const { return all_; }
   size_t size() const { return r_.size(); }
   const std::vector<std::pair<U128, U128>>& ranges() const { return r_; }

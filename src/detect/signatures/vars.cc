@@ -388,9 +388,8 @@ IpRanges IpRanges::compile(const AddrExpr& e) {
   return r;
 }
 
-bool IpRanges::match(const IpAddr& a) const {
+bool IpRanges::match_key(U128 v) const {
   if (all_) return true;
-  U128 v = to_u128(a);
   auto it = std::upper_bound(r_.begin(), r_.end(), v,
                              [](U128 x, const std::pair<U128, U128>& p) { return x < p.first; });
   if (it == r_.begin()) return false;

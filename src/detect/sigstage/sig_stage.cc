@@ -77,11 +77,14 @@ SigStage::SigStage(const Engine& engine, EventSink* out, uint16_t community_id_s
 SigStage::~SigStage() = default;
 
 SigStage::FlowState& SigStage::state_of(uint64_t flow_id) {
+  if (last_ && last_id_ == flow_id) return *last_;
   auto [it, fresh] = flows_.try_emplace(flow_id);
   if (fresh) {
     it->second.vars = engine_.new_flow_vars();
     counters_.flows_max = std::max<uint64_t>(counters_.flows_max, flows_.size());
   }
+  last_id_ = flow_id;
+  last_ = &it->second;
   return it->second;
 }
 
@@ -242,7 +245,10 @@ void SigStage::publish(const Record& r) {
     if (const AppBufferApi* api = app_buffer_provider(type)) inspect_record(r, *api);
   out_->publish(r);
   // The flow's end record: its signature state goes with it.
-  if (type == "flow" && r.flow) flows_.erase(r.flow->flow_id);
+  if (type == "flow" && r.flow) {
+    if (r.flow->flow_id == last_id_) last_ = nullptr;
+    flows_.erase(r.flow->flow_id);
+  }
 }
 
 void SigStage::inspect_record(const Record& r, const AppBufferApi& api) {

@@ -86,6 +86,10 @@ class SigStage : public WorkerStage {
   uint16_t community_id_seed_;
   std::unique_ptr<Scratch> scratch_;
   std::unordered_map<uint64_t, FlowState> flows_;
+  // The last flow looked up: consecutive packets mostly belong to the same flow, and the
+  // map's nodes stay put until their flow is erased (which clears this).
+  uint64_t last_id_ = 0;
+  FlowState* last_ = nullptr;
   InspectBuffers buffers_;
   InspectBuffers stream_buffers_;
   std::vector<std::pair<const Signature*, bool>> record_alerted_;  // this record's alerts
