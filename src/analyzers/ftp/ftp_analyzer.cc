@@ -123,7 +123,10 @@ ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t server_por
   // POP3 and IMAP clients log in with USER too: their ports say it is not FTP.
   if (server_port == 110 || server_port == 995 || server_port == 143 || server_port == 993)
     return ProbeResult::kNo;
-  static const char* const kFirst[] = {"USER", "AUTH", "FEAT", "SYST", "OPTS", "CLNT",
+  // The flow stage also probes later segments on their own, so a word other protocols send
+  // after their greeting would claim them: SMTP's AUTH counts only on FTP's port (explicit
+  // FTPS starts with AUTH TLS).
+  static const char* const kFirst[] = {"USER", "FEAT", "SYST", "OPTS", "CLNT",
                                        "PASV", "EPSV", "TYPE", "PWD",  "ACCT"};
   size_t n = 0;
   while (n < s.size() && s[n] != ' ' && s[n] != '\r' && s[n] != '\n') ++n;
@@ -131,6 +134,8 @@ ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t server_por
   char word[5] = {0, 0, 0, 0, 0};
   for (size_t i = 0; i < n; ++i) word[i] = char(toupper(static_cast<unsigned char>(s[i])));
   const bool complete = n < s.size();
+  if (server_port == 21 && (complete ? strcmp(word, "AUTH") == 0 : strncmp(word, "AUTH", n) == 0))
+    return complete ? ProbeResult::kYes : ProbeResult::kMaybe;
   for (const char* c : kFirst) {
     if (complete ? strcmp(word, c) == 0 : strncmp(word, c, n) == 0)
       return complete ? ProbeResult::kYes : ProbeResult::kMaybe;

@@ -111,6 +111,9 @@ TEST(FtpProbe, ContentDecides) {
   EXPECT_EQ(p("USER bob\r\n", Direction::kToServer), ProbeResult::kYes);
   EXPECT_EQ(p("US", Direction::kToServer), ProbeResult::kMaybe);
   EXPECT_EQ(p("EHLO mail\r\n", Direction::kToServer), ProbeResult::kNo);
+  // SMTP's AUTH LOGIN after EHLO (the flow stage probes later segments alone too).
+  EXPECT_EQ(p("AUTH LOGIN\r\n", Direction::kToServer, 25), ProbeResult::kNo);
+  EXPECT_EQ(p("AUTH TLS\r\n", Direction::kToServer, 21), ProbeResult::kYes);
   EXPECT_EQ(p("GET / HTTP/1.1\r\n", Direction::kToServer), ProbeResult::kNo);
   EXPECT_EQ(p("USER bob\r\n", Direction::kToServer, 110), ProbeResult::kNo);  // POP3
 }
