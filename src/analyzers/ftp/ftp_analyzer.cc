@@ -342,6 +342,12 @@ void FtpSession::reply(std::string_view l, TimeNs ts) {
       info_.cwd = build_path_compressed(info_.cwd, "/..");
     else
       info_.cwd = extract_path(r.msg);
+    // Each CWD may lengthen the path: bounded like a line, so a session's state stays small.
+    if (info_.cwd.size() > cfg_.max_line_length) {
+      anomalies_.report(ctx_.sink, ctx_.flow, ts, "FTP_cwd_too_long", true,
+                        std::to_string(info_.cwd.size()));
+      info_.cwd.resize(cfg_.max_line_length);
+    }
   }
   // Several commands queued: write this one now, the next command will not.
   if (pending_.size() > 1) {

@@ -235,6 +235,13 @@ TEST(FtpSession, BoundsAndWeirds) {
   EXPECT_GE(x.s->anomalies().count("FTP_too_many_pending_commands"), 1u);
   x.c(std::string(200, 'x'));
   EXPECT_EQ(x.s->anomalies().count("FTP_line_too_long"), 1u);
+  // The working directory cannot grow without bound.
+  for (int i = 0; i < 5; ++i) {
+    x.c("CWD " + std::string(50, 'd'));
+    x.r("250 ok");
+  }
+  EXPECT_LE(x.s->info().cwd.size(), 64u);
+  EXPECT_GE(x.s->anomalies().count("FTP_cwd_too_long"), 1u);
   // A reply without a space after the code ends the analysis (Zeek's violation).
   x.r("230_no_space");
   EXPECT_EQ(x.s->anomalies().count("FTP_invalid_reply_line"), 1u);
