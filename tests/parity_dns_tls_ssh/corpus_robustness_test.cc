@@ -1,5 +1,5 @@
-// Every capture of the public corpus through the DNS, TLS and SSH analyzers (test harness
-// flow extraction, content probing as the flow stage does). Nothing may crash; under
+// Every capture of the public corpus through the DNS, TLS (and DTLS, QUIC, RDP) and SSH analyzers
+// (test harness flow extraction, content probing as the flow stage does). Nothing may crash; under
 // ASan/UBSan (KOMAINU_SANITIZE or KOMAINU_FUZZ builds) nothing may be reported. Prints what
 // was produced, so a silent analyzer shows up too.
 #include <gtest/gtest.h>
@@ -24,8 +24,10 @@ TEST(CorpusRobustness, DnsTlsSshOverEveryCapture) {
     testing::PcapPayloads pl;
     if (!testing::load_pcap_payloads(p, pl)) continue;
     ++files;
-    for (const char* name : {"dns", "ssl", "ssh"}) {
+    for (const char* name : {"dns", "ssl", "ssh", "dtls", "quic", "rdp"}) {
       const AnalyzerApi* api = Registry<AnalyzerApi>::find(name);
+      if (!api && (std::string_view(name) == "quic" || std::string_view(name) == "rdp"))
+        continue;  // built without that analyzer
       ASSERT_NE(api, nullptr) << name;
       testing::CollectingSink sink;
       testing::run_analyzer(*api, pl, sink);
@@ -41,6 +43,9 @@ TEST(CorpusRobustness, DnsTlsSshOverEveryCapture) {
   EXPECT_GT(eve["dns"], 0u);
   EXPECT_GT(eve["tls"], 0u);
   EXPECT_GT(eve["ssh"], 0u);
+  if (Registry<AnalyzerApi>::find("quic")) {
+    EXPECT_GT(zeek["quic"], 0u);
+  }
 }
 
 }  // namespace

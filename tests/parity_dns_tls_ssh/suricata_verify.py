@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Suricata-verify event checks for the DNS, TLS and SSH analyzers.
+"""Suricata-verify event checks for the DNS, TLS, SSH and QUIC analyzers.
 
-For every test of ../shared/corpus/suricata-verify whose other_checks filter dns, tls or
+For every test of ../shared/corpus/suricata-verify whose other_checks filter dns, tls, quic or
 ssh events, runs `komainu analyze` on its pcap and evaluates each such filter on eve.json
 (count of events matching every key; dotted paths with [i] indexes; has-key/not-has-key).
 Keys komainu does not write in EVE yet (pcap_cnt) are skipped and reported.
@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-EVENTS = ("dns", "tls", "ssh")
+EVENTS = ("dns", "tls", "ssh", "quic")
 SKIPPED_KEYS = ("pcap_cnt",)
 
 

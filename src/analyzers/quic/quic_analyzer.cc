@@ -106,6 +106,10 @@ void QuicSession::long_packet(int d, std::span<const uint8_t> pkt, const PacketH
       if (!active_) set_session(d, h, ts);
       history(d, 'R');
       log(ts);
+      // The client's next Initial goes to the DCID the Retry chose, with keys derived from
+      // it (RFC 9001 §5.2); the CRYPTO streams restart at offset 0 with the same hello.
+      initial_dcid_.clear();
+      keys_[0] = keys_[1] = InitialKeys{};
       return;
     case PacketType::kHandshake:
       set_session(d, h, ts);
