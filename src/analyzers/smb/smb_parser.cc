@@ -673,57 +673,321 @@ void SmbParser::close_file(const FileId& fid, TimeNs ts, bool complete) {
 void SmbParser::smb1(Direction dir, std::span<const uint8_t> msg, TimeNs ts) {
   ++smb1_pdus_;
   Cursor c(msg);
-  uint32_t proto, status;
-  uint8_t cmd, flags;
-  uint16_t flags2, pid_hi, reserved, tid, pid, uid, mid;
+  Smb1Header h;
+  uint32_t proto;
+  uint8_t flags;
+  uint16_t pid_hi, reserved;
   uint64_t sec;
-  if (!c.be32(proto) || !c.u8(cmd) || !c.le32(status) || !c.u8(flags) || !c.le16(flags2) ||
-      !c.le16(pid_hi) || !c.le64(sec) || !c.le16(reserved) || !c.le16(tid) || !c.le16(pid) ||
-      !c.le16(uid) || !c.le16(mid)) {
+  if (!c.be32(proto) || !c.u8(h.cmd) || !c.le32(h.status) || !c.u8(flags) || !c.le16(h.flags2) ||
+      !c.le16(pid_hi) || !c.le64(sec) || !c.le16(reserved) || !c.le16(h.tid) || !c.le16(h.pid) ||
+      !c.le16(h.uid) || !c.le16(h.mid)) {
     anomaly("smb1_bad_header", ts);
     return;
   }
-  bool reply = flags & 0x80;
-  if (reply != (dir == Direction::kToClient)) {
+  h.reply = flags & 0x80;
+  if (h.reply != (dir == Direction::kToClient)) {
     anomaly("smb1_direction_mismatch", ts);
     return;
   }
-  if (cmd == 0x72) {  // NEGOTIATE: the client offers dialect strings, the server picks one
+  // The AndX chain: each command names the next one and where its words start (from the
+  // SMB header). Offsets must move forward, so a hostile chain cannot loop.
+  size_t off = 32;
+  uint8_t cmd = h.cmd;
+  for (size_t n = 0; n < limits_.max_chain; ++n) {
+    Cursor w(msg.subspan(std::min(off, msg.size())));
     uint8_t wc;
-    uint16_t bc;
-    if (!reply) {
-      smb1_dialects_.clear();
-      if (c.u8(wc) && c.skip(size_t(wc) * 2) && c.le16(bc)) {
-        Cursor b;
-        if (c.take(std::min<size_t>(bc, c.remaining()), b)) {
-          while (!b.empty() && smb1_dialects_.size() < 32) {
-            uint8_t fmt;
-            b.u8(fmt);
-            const uint8_t* s = b.data();
-            size_t n = 0;
-            while (n < b.remaining() && s[n]) ++n;
-            smb1_dialects_.emplace_back(reinterpret_cast<const char*>(s), n);
-            if (!b.skip(std::min(n + 1, b.remaining()))) break;
-          }
-        }
-      }
-    } else {
-      uint16_t index;
-      if (c.u8(wc) && wc >= 1 && c.le16(index) && index < smb1_dialects_.size())
-        dialect_ = smb1_dialects_[index];
+    uint16_t bc = 0;
+    Cursor words, bytes;
+    if (!w.u8(wc) || !w.take(size_t(wc) * 2, words) || (!w.le16(bc) && wc != 0) ||
+        !w.take(std::min<size_t>(bc, w.remaining()), bytes)) {
+      anomaly("smb1_truncated_command", ts);
+      return;
     }
+    size_t bytes_off = size_t(bytes.data() - msg.data());
+    smb1_command(h, cmd, words, bytes, bytes_off, msg, ts);
+    if (!smb1_is_andx(cmd) || wc < 2) return;
+    uint8_t next_cmd, andx_reserved;
+    uint16_t next_off;
+    if (!words.u8(next_cmd) || !words.u8(andx_reserved) || !words.le16(next_off)) return;
+    if (next_cmd == 0xFF) return;
+    if (next_off <= off || next_off >= msg.size()) {
+      anomaly("smb1_bad_andx_offset", ts);
+      return;
+    }
+    cmd = next_cmd;
+    off = next_off;
   }
-  if (!reply) return;
+  anomaly("smb2_chain_too_long", ts);
+}
+
+bool SmbParser::smb1_is_andx(uint8_t cmd) {
+  switch (cmd) {
+    case 0x24:  // LOCKING_ANDX
+    case 0x2E:  // READ_ANDX
+    case 0x2F:  // WRITE_ANDX
+    case 0x73:  // SESSION_SETUP_ANDX
+    case 0x74:  // LOGOFF_ANDX
+    case 0x75:  // TREE_CONNECT_ANDX
+    case 0xA2:  // NT_CREATE_ANDX
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+constexpr uint64_t kSmb1FileMark = 0x534d4231;  // "SMB1": SMB1 FIDs never collide with SMB2's
+
+FileId smb1_fid(uint16_t fid) {
+  return FileId{fid, kSmb1FileMark};
+}
+
+// A NUL-terminated string of an SMB1 byte block starting at `at` (offset from the header):
+// UTF-16LE aligned to two bytes from the header when the flags say Unicode, else ASCII.
+std::string smb1_string(std::span<const uint8_t> msg, size_t at, size_t end, bool unicode,
+                        size_t* next = nullptr) {
+  end = std::min(end, msg.size());
+  if (unicode && (at & 1)) ++at;
+  if (at >= end) {
+    if (next) *next = end;
+    return {};
+  }
+  size_t i = at;
+  std::string out;
+  if (unicode) {
+    while (i + 1 < end && (msg[i] || msg[i + 1])) i += 2;
+    out = utf16le_to_utf8(msg.subspan(at, i - at));
+    i = std::min(i + 2, end);
+  } else {
+    while (i < end && msg[i]) ++i;
+    out.assign(reinterpret_cast<const char*>(msg.data() + at), i - at);
+    i = std::min(i + 1, end);
+  }
+  if (next) *next = i;
+  return out;
+}
+
+}  // namespace
+
+void SmbParser::smb1_command(const Smb1Header& h, uint8_t cmd, Cursor words, Cursor bytes,
+                             size_t bytes_off, std::span<const uint8_t> msg, TimeNs ts) {
+  const bool unicode = h.flags2 & 0x8000;
+  const size_t bytes_end = bytes_off + bytes.remaining();
+  // Requests and replies meet by (PID, MID, command); the top bit keeps them apart from
+  // SMB2 MessageIds.
+  const uint64_t key = (1ull << 63) | (uint64_t(cmd) << 32) | (uint64_t(h.pid) << 16) | h.mid;
+  if (!h.reply) {
+    if (cmd == 0x72) {  // NEGOTIATE: the client offers dialect strings, the server picks one
+      smb1_dialects_.clear();
+      while (!bytes.empty() && smb1_dialects_.size() < 32) {
+        uint8_t fmt;
+        bytes.u8(fmt);
+        const uint8_t* s = bytes.data();
+        size_t n = 0;
+        while (n < bytes.remaining() && s[n]) ++n;
+        smb1_dialects_.emplace_back(reinterpret_cast<const char*>(s), n);
+        if (!bytes.skip(std::min(n + 1, bytes.remaining()))) break;
+      }
+      return;
+    }
+    Pending p;
+    p.cmd = cmd;
+    p.ts = ts;
+    p.tree_id = h.tid;
+    p.session_id = h.uid;
+    bool ok = true;
+    switch (cmd) {
+      case 0x75: {  // TREE_CONNECT_ANDX: password, then the share path
+        uint16_t andx_lo, andx_off, tflags, pw_len;
+        ok =
+            words.le16(andx_lo) && words.le16(andx_off) && words.le16(tflags) && words.le16(pw_len);
+        if (ok) p.name = smb1_string(msg, bytes_off + pw_len, bytes_end, unicode);
+        break;
+      }
+      case 0xA2: {  // NT_CREATE_ANDX
+        uint32_t andx, cflags, root, access, attrs, share, imp;
+        uint8_t reserved;
+        uint16_t name_len;
+        uint64_t alloc;
+        ok = words.le32(andx) && words.u8(reserved) && words.le16(name_len) && words.le32(cflags) &&
+             words.le32(root) && words.le32(access) && words.le64(alloc) && words.le32(attrs) &&
+             words.le32(share) && words.le32(p.disposition) && words.le32(p.options) &&
+             words.le32(imp);
+        if (ok) p.name = smb1_string(msg, bytes_off, bytes_end, unicode);
+        break;
+      }
+      case 0x04: {  // CLOSE
+        uint16_t fid = 0;
+        ok = words.le16(fid);
+        p.fid = smb1_fid(fid);
+        break;
+      }
+      case 0x2E: {  // READ_ANDX
+        uint32_t andx = 0, offset = 0, timeout = 0, offset_hi = 0;
+        uint16_t fid = 0, max_count = 0, min_count = 0, remaining = 0;
+        ok = words.le32(andx) && words.le16(fid) && words.le32(offset) && words.le16(max_count) &&
+             words.le16(min_count) && words.le32(timeout) && words.le16(remaining);
+        if (ok) words.le32(offset_hi);  // only with WordCount 12
+        p.fid = smb1_fid(fid);
+        p.offset = (uint64_t(offset_hi) << 32) | offset;
+        p.length = max_count;
+        break;
+      }
+      case 0x2F: {  // WRITE_ANDX: the data sits at DataOffset from the header (padding before)
+        uint32_t andx = 0, offset = 0, timeout = 0, offset_hi = 0;
+        uint16_t fid = 0, mode = 0, remaining = 0, len_hi = 0, len = 0, data_off = 0;
+        ok = words.le32(andx) && words.le16(fid) && words.le32(offset) && words.le32(timeout) &&
+             words.le16(mode) && words.le16(remaining) && words.le16(len_hi) && words.le16(len) &&
+             words.le16(data_off);
+        if (!ok) break;
+        words.le32(offset_hi);  // only with WordCount 14
+        p.fid = smb1_fid(fid);
+        p.offset = (uint64_t(offset_hi) << 32) | offset;
+        // DataLengthHigh counts only for large writes; clients leave junk there otherwise, so
+        // the data present bounds it.
+        uint64_t want = (uint64_t(len_hi) << 16) | len;
+        p.length = uint32_t(std::min<uint64_t>(want, 0xffffffffu));
+        if (data_off < msg.size()) {
+          size_t have = std::min<uint64_t>(msg.size() - data_off, want);
+          if (have) file_data(p.fid, p.offset, msg.subspan(data_off, have), true, ts);
+        }
+        break;
+      }
+      default:
+        return;  // no request state needed
+    }
+    if (!ok) anomaly("smb1_truncated_request", ts);
+    if (pending_.size() >= limits_.max_pending) {
+      anomaly("smb2_too_many_pending_requests", ts);
+      pending_.clear();
+    }
+    pending_[key] = std::move(p);
+    return;
+  }
+
+  Pending p;
+  if (auto it = pending_.find(key); it != pending_.end()) {
+    p = std::move(it->second);
+    pending_.erase(it);
+  } else {
+    p.ts = ts;
+  }
   SmbRecord r;
   r.ts = ts;
   r.id = ++next_id_;
   r.dialect = dialect_.empty() ? "NT LM 0.12" : dialect_;
   r.command = smb1_command_name(cmd);
-  r.status = status;
+  r.status = h.status;
   r.has_status = true;
-  r.session_id = uid;
-  r.tree_id = tid;
-  if (cmd == 0x72) r.client_dialects = smb1_dialects_;
+  r.session_id = h.uid;
+  r.tree_id = h.tid;
+  const bool ok = is_success(h.status);
+  switch (cmd) {
+    case 0x72: {
+      uint16_t index;
+      if (words.le16(index) && index < smb1_dialects_.size()) dialect_ = smb1_dialects_[index];
+      r.client_dialects = smb1_dialects_;
+      break;
+    }
+    case 0x75: {  // TREE_CONNECT_ANDX reply: the service says what the share is
+      r.share = p.name;
+      if (!ok) break;
+      size_t next = bytes_off;
+      std::string service = smb1_string(msg, bytes_off, bytes_end, false, &next);
+      std::string fs = smb1_string(msg, next, bytes_end, unicode);
+      const char* zeek_type = service == "IPC"     ? "PIPE"
+                              : service == "LPT1:" ? "PRINT"
+                              : service == "A:"    ? "DISK"
+                                                   : "UNKNOWN";
+      r.share_type = service == "IPC" ? "PIPE" : service == "LPT1:" ? "PRINT" : "FILE";
+      if (trees_.size() >= limits_.max_trees && !trees_.count(h.tid)) {
+        anomaly("smb_too_many_trees", ts);
+        trees_.clear();
+      }
+      trees_[h.tid] = Tree{p.name, zeek_type};
+      SmbMappingRecord m;
+      m.ts = p.ts;
+      m.path = p.name;
+      m.service = service;
+      m.native_file_system = fs;
+      m.share_type = zeek_type;
+      publish(m, false);
+      break;
+    }
+    case 0x71:  // TREE_DISCONNECT
+      trees_.erase(h.tid);
+      break;
+    case 0xA2: {  // NT_CREATE_ANDX reply: the FID and the file's times and size
+      r.filename = p.name;
+      r.disposition = disposition_name(p.disposition);
+      r.access = (p.options & kDeleteOnClose) ? "delete on close" : "normal";
+      uint32_t andx, action, attrs;
+      uint8_t oplock;
+      uint16_t fid;
+      uint64_t ct, at, wt, cht, alloc, eof;
+      if (!ok) break;
+      if (!(words.le32(andx) && words.u8(oplock) && words.le16(fid) && words.le32(action) &&
+            words.le64(ct) && words.le64(at) && words.le64(wt) && words.le64(cht) &&
+            words.le32(attrs) && words.le64(alloc) && words.le64(eof))) {
+        anomaly("smb1_truncated_response", ts);
+        break;
+      }
+      FileId id = smb1_fid(fid);
+      r.created = filetime_to_ns(ct);
+      r.accessed = filetime_to_ns(at);
+      r.modified = filetime_to_ns(wt);
+      r.changed = filetime_to_ns(cht);
+      r.size = eof;
+      r.has_size = true;
+      r.fuid = fid_text(id);
+      if (files_.size() >= limits_.max_open_files && !files_.count(id)) {
+        anomaly("smb_too_many_open_files", ts);
+        close_file(files_.begin()->first, ts, false);
+      }
+      OpenFile& f = files_[id];
+      f = OpenFile{};
+      f.name = p.name.empty() ? "<share_root>" : p.name;
+      if (auto t = trees_.find(h.tid); t != trees_.end()) {
+        f.tree_path = t->second.path;
+        f.pipe = t->second.share_type == "PIPE";
+      }
+      f.size = eof;
+      f.created = r.created, f.accessed = r.accessed, f.modified = r.modified,
+      f.changed = r.changed;
+      if (!f.pipe) {
+        log_file(f, "SMB::FILE_OPEN", ts);
+        if (p.options & kDeleteOnClose) log_file(f, "SMB::FILE_DELETE", ts);
+      }
+      break;
+    }
+    case 0x04:  // CLOSE
+      if (OpenFile* f = find_file(p.fid)) r.filename = f->name;
+      close_file(p.fid, ts, true);
+      break;
+    case 0x2E: {  // READ_ANDX reply
+      if (OpenFile* f = find_file(p.fid)) r.filename = f->name;
+      uint32_t andx;
+      uint16_t available, compaction, reserved, len, data_off;
+      if (!ok || !(words.le32(andx) && words.le16(available) && words.le16(compaction) &&
+                   words.le16(reserved) && words.le16(len) && words.le16(data_off)))
+        break;
+      r.bytes = len;
+      r.has_bytes = true;
+      if (data_off < msg.size()) {
+        size_t have = std::min<size_t>(msg.size() - data_off, len);
+        if (have) file_data(p.fid, p.offset, msg.subspan(data_off, have), false, ts);
+      }
+      break;
+    }
+    case 0x2F:  // WRITE_ANDX reply
+      if (OpenFile* f = find_file(p.fid)) r.filename = f->name;
+      r.bytes = p.length;
+      r.has_bytes = true;
+      break;
+    default:
+      break;
+  }
   if (limits_.eve_commands) publish(r, false);
 }
 

@@ -1,9 +1,9 @@
 // SMB over NetBIOS session framing (TCP 445/139): SMB2/3 commands are parsed and matched
 // request → response by MessageId (compounded chains via NextCommand, related operations
-// via the chain's FileId), SMB1 is recognised and its commands recorded, SMB3 transform
-// (encrypted) PDUs are recorded as encrypted. State is bounded: pending requests, trees and
-// open files are capped (exceeding evicts and counts), and per-file state is freed on
-// CLOSE, so thousands of files in a session cost what the open ones cost. PDUs above the
+// via the chain's FileId), SMB1 AndX chains are parsed (tree connect, create, read, write,
+// close), SMB3 transform (encrypted) PDUs are recorded as encrypted. State is bounded: pending
+// requests, trees and open files are capped (exceeding evicts and counts), and per-file state is
+// freed on CLOSE, so thousands of files in a session cost what the open ones cost. PDUs above the
 // buffer limit are streamed when they are READ/WRITE data and skipped otherwise.
 #pragma once
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "analyzers/dcerpc/dcerpc.h"
 #include "analyzers/files/file_tracker.h"
 #include "analyzers/smb/smb_record.h"
+#include "core/cursor.h"
 
 namespace komainu::smb {
 
@@ -130,7 +131,19 @@ class SmbParser {
                     FileId& chain_fid);
   void smb2_response(const Smb2Header& h, std::span<const uint8_t> msg, TimeNs ts,
                      FileId& chain_fid);
+  struct Smb1Header {
+    uint8_t cmd = 0;
+    uint32_t status = 0;
+    uint16_t flags2 = 0;
+    uint16_t tid = 0, pid = 0, uid = 0, mid = 0;
+    bool reply = false;
+  };
   void smb1(Direction dir, std::span<const uint8_t> msg, TimeNs ts);
+  static bool smb1_is_andx(uint8_t cmd);
+  // One command of an AndX chain: its parameter words and byte block (`bytes_off` from the
+  // SMB header, where SMB1 data offsets count from).
+  void smb1_command(const Smb1Header& h, uint8_t cmd, Cursor words, Cursor bytes, size_t bytes_off,
+                    std::span<const uint8_t> msg, TimeNs ts);
   void encrypted(std::span<const uint8_t> msg, TimeNs ts);
 
   OpenFile* find_file(const FileId& fid);

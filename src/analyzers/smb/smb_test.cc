@@ -499,6 +499,149 @@ TEST(Smb, Smb1IsRecognised) {
   EXPECT_EQ(h.session->parser().smb1_pdus(), 2u);
 }
 
+// An SMB1 header (Unicode strings); words and bytes follow.
+Bytes smb1_header(uint8_t cmd, uint16_t mid, bool reply, uint16_t tid = 1, uint32_t status = 0) {
+  Bytes b = {0xFF, 'S', 'M', 'B', cmd};
+  le32(b, status);
+  b.push_back(reply ? 0x98 : 0x18);
+  le16(b, 0xC807);  // Unicode, NT status, extended security
+  b.resize(24);
+  le16(b, tid);
+  le16(b, 0xFEFF);  // PID
+  le16(b, 0x0800);  // UID
+  le16(b, mid);
+  return b;
+}
+
+TEST(Smb, Smb1TreeCreateWriteReadClose) {
+  Harness h;
+  // TREE_CONNECT_ANDX \\SRV\C$ answered as a disk share, then \\SRV\IPC$ answered as IPC.
+  auto tree_connect = [&](uint16_t mid, uint16_t tid, std::string_view path,
+                          std::string_view service) {
+    Bytes req = smb1_header(0x75, mid, false, 0);
+    req.push_back(4);
+    req.insert(req.end(), {0xFF, 0, 0, 0});
+    le16(req, 0x0008);
+    le16(req, 1);
+    Bytes p = utf16(path);
+    le16(req, uint16_t(1 + p.size() + 2 + 6));
+    req.push_back(0);  // password: the path then starts at an even offset (44)
+    req.insert(req.end(), p.begin(), p.end());
+    le16(req, 0);
+    req.insert(req.end(), {'?', '?', '?', '?', '?', 0});
+    h.client(req);
+    Bytes resp = smb1_header(0x75, mid, true, tid);
+    resp.push_back(3);
+    resp.insert(resp.end(), {0xFF, 0, 0, 0});
+    le16(resp, 1);
+    le16(resp, uint16_t(service.size() + 1 + 10));
+    resp.insert(resp.end(), service.begin(), service.end());
+    resp.push_back(0);
+    Bytes fs = utf16("NTFS");
+    resp.insert(resp.end(), fs.begin(), fs.end());
+    le16(resp, 0);
+    h.server(resp);
+  };
+  tree_connect(1, 7, "\\\\SRV\\C$", "A:");
+  tree_connect(2, 8, "\\\\SRV\\IPC$", "IPC");
+  // NT_CREATE_ANDX \eicar.txt on tree 7 → FID 0x4001.
+  Bytes cr = smb1_header(0xA2, 3, false, 7);
+  cr.push_back(24);
+  cr.insert(cr.end(), {0xFF, 0, 0, 0, 0});
+  Bytes name = utf16("\\eicar.txt");
+  le16(cr, uint16_t(name.size()));
+  for (int i = 0; i < 10; ++i) le32(cr, 0);  // flags .. impersonation (alloc = 2 words)
+  cr.push_back(0);
+  ASSERT_EQ(cr.size(), 33u + 48u);
+  le16(cr, uint16_t(1 + name.size()));
+  cr.push_back(0);  // pad: the name starts at an even offset
+  cr.insert(cr.end(), name.begin(), name.end());
+  h.client(cr);
+  Bytes crr = smb1_header(0xA2, 3, true, 7);
+  crr.push_back(34);
+  crr.insert(crr.end(), {0xFF, 0, 0, 0, 0});
+  le16(crr, 0x4001);
+  le32(crr, 2);
+  for (int i = 0; i < 4; ++i) le64(crr, 132000000000000000ull);
+  le32(crr, 0x20);
+  le64(crr, 0);
+  le64(crr, 68);
+  le16(crr, 0);
+  le16(crr, 0);
+  crr.push_back(0);
+  le16(crr, 0);
+  h.server(crr);
+  // WRITE_ANDX with two bytes of padding before the data (DataOffset says where it is).
+  const std::string eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  Bytes wr = smb1_header(0x2F, 4, false, 7);
+  wr.push_back(14);
+  wr.insert(wr.end(), {0xFF, 0, 0, 0});
+  le16(wr, 0x4001);
+  le32(wr, 0);  // offset
+  le32(wr, 0);  // timeout
+  le16(wr, 0);
+  le16(wr, 0);
+  le16(wr, 0);                              // DataLengthHigh
+  le16(wr, uint16_t(eicar.size()));         // DataLength
+  le16(wr, uint16_t(32 + 1 + 28 + 2 + 2));  // DataOffset: after ByteCount and 2 pad bytes
+  le32(wr, 0);                              // OffsetHigh
+  le16(wr, uint16_t(2 + eicar.size()));
+  wr.push_back(0xEE);
+  wr.push_back(0xEE);
+  wr.insert(wr.end(), eicar.begin(), eicar.end());
+  h.client(wr);
+  Bytes wrr = smb1_header(0x2F, 4, true, 7);
+  wrr.push_back(6);
+  wrr.insert(wrr.end(), {0xFF, 0, 0, 0});
+  le16(wrr, uint16_t(eicar.size()));
+  wrr.resize(wrr.size() + 6);
+  le16(wrr, 0);
+  h.server(wrr);
+  Bytes cl = smb1_header(0x04, 5, false, 7);
+  cl.push_back(3);
+  le16(cl, 0x4001);
+  le32(cl, 0);
+  le16(cl, 0);
+  h.client(cl);
+  Bytes clr = smb1_header(0x04, 5, true, 7);
+  clr.push_back(0);
+  le16(clr, 0);
+  h.server(clr);
+
+  auto maps = h.sink.of("smb_mapping");
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0]->get("path"), "\\\\SRV\\C$");
+  EXPECT_EQ(maps[0]->get("share_type"), "DISK");
+  EXPECT_EQ(maps[1]->get("service"), "IPC");
+  EXPECT_EQ(maps[1]->get("share_type"), "PIPE");
+  auto eve = h.sink.of("smb");
+  ASSERT_EQ(eve.size(), 5u);
+  EXPECT_NE(eve[0]->eve.find("\"share\":\"\\\\\\\\SRV\\\\C$\""), std::string::npos) << eve[0]->eve;
+  EXPECT_NE(eve[1]->eve.find("\"share_type\":\"PIPE\""), std::string::npos) << eve[1]->eve;
+  EXPECT_NE(eve[2]->eve.find("eicar.txt"), std::string::npos) << eve[2]->eve;
+  auto info = h.sink.of("fileinfo");
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0]->get("seen_bytes"), "68");
+  EXPECT_EQ(info[0]->get("filename"), "\\eicar.txt");
+  EXPECT_EQ(info[0]->get("md5"), "44d88612fea8a8f36de82e1278abb02f");
+  EXPECT_EQ(h.session->anomalies().total(), 0u);
+}
+
+TEST(Smb, Smb1HostileAndXChainEnds) {
+  Harness h;
+  // WRITE_ANDX whose AndX offset points back at itself, and one pointing past the end.
+  for (uint16_t back : {uint16_t(32), uint16_t(60000)}) {
+    Bytes wr = smb1_header(0x2F, 9, false, 7);
+    wr.push_back(12);
+    wr.insert(wr.end(), {0x2F, 0});
+    le16(wr, back);
+    wr.resize(wr.size() + 20, 0);
+    le16(wr, 0);
+    h.client(wr);
+  }
+  EXPECT_EQ(h.session->anomalies().count("smb1_bad_andx_offset"), 2u);
+}
+
 TEST(Smb, LargeReadIsStreamedAndGapsResync) {
   SmbLimits limits;
   limits.max_pdu_buffer = 8192;
