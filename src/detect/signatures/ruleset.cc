@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "analyzers/analyzer.h"
 #include "core/json.h"
 #include "detect/signatures/inspect.h"
 
@@ -94,6 +95,41 @@ const ProtoInfo* find_proto(std::string_view name) {
   for (const auto& p : kProtos)
     if (p.name == name) return &p;
   return nullptr;
+}
+
+// App-layer protocols (Suricata's names) served by an analyzer: those of the signature
+// engine's own buffer providers (app_*.cc, always linked with it) plus every analyzer
+// registered in the program (src/analyzers). A rule that needs another protocol could never
+// match, so it is reported as unsupported (protocol named) rather than loaded to sit idle.
+constexpr std::string_view kProviderProtos[] = {"http", "tls", "ssh", "dns", "smb"};
+
+bool analyzed(std::string_view app) {
+  for (auto p : kProviderProtos)
+    if (p == app) return true;
+  for (const AnalyzerApi* a : Registry<AnalyzerApi>::all())
+    if (app == a->name || app == a->eve_name || app_proto_matches(app, a->name)) return true;
+  return false;
+}
+
+// The app-layer protocol a rule needs that no analyzer serves ("" when none): from the header
+// or a buffer (sig.app_proto), a non-negated app-layer-protocol, or an app-layer-event's
+// "proto." prefix. Names that are not protocols (app-layer-protocol:failed, decoder.*
+// events) never count.
+std::string_view missing_analyzer(const Signature& s) {
+  auto absent = [](std::string_view name) -> std::string_view {
+    const ProtoInfo* p = find_proto(name);
+    return p && !p->app.empty() && !analyzed(p->app) ? p->app : std::string_view{};
+  };
+  if (!s.app_proto.empty() && !analyzed(s.app_proto)) return s.app_proto;
+  for (const auto& c : s.app_protos)
+    if (!c.negated)
+      if (auto a = absent(c.proto); !a.empty()) return a;
+  for (const auto& e : s.app_events) {
+    auto dot = e.event.find('.');
+    if (dot == std::string::npos) continue;
+    if (auto a = absent(std::string_view(e.event).substr(0, dot)); !a.empty()) return a;
+  }
+  return {};
 }
 
 // Next whitespace-separated header token; brackets may hold blanks ("[1.2.3.4, 5.6.7.8]").
@@ -370,6 +406,8 @@ ParseOutcome RuleLoader::parse_rule(std::string_view text, const std::string& fi
   }
   s.byte_vars = static_cast<uint8_t>(st.byte_var_names.size());
   if (!finalize(s, &set_.classes, err)) return ParseOutcome::kError;
+  if (auto app = missing_analyzer(s); !app.empty() && unsupported.empty())
+    unsupported = "app-layer protocol '" + std::string(app) + "' (no analyzer)";
   return unsupported.empty() ? ParseOutcome::kLoaded : ParseOutcome::kUnsupported;
 }
 
@@ -386,8 +424,11 @@ void RuleLoader::add_rule(std::string_view text, const std::string& file, int li
     case ParseOutcome::kUnsupported:
       ++r.skipped;
       ++r.skipped_by_keyword[unsupported];
-      r.warnings.push_back({file, line, s.sid, unsupported,
-                            "unsupported keyword '" + unsupported + "': rule skipped"});
+      r.warnings.push_back(
+          {file, line, s.sid, unsupported,
+           (unsupported.find(' ') == std::string::npos ? "unsupported keyword '" + unsupported + "'"
+                                                       : "unsupported " + unsupported) +
+               ": rule skipped"});
       return;
     case ParseOutcome::kLoaded:
       break;
