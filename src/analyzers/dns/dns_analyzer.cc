@@ -137,6 +137,7 @@ void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs
     ev.msg = &m;
     ev.version = cfg_.eve_version;
     ev.error = err;
+    ev.raw = data;
     if (cfg_.eve_version == 3) {
       ev.tx_id = tx_id_++;  // Suricata 8: every message is its own transaction
       ctx_.sink->publish(ev);

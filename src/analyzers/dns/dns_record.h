@@ -5,6 +5,7 @@
 // follows Zeek: one row per transaction (query matched with its reply by id, or left unmatched),
 // published separately because the two granularities differ.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class DnsEveRecord : public Record {
   uint64_t tx_id = 0;
   int version = 2;             // Suricata EVE dns layout: 2 or 3
   Error error = Error::kNone;  // parse fault of msg (app-layer events)
+  // The message as received (no TCP length prefix), valid while published: over UDP it is
+  // the datagram, the payload a rule mixing packet and dns.* checks inspects.
+  std::span<const uint8_t> raw;
 
  private:
   void write_v3(JsonWriter& w) const;

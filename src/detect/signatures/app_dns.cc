@@ -17,6 +17,20 @@ struct Ids {
   BufferId query = id_of("dns.query"), answer_name = id_of("dns.answer.name");
 };
 
+// The section a parse fault stopped in: the first one with fewer records than the header
+// counts, or for a fault inside rdata (the record is kept) the last record's.
+int fault_section(const dns::Message& m, dns::Error e) {
+  if (m.questions.size() < m.qdcount) return -1;
+  bool in_rdata = e == dns::Error::kRdataLengthMismatch || e == dns::Error::kEdnsTruncatedOption;
+  if (in_rdata && !m.records.empty()) return int(m.records.back().section);
+  size_t n[3] = {};
+  for (const auto& rr : m.records) ++n[int(rr.section)];
+  const uint16_t want[3] = {m.ancount, m.nscount, m.arcount};
+  for (int s = 0; s < 3; ++s)
+    if (n[s] < want[s]) return s;
+  return 2;
+}
+
 void add_events(const dns::DnsEveRecord& r, app::EventList& ev) {
   const dns::Message& m = *r.msg;
   switch (r.error) {
@@ -26,12 +40,32 @@ void add_events(const dns::DnsEveRecord& r, app::EventList& ev) {
       ev.add("dns.name_too_long");
       break;
     default:
-      ev.add("dns.malformed_data");
+      // Suricata keeps a message whose authority or additional section is broken and names
+      // that section; other faults make the whole message malformed.
+      switch (fault_section(m, r.error)) {
+        case int(dns::Section::kAuthority):
+          ev.add("dns.invalid_authorities");
+          break;
+        case int(dns::Section::kAdditional):
+          ev.add("dns.invalid_additionals");
+          break;
+        default:
+          ev.add("dns.malformed_data");
+          break;
+      }
       break;
   }
   if (m.z()) ev.add("dns.z_flag_set");
-  if (!r.to_client && m.qr()) ev.add("dns.not_request");
-  if (r.to_client && !m.qr()) ev.add("dns.not_response");
+  // Suricata's names changed (not_request → not_a_request): both are raised.
+  if (!r.to_client && m.qr()) {
+    ev.add("dns.not_request");
+    ev.add("dns.not_a_request");
+  }
+  if (r.to_client && !m.qr()) {
+    ev.add("dns.not_response");
+    ev.add("dns.not_a_response");
+  }
+  if (m.opcode() >= 7) ev.add("dns.invalid_opcode");  // unassigned opcodes
 }
 
 size_t answers(const dns::Message& m) {
@@ -64,6 +98,9 @@ bool fill(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx, App
     if (i >= std::max<size_t>(1, answers(m))) return false;
     if (const dns::ResourceRecord* rr = answer(m, i)) b.set(ids.answer_name, rr->name);
   }
+  // A rule mixing payload and dns.* checks (content:"|01 00 00 01|"; dns_query; ...) sees
+  // the datagram as its payload, as Suricata inspects both on the same packet.
+  if (rec->flow && rec->flow->tuple.proto == 17 && !rec->raw.empty()) b.set(kPayload, rec->raw);
   app::EventList ev(s);
   add_events(*rec, ev);
   ctx.app_proto = "dns";
