@@ -7,34 +7,6 @@
 
 namespace komainu {
 
-namespace {
-
-// The entry of `key` in a capped map: created when absent (the oldest evicted and counted
-// when the map is full), restarted when its tumbling window (Zeek's SumStats epoch) has
-// passed; a clock jump backwards keeps the window.
-template <typename Map, typename Key>
-typename Map::mapped_type& windowed(Map& m, const Key& key, TimeNs ts, TimeNs window, size_t cap,
-                                    uint64_t& evictions) {
-  auto it = m.find(key);
-  if (it == m.end()) {
-    if (m.size() >= cap) {
-      evict_oldest(m);
-      ++evictions;
-    }
-    it = m.emplace(key, typename Map::mapped_type{}).first;
-    it->second.start = it->second.first = ts;
-  }
-  auto& v = it->second;
-  if (ts - v.start > window) {
-    v = typename Map::mapped_type{};
-    v.start = v.first = ts;
-  }
-  v.last = std::max(v.last, ts);
-  return v;
-}
-
-}  // namespace
-
 void BruteForceDetector::publish(const Record& r) {
   if (r.event_type() == "ftp_login") {
     const auto* l = dynamic_cast<const ftp::FtpLoginRecord*>(&r);
@@ -78,19 +50,16 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
     ++failed_;
   }
 
-  Pair& p = windowed(pairs_, key, ts, cfg_.window, cfg_.max_pairs, pair_evictions_);
+  Pair& p = windowed_entry(pairs_, key, ts, cfg_.window, cfg_.max_pairs, pair_evictions_);
   p.port = dport;
   ++p.failed;
   p.attempts += attempts;
-  if (p.failed >= cfg_.failed_connections &&
-      (!p.alerted || (p.failed >= 2 * p.alerted && p.updates < cfg_.max_updates))) {
-    bool update = p.alerted != 0;
-    if (update) ++p.updates;
-    p.alerted = p.failed;
+  bool update = false;
+  if (doubling_alert(p.failed, cfg_.failed_connections, p.alerted, p.updates, cfg_.max_updates,
+                     &update))
     alert_guessing(key, p, update, ts);
-  }
 
-  Source& s = windowed(sources_, src, ts, cfg_.window, cfg_.max_sources, source_evictions_);
+  Source& s = windowed_entry(sources_, src, ts, cfg_.window, cfg_.max_sources, source_evictions_);
   ++s.failed;
   s.attempts += attempts;
   if (std::find(s.servers.begin(), s.servers.end(), dst) == s.servers.end()) {
@@ -100,13 +69,9 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
       ++s.servers_over_cap;
   }
   uint64_t n = s.servers.size() + s.servers_over_cap;
-  if (n >= cfg_.spray_servers && s.failed >= cfg_.failed_connections &&
-      (!s.alerted || (n >= 2 * s.alerted && s.updates < cfg_.max_updates))) {
-    bool update = s.alerted != 0;
-    if (update) ++s.updates;
-    s.alerted = n;
+  if (s.failed >= cfg_.failed_connections &&
+      doubling_alert(n, cfg_.spray_servers, s.alerted, s.updates, cfg_.max_updates, &update))
     alert_spray(src, s, update, ts);
-  }
 }
 
 void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr& dst,
@@ -125,8 +90,8 @@ void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr
   }
   if (reply_code / 100 != 5) return;
   ++ftp_failed_;
-  FtpSource& s =
-      windowed(ftp_sources_, src, ts, cfg_.ftp_window, cfg_.max_sources, ftp_source_evictions_);
+  FtpSource& s = windowed_entry(ftp_sources_, src, ts, cfg_.ftp_window, cfg_.max_sources,
+                                ftp_source_evictions_);
   s.port = dport;
   ++s.failed;
   if (std::find(s.servers.begin(), s.servers.end(), dst) == s.servers.end()) {
@@ -135,13 +100,10 @@ void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr
     else
       ++s.servers_over_cap;
   }
-  if (s.failed >= cfg_.ftp_failed_logins &&
-      (!s.alerted || (s.failed >= 2 * s.alerted && s.updates < cfg_.max_updates))) {
-    bool update = s.alerted != 0;
-    if (update) ++s.updates;
-    s.alerted = s.failed;
+  bool update = false;
+  if (doubling_alert(s.failed, cfg_.ftp_failed_logins, s.alerted, s.updates, cfg_.max_updates,
+                     &update))
     alert_ftp_guessing(src, s, update, ts);
-  }
 }
 
 namespace {
