@@ -373,7 +373,9 @@ void FtpSession::message(TimeNs) {
     weird("FTP_arg_too_long", c.ts, arg.size());
     arg.resize(cfg_.max_arg_length);
   }
+  bool reply_truncated = false;
   if (info_.reply_msg && info_.reply_msg->size() > cfg_.max_reply_msg_length) {
+    reply_truncated = true;
     weird("FTP_reply_msg_too_long", c.ts, info_.reply_msg->size());
     info_.reply_msg->resize(cfg_.max_reply_msg_length);
   }
@@ -389,14 +391,15 @@ void FtpSession::message(TimeNs) {
   const bool logged = std::find(cfg_.logged_commands.begin(), cfg_.logged_commands.end(), c.cmd) !=
                       cfg_.logged_commands.end();
   if (logged) info_.logged_command_seen = true;
-  if (ctx_.sink && (logged || c.cmd != "<init>")) {
+  if (ctx_.sink) {
+    // Every command is an EVE event; the greeting too, without a command (as Suricata 8).
     FtpRecord r;
     r.ts = c.ts;
     r.flow = ctx_.flow;
     r.info = &info_;
     r.command_data = command_data;
+    r.reply_truncated = reply_truncated;
     r.zeek = logged;
-    r.eve = c.cmd != "<init>";
     ctx_.sink->publish(r);
   }
   info_.file_size.reset();
@@ -500,12 +503,13 @@ void FtpRecord::write_zeek(ZeekRow& row) const {
 void FtpRecord::write_eve(JsonWriter& w) const {
   const Info& s = *info;
   w.key("ftp").begin_object();
-  if (s.command) w.kv("command", *s.command);
+  if (s.command && *s.command != "<init>") w.kv("command", *s.command);
   if (!command_data.empty()) w.kv("command_data", command_data);
   if (s.reply_code) {
     w.key("reply").begin_array().value(s.reply_msg ? *s.reply_msg : std::string()).end_array();
     w.key("completion_code").begin_array().value(std::to_string(*s.reply_code)).end_array();
     w.kv("reply_received", "yes");
+    if (reply_truncated) w.kv("reply_truncated", true);
   } else {
     w.kv("reply_received", "no");
   }

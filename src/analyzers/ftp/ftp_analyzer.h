@@ -80,6 +80,7 @@ class FtpRecord : public Record {
 
   const Info* info = nullptr;
   std::string_view command_data;  // the client's argument (password hidden), for EVE
+  bool reply_truncated = false;   // over max-reply-msg-length (Suricata's reply_truncated)
   bool zeek = false;
   bool eve = true;
 };

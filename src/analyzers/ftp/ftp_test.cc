@@ -173,7 +173,9 @@ TEST(FtpSession, LoginTransferAndPasswordHiding) {
   EXPECT_EQ(rows[1],
             "alice|<hidden>|RETR|ftp://10.0.0.2/./pub/file.txt|-|1234|226|Transfer "
             "complete|-|-|-|-|-");
-  // EVE: one event per command (not the greeting), the password hidden.
+  // EVE: one event per command and the greeting, the password hidden.
+  EXPECT_EQ(x.sink.eve.size(), 7u);
+  EXPECT_EQ(x.sink.eve[0].json.find("\"command\""), std::string::npos);
   size_t pass_events = 0;
   for (const auto& e : x.sink.eve) {
     EXPECT_EQ(e.json.find("secret"), std::string::npos);
