@@ -27,6 +27,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool icontains(std::string_view s, std::string_view needle) {
+  for (size_t i = 0; i + needle.size() <= s.size(); ++i)
+    if (iequals(s.substr(i, needle.size()), needle)) return true;
+  return false;
+}
+
+// zlib window bits for data that may be gzip, zlib or raw deflate, from its first bytes.
+int detect_wbits(const uint8_t* p, size_t n) {
+  if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b) return 15 + 16;
+  if (n >= 2 && (p[0] & 0x0f) == 8 && ((p[0] << 8) | p[1]) % 31 == 0) return 15;
+  return -15;
+}
+
 bool is_token_char(unsigned char c) {
   return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", c);
 }
@@ -186,8 +199,11 @@ HttpParser::HttpParser(HttpEvents& events, HttpLimits limits, std::string_view f
     : events_(events), limits_(limits), flow_uid_(flow_uid) {}
 
 HttpParser::~HttpParser() {
-  for (auto& s : sides_)
+  for (auto& s : sides_) {
     if (s.z_init) inflateEnd(&s.z);
+    for (auto& l : s.inner)
+      if (l.init) inflateEnd(&l.z);
+  }
 }
 
 HttpTransaction* HttpParser::new_tx(TimeNs ts) {
@@ -383,6 +399,20 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
     valid = false;  // "HTTP" without a version, or an HTTP/0.9 request without a URI
   }
   if (!valid) {
+    // libhtp reads a line that starts no request, after a request without a body, as that
+    // request's body ("Unexpected request body"). Zeek's view (weird, analyzer stop) stays;
+    // the signature engine's request body gets the line.
+    if (txs_.size() >= 2) {
+      HttpTransaction& prev = txs_[txs_.size() - 2];
+      if (prev.has_request && prev.request_done && !prev.http09 && !prev.connect &&
+          prev.request_wire_len == 0) {
+        std::string& body = prev.buf.request_body;
+        size_t room = limits_.inspect_body > body.size() ? limits_.inspect_body - body.size() : 0;
+        body.append(line.substr(0, room));
+        if (body.size() < limits_.inspect_body) body.append("\r\n");
+        suricata_event(prev, "http.request_body_unexpected", dir);
+      }
+    }
     anomaly("bad_HTTP_request", dir, ts);
     s.tx = nullptr;
     s.state = State::kDead;
@@ -404,6 +434,7 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
   if (iequals(method, "CONNECT")) tx->connect = true;
   s.header_count = s.header_bytes = 0;
   s.headers_overflow = false;
+  s.no_colon.clear();
   if (version.empty()) {
     // HTTP/0.9: a request line alone; the response is raw data until the close. Zeek stops
     // reading reply lines at that point: a reply still in progress ends here, and every
@@ -466,6 +497,7 @@ void HttpParser::on_status_line(Side& s, TimeNs ts) {
   }
   s.header_count = s.header_bytes = 0;
   s.headers_overflow = false;
+  s.no_colon.clear();
   s.state = State::kHeaders;
   if (status >= 100 && status < 200 && status != 101) {
     tx->info_code = status;
@@ -493,6 +525,9 @@ void HttpParser::on_header_line(Side& s, Direction dir, TimeNs ts) {
   auto& headers = req ? tx.request_headers : tx.response_headers;
   std::string_view line = s.line;
   s.header_bytes += line.size() + 2;
+  // Lines ended "\n\r" leave the CR at the start of the next one (libhtp skips it).
+  while (!line.empty() && line.front() == '\r') line.remove_prefix(1);
+  if (line.empty()) return;
   if (s.header_bytes > limits_.max_header_bytes || s.header_count >= limits_.max_headers) {
     if (!s.headers_overflow)
       anomaly(s.header_count >= limits_.max_headers ? "http_too_many_headers"
@@ -503,13 +538,22 @@ void HttpParser::on_header_line(Side& s, Direction dir, TimeNs ts) {
   }
   std::string& raw = req ? tx.buf.request_headers_raw : tx.buf.response_headers_raw;
   raw.append(line).append("\r\n");
-  if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
+  std::string joined;
+  bool folded = line.front() == ' ' || line.front() == '\t';
+  if (folded && !s.no_colon.empty()) {
+    // "Transfer-Encoding\r\n :chunked": the name alone on a line, folded onto the next;
+    // libhtp unfolds before it splits name and value.
+    joined = s.no_colon + " " + std::string(trim(line));
+    line = joined;
+  } else if (folded && !headers.empty()) {
     headers.back().value.append(" ").append(trim(line));
     return;
   }
+  s.no_colon.clear();
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) {
     anomaly("http_header_missing_colon", dir, ts);
+    if (line.size() <= 64) s.no_colon.assign(line);
     return;
   }
   ++s.header_count;
@@ -539,12 +583,52 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
   if (const auto* v = find_header(headers, "Content-Disposition"))
     s.filename = disposition_filename(*v);
   s.coding = Coding::kIdentity;
+  // libhtp's limits and checks that raise Suricata events: more than two compression layers
+  // (gzip/deflate codings in Content-Encoding), Content-Length given twice with different
+  // values.
+  // libhtp reads at most three coding names (all Content-Encoding headers, in order) and
+  // decodes the gzip/deflate ones among them; a fourth name is "too many layers".
+  size_t coding_names = 0, layers = 0;
+  Coding first_coding = Coding::kIdentity;
+  for (const auto& h : headers) {
+    if (!iequals(h.name, "Content-Encoding")) continue;
+    for (std::string_view rest = h.value; !rest.empty();) {
+      size_t comma = rest.find(',');
+      std::string_view tok = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      bool blank = true;
+      for (char c : tok) blank &= std::isspace(static_cast<unsigned char>(c)) != 0 || c == 0;
+      if (blank || ++coding_names > 3) continue;
+      bool gzip = icontains(tok, "gzip"), deflate = icontains(tok, "deflate");
+      if (!gzip && !deflate) continue;
+      if (++layers == 1) first_coding = gzip ? Coding::kGzip : Coding::kDeflate;
+    }
+  }
+  if (coding_names > 3) suricata_event(tx, "http.too_many_encoding_layers", dir);
+  {
+    const std::string* first = nullptr;
+    for (const auto& h : headers) {
+      if (!iequals(h.name, "Content-Length")) continue;
+      if (first && trim(*first) != trim(h.value)) {
+        suricata_event(tx,
+                       req ? "http.duplicate_content_length_field_in_request"
+                           : "http.duplicate_content_length_field_in_response",
+                       dir);
+        break;
+      }
+      first = &h.value;
+    }
+  }
   if (const auto* v = find_header(headers, "Content-Encoding")) {
     if (has_token(*v, "gzip") || has_token(*v, "x-gzip"))
       s.coding = Coding::kGzip;
     else if (has_token(*v, "deflate"))
       s.coding = Coding::kDeflate;
   }
+  // Codings a plain token match misses (several headers, odd whitespace): libhtp decodes
+  // them, up to two layers.
+  if (s.coding == Coding::kIdentity) s.coding = first_coding;
+  s.inner_layers = uint8_t(layers > 1 ? std::min(layers - 1, Side::kMaxInnerLayers) : 0);
   {
     const std::string* ct = find_header(headers, "Content-Type");
     if (ct && MultipartSplitter::is_message(*ct))
@@ -631,11 +715,16 @@ void HttpParser::body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, 
     decoded_bytes(s, dir, p, n, ts);
     return;
   }
-  if (s.z_failed) return;
+  if (s.z_failed) {
+    raw_body_prefix(s, dir, p, n);
+    return;
+  }
   if (!s.z_init) {
     s.z = z_stream{};
     int wbits = 15 + 32;  // gzip or zlib, auto-detected
-    if (s.coding == Coding::kDeflate) {
+    if (s.inner_layers) {
+      wbits = detect_wbits(p, n);
+    } else if (s.coding == Coding::kDeflate) {
       // "deflate" is meant to be zlib-wrapped but often is raw deflate.
       bool zlib = n >= 2 && (p[0] & 0x0f) == 8 && ((p[0] << 8) | p[1]) % 31 == 0;
       wbits = zlib ? 15 : -15;
@@ -644,6 +733,7 @@ void HttpParser::body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, 
     if (inflateInit2(&s.z, wbits) != Z_OK) {
       anomaly("http_decompression_failed", dir, ts);
       s.z_failed = true;
+      raw_body_prefix(s, dir, p, n);
       return;
     }
     s.z_init = true;
@@ -668,17 +758,90 @@ void HttpParser::body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, 
         break;
       }
       s.decoded += produced;
-      decoded_bytes(s, dir, zbuf_.data(), produced, ts);
+      if (s.inner_layers)
+        inner_layer(s, 0, dir, zbuf_.data(), produced, ts);
+      else
+        decoded_bytes(s, dir, zbuf_.data(), produced, ts);
     }
     if (r == Z_STREAM_END) break;
     if (r == Z_BUF_ERROR && produced == 0) break;
     if (r != Z_OK && r != Z_BUF_ERROR) {
       anomaly("http_decompression_failed", dir, ts);
       s.z_failed = true;
+      raw_body_prefix(s, dir, p, n);
       break;
     }
   }
   s.encoded += n;
+}
+
+void HttpParser::inner_layer(Side& s, size_t k, Direction dir, const uint8_t* p, size_t n,
+                             TimeNs ts) {
+  Side::Layer& l = s.inner[k];
+  auto emit = [&](const uint8_t* q, size_t m) {
+    if (k + 1 < s.inner_layers)
+      inner_layer(s, k + 1, dir, q, m, ts);
+    else
+      decoded_bytes(s, dir, q, m, ts);
+  };
+  if (l.failed) {
+    if (l.passthrough) emit(p, n);
+    return;
+  }
+  if (!l.init) {
+    l.z = z_stream{};
+    if (inflateInit2(&l.z, detect_wbits(p, n)) != Z_OK) {
+      l.failed = true;
+      return;
+    }
+    l.init = true;
+    l.decoded = 0;
+    if (!zbuf_inner_[k]) zbuf_inner_[k] = std::make_unique<std::array<uint8_t, 16384>>();
+  }
+  auto& out = *zbuf_inner_[k];
+  l.z.next_in = const_cast<Bytef*>(p);
+  l.z.avail_in = static_cast<uInt>(n);
+  while (l.z.avail_in > 0) {
+    l.z.next_out = out.data();
+    l.z.avail_out = static_cast<uInt>(out.size());
+    int r = inflate(&l.z, Z_NO_FLUSH);
+    size_t produced = out.size() - l.z.avail_out;
+    if (produced) {
+      if (l.decoded + produced > limits_.max_decoded) {
+        anomaly("http_decompression_bomb", dir, ts);
+        l.failed = true;
+        s.tx->truncated = true;
+        break;
+      }
+      l.decoded += produced;
+      emit(out.data(), produced);
+    }
+    if (r == Z_STREAM_END) break;
+    if (r == Z_BUF_ERROR && produced == 0) break;
+    if (r != Z_OK && r != Z_BUF_ERROR) {
+      l.failed = true;
+      // A layer named but not applied: the previous layer's output is the body.
+      if (l.decoded == 0) {
+        l.passthrough = true;
+        emit(p, n);
+      } else {
+        anomaly("http_decompression_failed", dir, ts);
+      }
+      break;
+    }
+  }
+}
+
+// A body labelled compressed that does not decompress from its first byte is clear text
+// (libhtp then passes it on as is): the signature engine's body prefix gets the raw bytes.
+// Zeek's view (body length, file) keeps only what decompressed.
+void HttpParser::raw_body_prefix(Side& s, Direction dir, const uint8_t* p, size_t n) {
+  if (s.decoded != 0 || !s.tx) return;
+  std::string& prefix =
+      dir == Direction::kToServer ? s.tx->buf.request_body : s.tx->buf.response_body;
+  if (prefix.size() < limits_.inspect_body)
+    prefix.append(reinterpret_cast<const char*>(p),
+                  std::min(n, limits_.inspect_body - prefix.size()));
 }
 
 // A multipart body: each leaf part is its own file, named by its Content-Disposition.
@@ -769,6 +932,11 @@ void HttpParser::close_file(Side& s, Direction dir, TimeNs ts, bool complete) {
 
 void HttpParser::end_decoder(Side& s) {
   if (s.z_init) inflateEnd(&s.z);
+  for (auto& l : s.inner) {
+    if (l.init) inflateEnd(&l.z);
+    l.init = l.failed = l.passthrough = false;
+  }
+  s.inner_layers = 0;
   s.z_init = s.z_failed = s.z_raw_tried = false;
   s.coding = Coding::kIdentity;
 }

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -95,7 +96,8 @@ struct HttpTransaction {
   std::vector<std::string> orig_fuids, orig_filenames, orig_mime_types;
   std::vector<std::string> resp_fuids, resp_filenames, resp_mime_types;
   // Distinct anomalies raised while parsing this transaction (the signature engine's
-  // app-layer events), at most kMaxTxAnomalies.
+  // app-layer events), at most kMaxTxAnomalies. Names starting "http." are Suricata's own
+  // events (no Zeek weird): they belong to the transaction, not to one direction.
   static constexpr size_t kMaxTxAnomalies = 16;
   std::vector<std::pair<std::string_view, Direction>> anomalies;
 
@@ -152,6 +154,7 @@ class HttpParser {
     size_t header_count = 0;
     size_t header_bytes = 0;
     bool headers_overflow = false;
+    std::string no_colon;  // the last header line, when it had no colon (may be folded)
     bool interim = false;  // inside a 1xx response
     HttpTransaction* tx = nullptr;
     // content decoding
@@ -160,6 +163,18 @@ class HttpParser {
     bool z_failed = false;
     bool z_raw_tried = false;
     z_stream z{};
+    // Further compression layers (Content-Encoding naming several; libhtp decodes the
+    // codings among the first three names): each layer's output goes through the next.
+    // Every layer then detects gzip, zlib or raw deflate from its first bytes; a layer that
+    // is no compressed data passes it on.
+    struct Layer {
+      bool init = false, failed = false, passthrough = false;
+      z_stream z{};
+      uint64_t decoded = 0;
+    };
+    static constexpr size_t kMaxInnerLayers = 2;
+    uint8_t inner_layers = 0;
+    std::array<Layer, kMaxInnerLayers> inner{};
     uint64_t decoded = 0;
     uint64_t encoded = 0;
     // file for the current body (or the current part of a multipart body)
@@ -180,6 +195,8 @@ class HttpParser {
   void on_headers_done(Side& s, Direction dir, TimeNs ts);
   void body_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
   void decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
+  void raw_body_prefix(Side& s, Direction dir, const uint8_t* p, size_t n);
+  void inner_layer(Side& s, size_t k, Direction dir, const uint8_t* p, size_t n, TimeNs ts);
   void end_message(Side& s, Direction dir, TimeNs ts, bool complete);
   void end_decoder(Side& s);
   void open_file(Side& s, Direction dir, TimeNs ts);
@@ -196,6 +213,16 @@ class HttpParser {
     events_.on_anomaly(name, dir, ts);
   }
 
+  // An app-layer event Suricata (libhtp) raises where Zeek has no weird: kept on the
+  // transaction for the signature engine only (`name`: "http.<event>", a string literal), so
+  // weird.log stays Zeek's.
+  static void suricata_event(HttpTransaction& t, std::string_view name, Direction dir) {
+    if (t.anomalies.size() < HttpTransaction::kMaxTxAnomalies &&
+        std::find(t.anomalies.begin(), t.anomalies.end(), std::pair{name, dir}) ==
+            t.anomalies.end())
+      t.anomalies.emplace_back(name, dir);
+  }
+
   HttpEvents& events_;
   HttpLimits limits_;
   std::string flow_uid_;
@@ -206,6 +233,8 @@ class HttpParser {
   bool tunnel_ = false;
   bool stopped_ = false;  // protocol violation after a valid exchange
   std::array<uint8_t, 16384> zbuf_{};
+  // Output of inner layers, made on first use (bodies with several codings are rare).
+  std::array<std::unique_ptr<std::array<uint8_t, 16384>>, Side::kMaxInnerLayers> zbuf_inner_;
 };
 
 // Zeek's unescaped URI: %XX decoded where XX is hex, everything else kept.

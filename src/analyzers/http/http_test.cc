@@ -127,6 +127,118 @@ TEST(Http, BuffersForSignatures) {
   EXPECT_NE(b.request_headers_raw.find("Cookie: c=1\r\n"), std::string::npos);
 }
 
+bool has_event(const HttpTransaction& tx, std::string_view name) {
+  for (const auto& [n, d] : tx.anomalies)
+    if (n == name) return true;
+  return false;
+}
+
+// libhtp's events without a Zeek weird: kept on the transaction, never in weird.log.
+TEST(Http, SuricataOnlyEvents) {
+  {
+    Harness h;
+    h.client("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length:3\r\nContent-Length: 9\r\n\r\nabc");
+    ASSERT_EQ(h.session->parser().pending().size(), 1u);
+    const auto& tx = h.session->parser().pending().front();
+    EXPECT_TRUE(has_event(tx, "http.duplicate_content_length_field_in_request"));
+    EXPECT_EQ(tx.buf.request_body, "abc");  // the first length frames the body
+  }
+  {
+    Harness h;  // the same length twice is no ambiguity
+    h.client("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
+    EXPECT_FALSE(has_event(h.session->parser().pending().front(),
+                           "http.duplicate_content_length_field_in_request"));
+  }
+  {
+    Harness h;  // three compression layers: libhtp allows two
+    h.client("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.server("HTTP/1.1 200 OK\r\nContent-Encoding: identity, gzip, gzip, identity, deflate\r\n");
+    const auto& tx = h.session->parser().pending().front();
+    EXPECT_FALSE(has_event(tx, "http.too_many_encoding_layers"));
+    h.server("\r\n");
+    EXPECT_TRUE(has_event(h.session->parser().pending().front(), "http.too_many_encoding_layers"));
+  }
+  {
+    Harness h;  // a body line after a request without a length: libhtp's unexpected body
+    h.client("POST /l HTTP/1.1\r\nHost: h\r\n\r\nlogin=foo&password=bar\r\n");
+    ASSERT_FALSE(h.session->parser().pending().empty());
+    const auto& tx = h.session->parser().pending().front();
+    EXPECT_TRUE(has_event(tx, "http.request_body_unexpected"));
+    EXPECT_EQ(tx.buf.request_body, "login=foo&password=bar\r\n");
+    EXPECT_EQ(tx.request_body_len, 0u);  // Zeek's view is unchanged
+  }
+  {
+    Harness h;  // a second request is not a body
+    h.client("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    ASSERT_EQ(h.session->parser().pending().size(), 2u);
+    EXPECT_FALSE(has_event(h.session->parser().pending().front(), "http.request_body_unexpected"));
+  }
+  {
+    Harness h;  // labelled gzip, sent clear: libhtp passes it on, Zeek decodes nothing
+    h.client("POST /g HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\n");
+    h.client("{\"a\":\"b\"}");
+    const auto& tx = h.session->parser().pending().front();
+    EXPECT_EQ(tx.buf.request_body, "{\"a\":\"b\"}");
+    EXPECT_EQ(tx.request_body_len, 0u);
+  }
+  Harness h;
+  h.client("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\na");
+  EXPECT_EQ(h.session->anomalies().total(), 0u);
+  EXPECT_TRUE(h.sink.of("anomaly").empty());
+}
+
+// Evasions libhtp decodes: several compression layers (several headers, or a list), raw
+// deflate under a gzip label in a layered body, odd whitespace around a coding.
+TEST(Http, TwoCompressionLayersAndOddCodings) {
+  const std::string text = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  struct Case {
+    std::string encodings;
+    std::string body;
+  };
+  const Case cases[] = {
+      {"Content-Encoding: gzip\r\nContent-Encoding: gzip\r\n", gzip(gzip(text))},
+      {"Content-Encoding: gzip, deflate\r\n", gzip(gzip(text), -15)},
+      {"Content-Encoding: deflate,gzip\r\nContent-Encoding: deflate\r\n",
+       gzip(gzip(gzip(text, -15)), -15)},  // three names: three layers
+      {"Content-Encoding:deflate\r\n ,\r\n deflate\r\n", gzip(gzip(text, 15), -15)},
+      {"Content-Encoding:\x0c"
+       "deflate\r\n",
+       gzip(text, -15)},
+      {"Content-Encoding: deflate\x0b\r\n", gzip(text, 15)},
+      {"Content-Encoding\r\n :\r\n deflate\r\n", gzip(text, -15)},  // name folded
+      // A second layer named but not applied: the first layer's output is the body.
+      {"Content-Encoding: gzip, gzip\r\n", gzip(text)},
+  };
+  for (const auto& c : cases) {
+    Harness h;
+    h.client("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.server("HTTP/1.1 200 OK\r\n" + c.encodings +
+             "Content-Length: " + std::to_string(c.body.size()) + "\r\n\r\n" + c.body);
+    auto http = h.sink.of("http");
+    ASSERT_EQ(http.size(), 1u) << c.encodings;
+    auto files = h.sink.of("fileinfo");
+    ASSERT_EQ(files.size(), 1u) << c.encodings;
+    EXPECT_EQ(files[0]->get("seen_bytes"), std::to_string(text.size())) << c.encodings;
+  }
+}
+
+// Header framing evasions libhtp reads through: "\n\r" line ends, a folded header name.
+TEST(Http, OddHeaderFraming) {
+  const std::string body = "4\r\nX5O!\r\n3\r\nP%@\r\n0\r\n\r\n";
+  const std::string heads[] = {
+      "HTTP/1.1 200 ok\n\rContent-type: text/plain\n\rTransfer-Encoding: chunked\n\rX: y\r\n\r\n",
+      "HTTP/1.1 200 ok\r\nConnection: close\r\nTransfer-Encoding\r\n :chunked\r\nX: y\r\n\r\n",
+  };
+  for (const auto& head : heads) {
+    Harness h;
+    h.client("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    h.server(head + body);
+    auto files = h.sink.of("fileinfo");
+    ASSERT_EQ(files.size(), 1u) << head;
+    EXPECT_EQ(files[0]->get("seen_bytes"), "7") << head;
+  }
+}
+
 TEST(Http, MultipartPartsAreFiles) {
   const std::string body =
       "--outer\r\n"

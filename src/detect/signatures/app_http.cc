@@ -170,10 +170,12 @@ void fill_request(const HttpTransaction& tx, InspectBuffers& b, AppBufferScratch
     b.set(ids.file_data, buf.request_body);
   }
 
-  for (const auto& [name, dir] : tx.anomalies)
+  for (const auto& [name, dir] : tx.anomalies) {
+    if (name.starts_with("http.")) ev.add(name);  // Suricata's own: the transaction's
     if (dir == Direction::kToServer)
       for (const auto& e : kEvents)
         if (e.anomaly == name) ev.add(e.request);
+  }
   if (tx.http09) ev.add("http.request_line_missing_protocol");
   if (buf.protocol == "HTTP/1.1" && !host) ev.add("http.missing_host_header");
 }
@@ -213,10 +215,12 @@ void fill_response(const HttpTransaction& tx, InspectBuffers& b, AppBufferScratc
     b.set(ids.file_data, buf.response_body);
   }
 
-  for (const auto& [name, dir] : tx.anomalies)
+  for (const auto& [name, dir] : tx.anomalies) {
+    if (name.starts_with("http.")) ev.add(name);
     if (dir == Direction::kToClient)
       for (const auto& e : kEvents)
         if (e.anomaly == name) ev.add(e.response);
+  }
   if (!tx.has_request) ev.add("http.unable_to_match_response_to_request");
 }
 
