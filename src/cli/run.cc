@@ -237,6 +237,10 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
     fprintf(stderr, "komainu: %s\n", zeek.error().c_str());
     rc = 1;
   }
+  if (eve.write_errors()) {
+    fprintf(stderr, "komainu: %s/eve.json: %s\n", opt.out_dir.c_str(), eve.write_error().c_str());
+    rc = 1;
+  }
 
   std::string stats;
   JsonWriter w(stats);

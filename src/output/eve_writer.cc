@@ -1,5 +1,8 @@
 #include "output/eve_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -35,26 +38,19 @@ const char* eve_proto_name(uint8_t proto) {
 }
 
 EveWriter::~EveWriter() {
-  if (!f_) return;
-  write_out();
-  fclose(f_);
-}
-
-void EveWriter::write_out() {
-  if (f_ && !buf_.empty()) fwrite(buf_.data(), 1, buf_.size(), f_);
-  buf_.clear();
+  if (fd_ < 0) return;
+  out_.write(fd_, buf_);
+  out_.drain();
+  ::close(fd_);
 }
 
 bool EveWriter::open(const std::string& path, std::string* error) {
-  f_ = fopen(path.c_str(), "w");
-  if (!f_) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd_ < 0) {
     *error = path + ": " + strerror(errno);
     return false;
   }
-  // Lines are batched in buf_ and written kBatch bytes at a time: stdio's buffer would
-  // only copy them once more.
-  setvbuf(f_, nullptr, _IONBF, 0);
-  buf_.reserve(kBatch + 4096);
+  buf_.reserve(AsyncFileWriter::kChunk + 4096);
   return true;
 }
 
@@ -98,14 +94,21 @@ void EveWriter::publish(const Record& r) {
   std::lock_guard lock(mu_);
   render(r, buf_);
   buf_.push_back('\n');
-  if (buf_.size() >= kBatch) write_out();
+  if (buf_.size() >= AsyncFileWriter::kChunk) {
+    if (fd_ >= 0) {
+      out_.write(fd_, buf_);
+    } else {
+      buf_.clear();  // not opened: rendered for the count only
+    }
+  }
   ++events_;
 }
 
 void EveWriter::flush() {
   std::lock_guard lock(mu_);
-  write_out();
-  if (f_) fflush(f_);
+  if (fd_ < 0) return;
+  out_.write(fd_, buf_);
+  out_.drain();
 }
 
 }  // namespace komainu

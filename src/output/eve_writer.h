@@ -1,9 +1,9 @@
 #pragma once
-#include <cstdio>
 #include <mutex>
 #include <string>
 
 #include "core/event.h"
+#include "output/async_file.h"
 
 namespace komainu {
 
@@ -19,17 +19,18 @@ class EveWriter : public EventSink {
   void publish(const Record& r) override;
   void flush() override;
   uint64_t events() const { return events_; }
+  // Failed writes so far (disk full, I/O error), with the first one's text.
+  uint64_t write_errors() const { return out_.errors(); }
+  std::string write_error() const { return out_.first_error(); }
   // Renders one record as a line (without newline); used by tests and other sinks.
   static void render(const Record& r, std::string& out);
 
  private:
-  static constexpr size_t kBatch = 256 << 10;
-  void write_out();
-
   std::mutex mu_;
-  FILE* f_ = nullptr;
-  std::string buf_;  // rendered lines not yet written
+  int fd_ = -1;
+  std::string buf_;  // rendered lines not yet handed to out_
   uint64_t events_ = 0;
+  AsyncFileWriter out_;  // last: its destructor writes what the others handed over
 };
 
 }  // namespace komainu

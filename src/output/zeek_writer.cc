@@ -1,5 +1,8 @@
 #include "output/zeek_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -16,8 +19,7 @@ std::string format_zeek_log_time(TimeNs t) {
 }
 
 ZeekLogWriter::~ZeekLogWriter() {
-  for (auto& [path, log] : logs_)
-    if (log.f) fclose(log.f);
+  close_all(0, false);
 }
 
 void ZeekLogWriter::escape_tsv(std::string& out, std::string_view s, bool in_set) {
@@ -106,16 +108,22 @@ void ZeekLogWriter::render_json(const ZeekRow& row, std::string& out) {
 }
 
 ZeekLogWriter::Log* ZeekLogWriter::log_for(const ZeekSchema& s, TimeNs ts) {
+  for (const auto& [schema, log] : by_schema_)
+    if (schema == &s) return log;
   auto it = logs_.find(s.path);
-  if (it != logs_.end()) return &it->second;
+  if (it != logs_.end()) {
+    by_schema_.emplace_back(&s, &it->second);
+    return &it->second;
+  }
   Log& log = logs_[s.path];
+  by_schema_.emplace_back(&s, &log);
   std::string path = dir_ + "/" + s.path + ".log";
-  log.f = fopen(path.c_str(), "w");
-  if (!log.f) {
+  log.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (log.fd < 0) {
     error_ = path + ": " + strerror(errno);
     return &log;
   }
-  setvbuf(log.f, nullptr, _IOFBF, 1 << 20);
+  log.buf.reserve(AsyncFileWriter::kChunk + 4096);
   if (json_) return &log;
   std::string h = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n";
   h += "#path\t" + std::string(s.path) + "\n#open\t" + format_zeek_log_time(ts) + "\n#fields";
@@ -123,7 +131,7 @@ ZeekLogWriter::Log* ZeekLogWriter::log_for(const ZeekSchema& s, TimeNs ts) {
   h += "\n#types";
   for (const auto& f : s.fields) h += std::string("\t") + zeek_type_name(f.type);
   h += "\n";
-  fwrite(h.data(), 1, h.size(), log.f);
+  log.buf.append(h);
   return &log;
 }
 
@@ -132,32 +140,41 @@ void ZeekLogWriter::publish(const Record& r) {
   if (!schema) return;
   std::lock_guard lock(mu_);
   Log* log = log_for(*schema, r.ts);
-  if (!log->f) return;
+  if (log->fd < 0) return;
   row_.reset(schema);
   r.write_zeek(row_);
-  line_.clear();
   if (json_) {
-    render_json(row_, line_);
+    render_json(row_, log->buf);
   } else {
-    render_tsv(row_, line_);
+    render_tsv(row_, log->buf);
   }
-  line_.push_back('\n');
-  fwrite(line_.data(), 1, line_.size(), log->f);
+  log->buf.push_back('\n');
+  if (log->buf.size() >= AsyncFileWriter::kChunk) out_.write(log->fd, log->buf);
 }
 
 void ZeekLogWriter::flush() {
   std::lock_guard lock(mu_);
   for (auto& [path, log] : logs_)
-    if (log.f) fflush(log.f);
+    if (log.fd >= 0) out_.write(log.fd, log.buf);
+  out_.drain();
 }
 
 void ZeekLogWriter::close(TimeNs now) {
   std::lock_guard lock(mu_);
+  close_all(now, !json_);
+  if (error_.empty() && out_.errors()) error_ = "writing Zeek logs: " + out_.first_error();
+}
+
+void ZeekLogWriter::close_all(TimeNs now, bool footer) {
   for (auto& [path, log] : logs_) {
-    if (!log.f) continue;
-    if (!json_) fprintf(log.f, "#close\t%s\n", format_zeek_log_time(now).c_str());
-    fclose(log.f);
-    log.f = nullptr;
+    if (log.fd < 0) continue;
+    if (footer) log.buf += "#close\t" + format_zeek_log_time(now) + "\n";
+    out_.write(log.fd, log.buf);
+  }
+  out_.drain();
+  for (auto& [path, log] : logs_) {
+    if (log.fd >= 0) ::close(log.fd);
+    log.fd = -1;
   }
 }
 

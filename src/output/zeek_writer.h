@@ -1,10 +1,12 @@
 #pragma once
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/event.h"
+#include "output/async_file.h"
 
 namespace komainu {
 
@@ -28,17 +30,22 @@ class ZeekLogWriter : public EventSink {
 
  private:
   struct Log {
-    FILE* f = nullptr;
+    int fd = -1;
+    std::string buf;  // rendered rows not yet handed to out_
   };
   Log* log_for(const ZeekSchema& s, TimeNs ts);
+  void close_all(TimeNs now, bool footer);
 
   std::mutex mu_;
   std::string dir_;
   bool json_;
   std::map<std::string, Log> logs_;
+  // Schemas seen so far and their log (map nodes do not move): one pointer compare per
+  // record instead of a string lookup.
+  std::vector<std::pair<const ZeekSchema*, Log*>> by_schema_;
   ZeekRow row_;
-  std::string line_;
   std::string error_;
+  AsyncFileWriter out_;  // last: its destructor writes what the others handed over
 };
 
 // Zeek's #open/#close form: 2024-01-01-00-00-00 (UTC).
