@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "analyzers/ftp/ftp_analyzer.h"
 #include "capture/source.h"
 #include "pipeline/pipeline.h"
+#include "support/eve_check.h"
 
 namespace komainu {
 namespace {
@@ -208,6 +210,87 @@ TEST(ZeekParity, Ftp) {
   EXPECT_EQ(totals["ftp"].identical, totals["ftp"].baseline);
   EXPECT_EQ(totals["ftp"].produced, totals["ftp"].baseline);
   EXPECT_EQ(totals["weird"].identical, totals["weird"].baseline);
+}
+
+// Records as EVE lines with the members suricata-verify's ftp checks use from the header.
+class EveLines : public EventSink {
+ public:
+  void publish(const Record& r) override {
+    if (!r.has_eve()) return;
+    std::string line;
+    JsonWriter w(line);
+    w.begin_object().kv("event_type", r.event_type());
+    if (r.flow) {
+      const IpAddr& a = r.to_client ? r.flow->tuple.dst : r.flow->tuple.src;
+      const IpAddr& b = r.to_client ? r.flow->tuple.src : r.flow->tuple.dst;
+      w.kv("src_ip", a.str()).kv("dest_ip", b.str());
+      if (!r.flow->app_proto.empty()) w.kv("app_proto", r.flow->app_proto);
+    }
+    r.write_eve(w);
+    w.end_object();
+    lines.push_back(std::move(line));
+  }
+  std::vector<std::string> lines;
+};
+
+// The suricata-verify corpus tests' checks on EVE `ftp` events (other_checks filters whose
+// event_type is ftp): the analyzer's EVE output against Suricata's.
+TEST(SuricataVerify, FtpEvents) {
+  const std::string dir = kShared + "/corpus/suricata-verify";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "public corpus not found at " << kShared;
+  size_t checks = 0, passed = 0;
+  simdjson::dom::parser parser;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string name = e.path().filename();
+    if (name.find("ftp") == std::string::npos ||
+        !std::filesystem::exists(e.path() / "expected.json"))
+      continue;
+    simdjson::dom::element spec;
+    ASSERT_EQ(parser.load((e.path() / "expected.json").string()).get(spec), simdjson::SUCCESS);
+    std::string_view pcap;
+    if (spec["pcap"].get(pcap) != simdjson::SUCCESS) continue;
+    EveLines sink;
+    {
+      PipelineConfig cfg;
+      Pipeline pipe(cfg, &sink);
+      FileSource src;
+      ASSERT_TRUE(src.open({(e.path() / std::string(pcap)).string()})) << name;
+      RawFrame f;
+      while (src.next(f) == SourceStatus::kFrame) pipe.process(f);
+      pipe.finish();
+    }
+    std::vector<simdjson::dom::element> events;
+    std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
+    for (const auto& l : sink.lines) {
+      parsers.push_back(std::make_unique<simdjson::dom::parser>());
+      simdjson::dom::element ev;
+      ASSERT_EQ(parsers.back()->parse(l).get(ev), simdjson::SUCCESS) << l;
+      events.push_back(ev);
+    }
+    simdjson::dom::array other;
+    if (spec["other_checks"].get(other) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element c : other) {
+      simdjson::dom::object filter, match;
+      if (c["filter"].get(filter) != simdjson::SUCCESS ||
+          filter["match"].get(match) != simdjson::SUCCESS)
+        continue;
+      std::string_view type;
+      if (match["event_type"].get(type) != simdjson::SUCCESS || type != "ftp") continue;
+      int64_t want = -1;
+      if (filter["count"].get(want) != simdjson::SUCCESS) want = -1;
+      int64_t got = 0;
+      for (const auto& ev : events) got += testing::event_matches(ev, match);
+      bool ok = want < 0 ? got > 0 : got == want;
+      ++checks;
+      passed += ok;
+      if (!ok)
+        printf("[suricata-verify] %s: %s wants %lld, got %lld\n", name.c_str(),
+               simdjson::to_string(match).c_str(), (long long)want, (long long)got);
+    }
+  }
+  printf("[suricata-verify] ftp event checks: %zu / %zu pass\n", passed, checks);
+  EXPECT_GT(checks, 0u);
+  EXPECT_EQ(passed, checks);
 }
 
 }  // namespace
