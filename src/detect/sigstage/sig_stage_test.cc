@@ -33,6 +33,9 @@ bool fill_test(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx
   static const int id = buffer_id("http.uri");
   b.set(static_cast<BufferId>(id), uri.substr(0, uri.find(';')));
   ctx.to_server = true;
+  // "!event" in the uri: the transaction raised an app-layer event.
+  static const std::string_view kEvents[] = {"http.request_body_unexpected"};
+  if (uri.find("!event") != std::string_view::npos) ctx.events = kEvents;
   return true;
 }
 
@@ -181,6 +184,24 @@ TEST(SigStage, MultiBufferAlertsOncePerTransaction) {
   EXPECT_EQ(st.counters().transactions, 3u);
   st.publish(rec);  // the next transaction alerts again
   EXPECT_EQ(out.sids.size(), 2u);
+}
+
+TEST(SigStage, EventOnlyRuleRunsOnTransactions) {
+  // No buffer, only a protocol's event: a transaction rule (packets carry no such events).
+  auto e = engine_of(
+      "alert http any any -> any any (msg:\"e\"; flow:to_server; "
+      "app-layer-event:http.request_body_unexpected; sid:50;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  Fixture fx;
+  TestRecord rec;
+  rec.flow = &fx.flow.ctx;
+  rec.uri = "/plain";
+  st.publish(rec);
+  EXPECT_TRUE(out.sids.empty());
+  rec.uri = "/x!event";
+  st.publish(rec);
+  EXPECT_EQ(out.sids, std::vector<uint32_t>{50});
 }
 
 TEST(SigStage, MidstreamTcpFlowRunsNoAppLayerRules) {
