@@ -359,6 +359,47 @@ TEST(AppBuffers, SmbSharesPipesAndFiles) {
   EXPECT_EQ(fired(r, 6), 0);
 }
 
+// SMB1 (suricata-verify captures): a WRITE_ANDX with padding before its data is file.data,
+// a tree connect to IPC$ is smb.named_pipe, to a disk share smb.share.
+TEST(AppBuffers, Smb1WritesAndTrees) {
+  const fs::path sv = corpus() / "suricata-verify";
+  const fs::path eicar = sv / "smb-eicar-padding/smb1_eicar_andx_write_padding2.pcap";
+  const fs::path pipe = sv / "smb-named-pipe-ascii/input.pcap";
+  REQUIRE_CORPUS(eicar);
+  REQUIRE_CORPUS(pipe);
+  const std::vector<std::string> rules = {
+      R"(alert smb any any -> any any (msg:"eicar"; flow:to_server; file_data; content:"X5O!P%@AP[4"; startswith; content:"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"; sid:1;))",
+      R"(alert smb any any -> any any (msg:"pipe"; smb_named_pipe; content:"IPC$"; sid:2;))",
+      R"(alert smb any any -> any any (msg:"ipc is no share"; smb.share; content:"IPC$"; sid:3;))",
+  };
+  auto a = run(eicar, {&kSmb}, rules);
+  ASSERT_TRUE(a.ok);
+  EXPECT_EQ(fired(a, 1), 1);
+  auto b = run(pipe, {&kSmb}, rules);
+  ASSERT_TRUE(b.ok);
+  EXPECT_EQ(fired(b, 2), 1);
+  EXPECT_EQ(fired(b, 3), 0);
+}
+
+// DNS header events and the datagram as payload of a rule mixing it with dns.query.
+TEST(AppBuffers, DnsEventsAndMixedPayload) {
+  const fs::path sv = corpus() / "suricata-verify";
+  const fs::path zbit = sv / "dns__dns-z-bit/input.pcap";
+  REQUIRE_CORPUS(zbit);
+  const std::vector<std::string> rules = {
+      R"(alert dns any any -> any any (msg:"z"; app-layer-event:dns.z_flag_set; sid:1;))",
+      R"(alert dns any any -> any any (msg:"mixed"; flow:to_server; content:"|00 01 01 40 00 01|"; depth:6; dns_query; content:"www.google.com"; sid:2;))",
+      R"(alert dns any any -> any any (msg:"mixed, payload mismatch"; content:"|ff ff|"; depth:2; dns_query; content:"google"; sid:3;))",
+      R"(alert dns any any -> any any (msg:"not a response"; app-layer-event:dns.not_a_response; sid:4;))",
+  };
+  auto a = run(zbit, {&kDns}, rules);
+  ASSERT_TRUE(a.ok);
+  EXPECT_EQ(fired(a, 1), 1);
+  EXPECT_EQ(fired(a, 2), 1);
+  EXPECT_EQ(fired(a, 3), 0);
+  EXPECT_EQ(fired(a, 4), 0);
+}
+
 // All enabled ET Open rules over every corpus capture, through the providers only (the
 // app-layer half of the signature stage): prints what fires per capture, the totals the
 // report quotes, and holds the alerts that the captures are known to carry.
