@@ -933,9 +933,15 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
         }
       }
     }
+    // Rules without a pattern would be candidates of every inspection (IP lists too wide to
+    // index, flag/threshold scan rules): their stream class and header (addresses through the
+    // per-inspection set cache, ports, protocol) are checked here, so only the few that
+    // apply are sorted and evaluated.
     for (uint32_t s : g.always) {
       if (sc.mark[s] == sc.stamp) continue;
       sc.mark[s] = sc.stamp;
+      if ((c.is_stream || c.stream_covered) && meta_[s].stream_rule != c.is_stream) continue;
+      if (!header_match(sigs_[s], c, sc)) continue;
       sc.candidates.push_back(s);
     }
   }
