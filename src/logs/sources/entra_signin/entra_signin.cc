@@ -134,8 +134,9 @@ class EntraSigninParser : public LogParser {
     time_text_ = {};
     result_text_.clear();
     props_listed_ = false;
+    listed_all_ = true;
     walk(root, ev, 0, &ev.json_top);
-    ev.has_json_members = true;
+    ev.has_json_members = listed_all_;
     if (ev.ts == 0) {
       *reason = time_out_of_range_ ? "time_out_of_range" : "missing_time";
       return false;
@@ -161,6 +162,10 @@ class EntraSigninParser : public LogParser {
   // Members are listed into `members` when set (the top level and the first properties
   // object: LogEvent::json_top / json_props).
   void walk(simdjson::dom::object o, LogEvent& ev, int depth, LogEvent::JsonMembers* members) {
+    if (members && o.size() > kMaxListed) {  // the tape's member count (saturates high)
+      listed_all_ = false;
+      members = nullptr;
+    }
     KeyOrder& order = walk_order_[depth];
     size_t pos = 0;
     for (auto [key, v] : o) {
@@ -395,6 +400,10 @@ class EntraSigninParser : public LogParser {
   bool error_code_set_ = false;
   bool time_out_of_range_ = false;
   bool props_listed_ = false;
+  // Objects with more members are not listed (Sigma then reads the DOM): the lists stay
+  // small whatever a hostile record holds.
+  static constexpr size_t kMaxListed = 1024;
+  bool listed_all_ = true;
   std::string_view time_text_;  // the last time text parsed in this record (DOM strings)
   TimeNs time_value_ = 0;
   bool time_ok_ = false;
