@@ -671,7 +671,10 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
       end_message(s, dir, ts, true);
       return;
     }
-    if (tx.head || tx.status == 204 || tx.status == 304) {
+    // A 204/304 has no body, unless it says it is chunked: libhtp reads that body (an
+    // evasion otherwise hides the data from inspection).
+    bool chunked = te && has_token(*te, "chunked");
+    if (tx.head || ((tx.status == 204 || tx.status == 304) && !chunked)) {
       end_message(s, dir, ts, true);
       return;
     }

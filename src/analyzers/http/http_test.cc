@@ -222,12 +222,14 @@ TEST(Http, TwoCompressionLayersAndOddCodings) {
   }
 }
 
-// Header framing evasions libhtp reads through: "\n\r" line ends, a folded header name.
+// Framing evasions libhtp reads through: "\n\r" line ends, a folded header name, a chunked
+// body on a 204.
 TEST(Http, OddHeaderFraming) {
   const std::string body = "4\r\nX5O!\r\n3\r\nP%@\r\n0\r\n\r\n";
   const std::string heads[] = {
       "HTTP/1.1 200 ok\n\rContent-type: text/plain\n\rTransfer-Encoding: chunked\n\rX: y\r\n\r\n",
       "HTTP/1.1 200 ok\r\nConnection: close\r\nTransfer-Encoding\r\n :chunked\r\nX: y\r\n\r\n",
+      "HTTP/1.1 204 ok\r\nTransfer-Encoding: chunked\r\n\r\n",  // a "bodiless" status
   };
   for (const auto& head : heads) {
     Harness h;
