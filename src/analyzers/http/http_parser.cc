@@ -539,7 +539,8 @@ void HttpParser::on_header_line(Side& s, Direction dir, TimeNs ts) {
   std::string& raw = req ? tx.buf.request_headers_raw : tx.buf.response_headers_raw;
   raw.append(line).append("\r\n");
   std::string joined;
-  bool folded = line.front() == ' ' || line.front() == '\t';
+  // libhtp folds on a NUL too ("Content-Encoding:\n\0gzip" is gzip).
+  bool folded = line.front() == ' ' || line.front() == '\t' || line.front() == '\0';
   if (folded && !s.no_colon.empty()) {
     // "Transfer-Encoding\r\n :chunked": the name alone on a line, folded onto the next;
     // libhtp unfolds before it splits name and value.

@@ -205,7 +205,8 @@ TEST(Http, TwoCompressionLayersAndOddCodings) {
        "deflate\r\n",
        gzip(text, -15)},
       {"Content-Encoding: deflate\x0b\r\n", gzip(text, 15)},
-      {"Content-Encoding\r\n :\r\n deflate\r\n", gzip(text, -15)},  // name folded
+      {"Content-Encoding\r\n :\r\n deflate\r\n", gzip(text, -15)},     // name folded
+      {std::string("Content-Encoding:\n\0gzip\r\n", 25), gzip(text)},  // folded on a NUL
       // A second layer named but not applied: the first layer's output is the body.
       {"Content-Encoding: gzip, gzip\r\n", gzip(text)},
   };
