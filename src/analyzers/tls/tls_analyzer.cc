@@ -70,6 +70,11 @@ uint16_t negotiated_version(const TlsState& s) {
 
 ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t) {
   if (d.empty()) return ProbeResult::kMaybe;
+  // SSLv2-format ClientHello offering SSL 3.0 / TLS.
+  if ((d[0] & 0x80) && dir == Direction::kToServer) {
+    if (d.size() < 5) return ProbeResult::kMaybe;
+    return d[2] == 1 && d[3] == 3 && d[4] <= 3 ? ProbeResult::kYes : ProbeResult::kNo;
+  }
   if (d[0] != 22) return ProbeResult::kNo;
   if (d.size() < 6) return ProbeResult::kMaybe;
   if (d[1] != 3 || d[2] > 4) return ProbeResult::kNo;
@@ -116,6 +121,13 @@ void TlsSession::check_flipped(int dir, int desired_role) {
 
 void TlsSession::anomaly(int dir, TimeNs ts, std::string_view name) {
   anomalies_.report(ctx_.sink, ctx_.flow, ts, name, dir == 1);
+  uint8_t bit = dir == 1 ? 2 : 1;
+  for (auto& [n, dirs] : st_.anomaly_dirs)
+    if (n == name) {
+      dirs |= bit;
+      return;
+    }
+  st_.anomaly_dirs.emplace_back(name, bit);  // one entry per distinct name: bounded
 }
 
 void TlsSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) {
@@ -136,6 +148,22 @@ void TlsSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts
   auto& b = rec_[d];
   b.insert(b.end(), data.begin(), data.end());
   size_t off = 0;
+  // An SSLv2-format ClientHello (RFC 6101 appendix E.1: 2-byte header with the top bit set)
+  // opens some TLS 1.0 connections: Zeek logs it as the client hello ('C') and the server
+  // then answers with TLS records.
+  if (d == 0 && !st_.have_client_hello && b.size() >= 3 && (b[0] & 0x80) && b[2] == 1) {
+    size_t len = size_t(b[0] & 0x7f) << 8 | b[1];
+    if (b.size() < 2 + len) return;  // wait for the whole message
+    ClientHello ch;
+    if (parse_sslv2_client_hello(std::span<const uint8_t>(b.data() + 2, len), ch)) {
+      st_.ch = std::move(ch);
+      st_.have_client_hello = true;
+      st_.history.push_back('C');
+    } else {
+      anomaly(d, ts, "SSL_malformed_client_hello");
+    }
+    off = 2 + len;
+  }
   while (b.size() - off >= 5) {
     uint8_t type = b[off];
     size_t len = size_t(b[off + 3] << 8 | b[off + 4]);

@@ -43,6 +43,9 @@ struct TlsState {
   bool established = false;
   bool truncated = false;  // a gap or an oversize message cut the handshake
   char transport = 't';    // JA4's transport letter: 't' TLS, 'd' DTLS, 'q' QUIC
+  // Each named anomaly of the flow with the directions it was raised in (bit 0 to server,
+  // bit 1 to client): detection matches app-layer events in their own direction only.
+  std::vector<std::pair<std::string_view, uint8_t>> anomaly_dirs;
 };
 
 class TlsRecord : public Record {

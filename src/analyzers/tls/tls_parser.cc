@@ -155,6 +155,24 @@ bool parse_server_hello(std::span<const uint8_t> body, ServerHello& sh) {
   return true;
 }
 
+bool parse_sslv2_client_hello(std::span<const uint8_t> msg, ClientHello& ch) {
+  Cursor c(msg);
+  uint8_t type;
+  uint16_t spec_len, sid_len, challenge_len;
+  Cursor specs;
+  std::span<const uint8_t> sid;
+  if (!c.u8(type) || type != 1 || !c.be16(ch.version) || !c.be16(spec_len) || !c.be16(sid_len) ||
+      !c.be16(challenge_len) || spec_len % 3 != 0 || !c.take(spec_len, specs) ||
+      !c.bytes(sid_len, sid) || !c.skip(challenge_len))
+    return false;
+  ch.session_id.assign(sid.begin(), sid.end());
+  uint8_t kind;
+  uint16_t suite;
+  while (specs.u8(kind) && specs.be16(suite))
+    if (kind == 0) ch.ciphers.push_back(suite);
+  return true;
+}
+
 uint16_t server_key_exchange_curve(std::span<const uint8_t> body) {
   Cursor c(body);
   uint8_t curve_type;

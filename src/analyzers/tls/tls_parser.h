@@ -45,6 +45,9 @@ bool is_grease(uint16_t v);
 // DTLS ClientHellos carry a cookie after the session id (`dtls`).
 bool parse_client_hello(std::span<const uint8_t> body, ClientHello& out, bool dtls = false);
 bool parse_server_hello(std::span<const uint8_t> body, ServerHello& out);
+// An SSLv2-format ClientHello after its 2-byte header (msg type, version, cipher specs,
+// session id, challenge); cipher specs of TLS (first byte 0) are kept as 16-bit suites.
+bool parse_sslv2_client_hello(std::span<const uint8_t> msg, ClientHello& out);
 // The named curve of an ECDHE ServerKeyExchange, 0 if not one.
 uint16_t server_key_exchange_curve(std::span<const uint8_t> body);
 // The DER certificates of a Certificate message (TLS <= 1.2 layout). False = malformed.

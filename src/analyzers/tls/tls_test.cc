@@ -566,5 +566,26 @@ TEST(TlsCorpus, NulByteInsideSubjectAndIssuer) {
             std::string("C=US, O=Microsoft Corporation, CN=Microsoft RSA TL\0 CA 01", 57));
 }
 
+// suricata-verify tls-glupteba: the client opens with an SSLv2-format ClientHello and the
+// server answers in TLS 1.0 records; the certificate must still be read.
+TEST(TlsCorpus, Sslv2FormatClientHello) {
+  std::string pcap =
+      std::string(KOMAINU_SHARED_DIR) + "/corpus/suricata-verify/tls__tls-glupteba/input.pcap";
+  if (!std::filesystem::exists(pcap)) GTEST_SKIP() << "public corpus not found: " << pcap;
+  testing::PcapPayloads pl;
+  ASSERT_TRUE(testing::load_pcap_payloads(pcap, pl, false)) << pl.error;
+  testing::CollectingSink sink;
+  testing::run_analyzer(*Registry<AnalyzerApi>::find("ssl"), pl, sink);
+  ASSERT_EQ(sink.zeek["ssl"].size(), 1u);
+  EXPECT_NE(sink.zeek["ssl"][0].find("\tTLSv10\tTLS_DHE_RSA_WITH_AES_256_CBC_SHA\t"),
+            std::string::npos)
+      << sink.zeek["ssl"][0];
+  EXPECT_NE(sink.zeek["ssl"][0].find("\tCsxkn\t"), std::string::npos) << sink.zeek["ssl"][0];
+  ASSERT_EQ(sink.eve.size(), 1u);
+  EXPECT_NE(sink.eve[0].json.find(R"("subject":"CN=xn--j1ahhq.xn--p1ai")"), std::string::npos);
+  EXPECT_EQ(probe(Bytes{0x80, 0x2e, 1, 3, 1}, Direction::kToServer, 443), ProbeResult::kYes);
+  EXPECT_EQ(probe(Bytes{0x80, 0x2e, 1, 2, 0}, Direction::kToServer, 443), ProbeResult::kNo);
+}
+
 }  // namespace
 }  // namespace komainu::tls
