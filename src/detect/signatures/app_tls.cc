@@ -36,6 +36,9 @@ constexpr app::EventName kEvents[] = {
     {"SSL_malformed_server_hello", "tls.invalid_handshake_message"},
     {"SSL_malformed_certificate_list", "tls.invalid_certificate"},
     {"x509_certificate_parse_error", "tls.certificate_invalid_der"},
+    {"SSL_unknown_handshake_type", "tls.invalid_handshake_message"},
+    {"x509_certificate_incomplete", "tls.certificate_invalid_length"},
+    {"x509_certificate_malformed", "tls.invalid_certificate"},
 };
 
 enum Slot : size_t { kHashString, kHash, kJa4, kVersion, kFingerprint };
@@ -113,8 +116,11 @@ bool fill(const Record& r, size_t i, InspectBuffers& b, InspectContext& ctx, App
     ctx.to_server = false;
   }
   app::EventList ev(s);
-  if (rec->anomalies)
-    for (const auto& name : rec->anomalies->counts().names()) ev.add(app::map_event(kEvents, name));
+  // Each event in the direction it was raised in (a server-side fault alerts once), or in
+  // the only inspection there is.
+  uint8_t mine = ctx.to_server ? (server ? 1 : 3) : (client ? 2 : 3);
+  for (const auto& [name, dirs] : st.anomaly_dirs)
+    if (dirs & mine) ev.add(app::map_event(kEvents, name));
   ctx.app_proto = "tls";
   ctx.events = ev.span();
   return true;
