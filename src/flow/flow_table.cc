@@ -615,7 +615,7 @@ void FlowTable::on_packet(const Packet& p) {
       // Zeek counts the datagram (conn size) but analyses nothing: only C/c, scaled.
       f.scaled_history(is_orig ? 'C' : 'c', f.chk_cnt[side], f.chk_thresh[side]);
     } else {
-      f.last = p.ts;
+      if (p.ts > f.last) f.last = p.ts;
       if (p.proto == 17)
         process_udp(f, p, is_orig);
       else if (is_icmp(p.proto))
@@ -845,7 +845,9 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
   if (p.window == 0 && !rst && peer->state != TcpState::kClosed && ep->state != TcpState::kReset)
     f.scaled_history(letter('W'), ep->win0_cnt, ep->win0_thresh);
 
-  if (!f.ep[0].did_close || !f.ep[1].did_close) f.last = p.ts;
+  // A packet stamped earlier than the flow's last one (a capture with a clock jump) must not
+  // make the flow look idle: its timers key on `last`, and it would expire mid-handshake.
+  if ((!f.ep[0].did_close || !f.ep[1].did_close) && p.ts > f.last) f.last = p.ts;
 
   if (fin) {
     ++ep->fin_cnt;
