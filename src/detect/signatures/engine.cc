@@ -461,14 +461,18 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
     std::map<std::pair<std::string, bool>, unsigned> ids;
     std::vector<std::vector<uint32_t>> sigs_of;
   };
-  std::map<uint16_t, Pending> pending[2][4][2];
+  std::map<uint16_t, Pending> pending[kLayers][4][2];
   for (uint32_t i = 0; i < sigs.size(); ++i) {
     const auto& s = sigs[i];
     // Rules with an app-layer buffer or a protocol's event ("dns.z_flag_set": raised on
     // transactions) run on transactions, the others on packets.
-    int layer = 0;
-    for (const auto& l : s.lists) layer |= l.buffer != kPayload;
-    for (const auto& ev : s.app_events) layer |= ev.event.find('.') != std::string::npos;
+    int rule_layer = 0;
+    for (const auto& l : s.lists) rule_layer |= l.buffer != kPayload;
+    for (const auto& ev : s.app_events) rule_layer |= ev.event.find('.') != std::string::npos;
+    // Over TCP, packet rules with payload checks run on the reassembled stream only (see
+    // is_stream_rule): their own groups, so a segment's packet inspection and its stream
+    // inspection each scan only the patterns of the rules that can apply.
+    const bool stream_rule = rule_layer == 0 && is_stream_rule(s);
     bool transports[4] = {};
     if (s.ip_proto == 0) {
       if (s.app_proto.empty()) {
@@ -509,6 +513,7 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
     for (int t = 0; t < 4; ++t)
       for (int d = 0; d < 2; ++d) {
         if (!transports[t] || !dirs[d]) continue;
+        const int layer = stream_rule && t == kTcp ? kStreamLayer : rule_layer;
         if (!fp && narrow) {
           for (const auto& [lo, hi] : narrow->ranges())
             e->groups_[layer][t][d].by_addr.push_back({lo, hi, i});
@@ -533,7 +538,7 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
         p.sigs_of[it->second].push_back(i);
       }
   }
-  for (int layer = 0; layer < 2; ++layer)
+  for (int layer = 0; layer < kLayers; ++layer)
     for (int t = 0; t < 4; ++t)
       for (int d = 0; d < 2; ++d)
         for (auto& [variant, p] : pending[layer][t][d]) {
@@ -889,9 +894,16 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   }
 
   ScanCtx ctx{&sc, nullptr, &sc.mark, &sc.candidates, sc.stamp};
-  int first_layer = c.layer == InspectLayer::kApp ? 1 : 0;
-  int last_layer = c.layer == InspectLayer::kPacket ? 0 : 1;
-  for (int layer = first_layer; layer <= last_layer; ++layer) {
+  // Layers to scan: a stream chunk meets the stream rules, a segment whose payload the
+  // stream covers the packet-only rules, any other packet both; transactions the app rules.
+  int layers[3], n_layers = 0;
+  if (c.layer != InspectLayer::kApp) {
+    if (c.is_stream || !c.stream_covered) layers[n_layers++] = kStreamLayer;
+    if (!c.is_stream) layers[n_layers++] = kPacketLayer;
+  }
+  if (c.layer != InspectLayer::kPacket) layers[n_layers++] = kAppLayer;
+  for (int li = 0; li < n_layers; ++li) {
+    const int layer = layers[li];
     const Group& g = groups_[layer][transport_of(proto)][c.to_server ? 0 : 1];
     for (const auto& d : g.dbs) {
       const auto& var = variants_[d.variant];

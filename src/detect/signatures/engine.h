@@ -96,6 +96,8 @@ class Engine {
   bool in_set(uint32_t id, bool dst, Scratch& sc) const;
 
   static constexpr uint32_t kAnySet = UINT32_MAX;
+  static constexpr int kPacketLayer = 0, kAppLayer = 1, kStreamLayer = 2, kLayers = 3;
+  static constexpr int kTcp = 0;  // transport index of TCP (transport_of)
   // Per signature (same index as sigs_), derived once at build.
   struct SigMeta {
     uint32_t src_set = kAnySet, dst_set = kAnySet;  // ids into addr_sets_
@@ -107,10 +109,10 @@ class Engine {
   RuleSet rules_;
   std::vector<Signature>& sigs_ = rules_.sigs;
   std::vector<Variant> variants_;
-  // [layer][transport][direction]: layer packet (rules on the payload and headers only) or
-  // app (rules with an app-layer buffer); transport tcp, udp, icmp, other; direction
-  // to_server, to_client.
-  Group groups_[2][4][2];
+  // [layer][transport][direction]: layer packet (rules on the payload and headers only),
+  // app (rules with an app-layer buffer) or stream (TCP payload rules that run on the
+  // reassembled stream); transport tcp, udp, icmp, other; direction to_server, to_client.
+  Group groups_[kLayers][4][2];
   EngineStats stats_;
   size_t max_captures_ = 1;
 };
