@@ -49,76 +49,8 @@ DirectPcapReader::DirectPcapReader(int fd, uint64_t offset, bool nano, int snaps
       buf_(new uint8_t[kBufferSize]),
       file_offset_(offset) {}
 
-DirectPcapReader::~DirectPcapReader() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-void DirectPcapReader::prefetch_loop() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stop_ || request_; });
-    if (stop_) return;
-    request_ = false;
-    const uint64_t off = prefetch_off_;
-    uint8_t* dst = spare_.get() + kTailRoom;
-    lock.unlock();
-    ssize_t n;
-    do {
-      n = pread(fd_, dst, kReadChunk, off_t(off));
-    } while (n < 0 && errno == EINTR);
-    lock.lock();
-    result_ = n;
-    ready_ = true;
-    cv_.notify_all();
-  }
-}
-
-void DirectPcapReader::start_prefetch() {
-  if (eof_) return;
-  if (!spare_) spare_.reset(new uint8_t[kBufferSize]);  // becomes buf_ when swapped
-  if (!thread_.joinable()) thread_ = std::thread([this] { prefetch_loop(); });
-  {
-    std::lock_guard lock(mu_);
-    prefetch_off_ = file_offset_ + end_;
-    request_ = true;
-    ready_ = false;
-  }
-  pending_ = true;
-  cv_.notify_all();
-}
-
-bool DirectPcapReader::take_prefetch() {
-  if (!pending_) return false;
-  pending_ = false;
-  ssize_t n;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return ready_; });
-    n = result_;
-  }
-  const size_t keep = end_ - pos_;
-  if (n <= 0 || prefetch_off_ != file_offset_ + end_ || keep > kTailRoom) return false;
-  // The unread tail (a record cut by the chunk's end) goes just before the new chunk.
-  memcpy(spare_.get() + kTailRoom - keep, buf_.get() + pos_, keep);
-  buf_.swap(spare_);
-  file_offset_ = prefetch_off_ - kTailRoom;
-  pos_ = kTailRoom - keep;
-  end_ = kTailRoom + size_t(n);
-  return true;
-}
-
 void DirectPcapReader::refill(size_t need) {
   if (eof_) return;
-  if (take_prefetch() && end_ - pos_ >= need) {
-    start_prefetch();
-    return;
-  }
   // Keep the unread tail at the front, then read after it.
   size_t keep = end_ - pos_;
   if (keep && pos_) memmove(buf_.get(), buf_.get() + pos_, keep);
@@ -136,7 +68,6 @@ void DirectPcapReader::refill(size_t need) {
     }
     end_ += size_t(n);
   }
-  start_prefetch();
 }
 
 DirectPcapReader::Status DirectPcapReader::next(struct pcap_pkthdr& hdr, const uint8_t*& data) {

@@ -10,11 +10,8 @@
 #pragma once
 #include <pcap/pcap.h>
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace komainu {
 
@@ -36,9 +33,6 @@ class DirectPcapReader {
   // fd stays owned by the caller; records start at `offset`. `snapshot` is libpcap's
   // (pcap_snapshot: already corrected for 0 or oversized header values).
   DirectPcapReader(int fd, uint64_t offset, bool nano, int snapshot);
-  ~DirectPcapReader();
-  DirectPcapReader(const DirectPcapReader&) = delete;
-  DirectPcapReader& operator=(const DirectPcapReader&) = delete;
 
   // kRecord: hdr (timestamp in nanoseconds, as libpcap gives with nanosecond precision) and
   // data are set; data stays valid until the next call. kHandOff: offset() is where the
@@ -50,33 +44,13 @@ class DirectPcapReader {
   // Reads until at least `need` unread bytes are buffered or the file ends.
   void refill(size_t need);
 
-  // Read-ahead: a helper thread preads the next chunk into spare_ (after kTailRoom bytes
-  // kept for the unread tail) while the records before it are processed, so the kernel's
-  // copy out of the page cache runs on the other core. refill swaps the buffers when the
-  // chunk is the one it needs; anything else (a short read, an error, the end) is left to
-  // the synchronous pread, which sees exactly what it saw before.
-  static constexpr size_t kTailRoom = kMaxCaplen + 16;  // largest record with its header
-  static_assert(kTailRoom + kReadChunk <= kBufferSize);
-  void start_prefetch();
-  bool take_prefetch();
-  void prefetch_loop();
-
   int fd_;
   bool nano_;
   uint32_t limit_;
   std::unique_ptr<uint8_t[]> buf_;
   size_t pos_ = 0, end_ = 0;  // unread bytes are buf_[pos_, end_)
-  uint64_t file_offset_ = 0;  // file offset of buf_[0] (modulo 2^64 after a swap)
+  uint64_t file_offset_ = 0;  // file offset of buf_[0]
   bool eof_ = false;
-
-  std::unique_ptr<uint8_t[]> spare_;
-  bool pending_ = false;       // a prefetch was asked for and not yet taken
-  uint64_t prefetch_off_ = 0;  // its file offset
-  std::mutex mu_;
-  std::condition_variable cv_;  // both ways: a request, a result, stop
-  bool request_ = false, ready_ = false, stop_ = false;
-  ssize_t result_ = 0;
-  std::thread thread_;
 };
 
 }  // namespace komainu
