@@ -114,7 +114,25 @@ bool load_signatures(const RunOptions& opt, const YAML::Node& config_root,
   fprintf(stderr,
           "komainu: signatures: %zu rules loaded, %zu skipped (%zu with errors) in %.2f s\n",
           report.loaded, report.skipped, report.failed, report.load_seconds);
-  engine = sig::Engine::build(loader.take(), *err);
+  // Compiled prefilter databases are cached across runs (Suricata 8's sgh-mpm-caching):
+  // `detect: {hyperscan-cache: DIR}` in --config, `false` turns it off; default
+  // $XDG_CACHE_HOME/komainu/hyperscan (~/.cache/...).
+  sig::BuildOptions build;
+  if (const char* xdg = getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    build.hs_cache_dir = std::string(xdg) + "/komainu/hyperscan";
+  else if (const char* home = getenv("HOME"); home && *home)
+    build.hs_cache_dir = std::string(home) + "/.cache/komainu/hyperscan";
+  if (config_root.IsMap() && config_root["detect"] && config_root["detect"].IsMap() &&
+      config_root["detect"]["hyperscan-cache"]) {
+    const YAML::Node n = config_root["detect"]["hyperscan-cache"];
+    std::string v = n.IsScalar() ? n.Scalar() : "";
+    build.hs_cache_dir = v == "false" || v == "no" || v == "off" ? "" : v;
+  }
+  engine = sig::Engine::build(loader.take(), *err, build);
+  if (engine && engine->stats().databases_cached)
+    fprintf(stderr, "komainu: signatures: %zu of %zu prefilter databases from %s\n",
+            engine->stats().databases_cached, engine->stats().databases,
+            build.hs_cache_dir.c_str());
   return engine != nullptr;
 }
 

@@ -1,10 +1,13 @@
 #include "detect/signatures/engine.h"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 namespace komainu::sig {
@@ -425,7 +428,77 @@ Engine::~Engine() {
 
 bool is_stream_rule(const Signature& s);
 
-std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
+namespace {
+
+// The cache file of one database: SHA-256 of the compile inputs, hex.
+std::string hs_cache_key(const std::vector<std::string>& pats, const std::vector<unsigned>& flags) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  const char* version = hs_version();
+  EVP_DigestUpdate(ctx, version, strlen(version));
+  const uint32_t mode = HS_MODE_BLOCK, n = uint32_t(pats.size());
+  EVP_DigestUpdate(ctx, &mode, sizeof mode);
+  EVP_DigestUpdate(ctx, &n, sizeof n);
+  for (size_t k = 0; k < pats.size(); ++k) {
+    const uint64_t len = pats[k].size();
+    EVP_DigestUpdate(ctx, &len, sizeof len);
+    EVP_DigestUpdate(ctx, pats[k].data(), pats[k].size());
+    EVP_DigestUpdate(ctx, &flags[k], sizeof flags[k]);
+  }
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  EVP_DigestFinal_ex(ctx, md, &mdlen);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < mdlen; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+// A database from the cache, or null (absent, unreadable, or not for this Hyperscan and
+// platform: hs_deserialize_database checks both).
+hs_database_t* hs_cache_read(const std::string& path, bool& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nullptr;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) {
+    error = true;
+    return nullptr;
+  }
+  return db;
+}
+
+// Written to a temporary name and renamed, so a concurrent reader never sees half a file.
+void hs_cache_write(const std::string& dir, const std::string& path, const hs_database_t* db,
+                    bool& error) {
+  char* bytes = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) {
+    error = true;
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes, std::streamsize(len));
+    if (!out) error = true;
+  }
+  free(bytes);
+  if (error || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = true;
+    std::filesystem::remove(tmp, ec);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const BuildOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Engine> e(new Engine());
   e->rules_ = std::move(rules);
@@ -551,13 +624,28 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err) {
             ids.push_back(static_cast<unsigned>(k));
           }
           hs_database_t* db = nullptr;
-          hs_compile_error_t* cerr = nullptr;
-          if (hs_compile_lit_multi(exprs.data(), p.flags.data(), ids.data(), lens.data(),
-                                   static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                                   &cerr) != HS_SUCCESS) {
-            err = std::string("hyperscan: ") + (cerr ? cerr->message : "compile failed");
-            if (cerr) hs_free_compile_error(cerr);
-            return nullptr;
+          std::string cache_path;
+          if (!opt.hs_cache_dir.empty()) {
+            cache_path = opt.hs_cache_dir + "/" + hs_cache_key(p.pats, p.flags) + ".hsdb";
+            bool error = false;
+            db = hs_cache_read(cache_path, error);
+            e->stats_.cache_errors += error;
+            if (db) ++e->stats_.databases_cached;
+          }
+          if (!db) {
+            hs_compile_error_t* cerr = nullptr;
+            if (hs_compile_lit_multi(exprs.data(), p.flags.data(), ids.data(), lens.data(),
+                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
+                                     &db, &cerr) != HS_SUCCESS) {
+              err = std::string("hyperscan: ") + (cerr ? cerr->message : "compile failed");
+              if (cerr) hs_free_compile_error(cerr);
+              return nullptr;
+            }
+            if (!cache_path.empty()) {
+              bool error = false;
+              hs_cache_write(opt.hs_cache_dir, cache_path, db, error);
+              e->stats_.cache_errors += error;
+            }
           }
           size_t sz = 0;
           hs_database_size(db, &sz);

@@ -40,7 +40,16 @@ struct EngineStats {
   size_t databases = 0;
   size_t patterns = 0;
   size_t database_bytes = 0;
+  size_t databases_cached = 0;  // read from the Hyperscan cache instead of compiled
+  size_t cache_errors = 0;      // cache files unreadable/unwritable (compiled instead)
   double compile_seconds = 0;
+};
+
+struct BuildOptions {
+  // Directory of compiled Hyperscan databases, keyed by a SHA-256 of everything that goes
+  // into a compile (Hyperscan version, mode, patterns, flags, ids): a restart with the same
+  // rules deserializes instead of compiling (Suricata 8's sgh-mpm-caching). Empty: off.
+  std::string hs_cache_dir;
 };
 
 struct ScratchCounters {
@@ -51,7 +60,8 @@ struct ScratchCounters {
 class Engine {
  public:
   // Compiles the prefilter databases. False with `err` when Hyperscan rejects them.
-  static std::unique_ptr<Engine> build(RuleSet rules, std::string& err);
+  static std::unique_ptr<Engine> build(RuleSet rules, std::string& err,
+                                       const BuildOptions& opt = {});
   ~Engine();
 
   std::unique_ptr<Scratch> new_scratch() const;

@@ -1,8 +1,10 @@
 // Parser, variables and load-report tests, and the ET Open / VPN corpus load targets.
 // Per-keyword matching cases are declarative: tests/rules/*.rtest (rule_files_test.cc).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "detect/signatures/engine.h"
@@ -326,6 +328,66 @@ TEST(Alert, EveFieldsFromSignature) {
             "\"category\":\"Attempted Administrator Privilege Gain\",\"severity\":1,"
             "\"metadata\":{\"created_at\":[\"2024_01_01\"],\"tag\":[\"CISA_KEV\",\"Exploit\"]}}}");
   EXPECT_EQ(rec.ts, c.ts);
+}
+}  // namespace
+}  // namespace komainu::sig
+
+namespace komainu::sig {
+namespace {
+// Compiled prefilter databases cached across builds: the second build reads every database,
+// matches the same, and a damaged cache file is counted and compiled again.
+TEST(Engine, HyperscanCacheRoundTrip) {
+  std::string dir = ::testing::TempDir() + "komainu-hs-cache-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const char* rules =
+      "alert tcp any any -> any any (msg:\"a\"; content:\"abc\"; sid:1;)\n"
+      "alert udp any any -> any any (msg:\"b\"; content:\"xyz\"; nocase; sid:2;)\n";
+  auto build = [&](size_t* cached, size_t* errors, size_t* dbs) {
+    RuleLoader loader;
+    loader.load_text(rules, "c.rules");
+    std::string err;
+    BuildOptions opt;
+    opt.hs_cache_dir = dir;
+    auto e = Engine::build(loader.take(), err, opt);
+    EXPECT_TRUE(e) << err;
+    *cached = e->stats().databases_cached;
+    *errors = e->stats().cache_errors;
+    *dbs = e->stats().databases;
+    // Still matches.
+    auto scratch = e->new_scratch();
+    Packet p;
+    p.ip_version = 4;
+    p.proto = 6;
+    p.l4_valid = true;
+    p.src = *IpAddr::parse("10.0.0.1");
+    p.dst = *IpAddr::parse("192.0.2.1");
+    std::string payload = "xxabcxx";
+    p.payload = reinterpret_cast<const uint8_t*>(payload.data());
+    p.payload_caplen = static_cast<uint32_t>(payload.size());
+    InspectContext c;
+    c.pkt = &p;
+    EXPECT_EQ(e->inspect(c, *scratch).size(), 1u);
+  };
+  // Each rule is in a group per direction: the two groups' databases are the same inputs,
+  // so even the first build compiles only half of them.
+  size_t cached, errors, dbs;
+  build(&cached, &errors, &dbs);
+  ASSERT_EQ(dbs, 4u);
+  EXPECT_EQ(cached, 2u);
+  EXPECT_EQ(errors, 0u);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 2);
+  build(&cached, &errors, &dbs);
+  EXPECT_EQ(cached, dbs);
+  // Damage every cache file: counted, compiled again, rewritten.
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    std::ofstream(f.path(), std::ios::binary | std::ios::trunc) << "not a database";
+  build(&cached, &errors, &dbs);
+  EXPECT_EQ(errors, 2u);
+  EXPECT_EQ(cached, 2u);  // the second group of each pair reads the rewritten file
+  build(&cached, &errors, &dbs);
+  EXPECT_EQ(cached, dbs);
+  EXPECT_EQ(errors, 0u);
+  std::filesystem::remove_all(dir);
 }
 }  // namespace
 }  // namespace komainu::sig

@@ -362,6 +362,8 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
       .kv("prefilter_databases", uint64_t(es.databases))
       .kv("prefilter_patterns", uint64_t(es.patterns))
       .kv("prefilter_bytes", uint64_t(es.database_bytes))
+      .kv("prefilter_databases_cached", uint64_t(es.databases_cached))
+      .kv("prefilter_cache_errors", uint64_t(es.cache_errors))
       .kv("packets_inspected", sum.packets)
       .kv("records_inspected", sum.records)
       .kv("records_midstream_skipped", sum.records_midstream)
