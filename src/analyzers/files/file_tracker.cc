@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "analyzers/files/digest_offload.h"
 #include "analyzers/files/mime.h"
 #include "core/site.h"
 
@@ -112,19 +111,11 @@ FileTracker& FileTracker::operator=(FileTracker&& o) noexcept {
   sha1_ = std::exchange(o.sha1_, nullptr);
   sha256_ = std::exchange(o.sha256_, nullptr);
   digesting_ = std::exchange(o.digesting_, false);
-  offload_block_ = std::exchange(o.offload_block_, 0);
   o.active_ = false;
   return *this;
 }
 
-void FileTracker::settle() {
-  if (!offload_block_) return;
-  DigestOffload::for_this_thread().wait(offload_block_);
-  offload_block_ = 0;
-}
-
 void FileTracker::free_digests() {
-  settle();
   EVP_MD_CTX_free(md5_);
   EVP_MD_CTX_free(sha1_);
   EVP_MD_CTX_free(sha256_);
@@ -198,7 +189,6 @@ void FileTracker::data_at(uint64_t offset, std::span<const uint8_t> bytes, TimeN
   next_offset_ += bytes.size();
   if (hash_broken_) return;
   if (!digesting_) {
-    settle();  // the contexts may still be the helper's, from the previous file
     const DigestAlgs& algs = digest_algs();
     if (!md5_) {
       md5_ = EVP_MD_CTX_new();
@@ -215,16 +205,9 @@ void FileTracker::data_at(uint64_t offset, std::span<const uint8_t> bytes, TimeN
     }
     digesting_ = true;
   }
-  const uint64_t at = next_offset_ - bytes.size();  // bytes hashed before these
-  if (at < kInlineHashBytes) {
-    const size_t n = std::min<uint64_t>(bytes.size(), kInlineHashBytes - at);
-    EVP_DigestUpdate(md5_, bytes.data(), n);
-    EVP_DigestUpdate(sha1_, bytes.data(), n);
-    EVP_DigestUpdate(sha256_, bytes.data(), n);
-    bytes = bytes.subspan(n);
-    if (bytes.empty()) return;
-  }
-  offload_block_ = DigestOffload::for_this_thread().submit({{md5_, sha1_, sha256_}}, bytes);
+  EVP_DigestUpdate(md5_, bytes.data(), bytes.size());
+  EVP_DigestUpdate(sha1_, bytes.data(), bytes.size());
+  EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
 }
 
 void FileTracker::gap(uint64_t len, TimeNs ts) {
@@ -261,7 +244,6 @@ FileRecord& FileTracker::finish(TimeNs, bool complete) {
   rec_.complete = complete && rec_.missing_bytes == 0;
   rec_.hashed = false;
   if (digesting_ && !hash_broken_ && rec_.complete) {
-    settle();
     finish_digest(md5_, rec_.md5);
     finish_digest(sha1_, rec_.sha1);
     finish_digest(sha256_, rec_.sha256);

@@ -80,8 +80,6 @@ class FileTracker {
 
  private:
   void free_digests();
-  // Waits until the helper thread has hashed every byte this tracker queued.
-  void settle();
 
   FileRecord rec_;
   bool active_ = false;
@@ -96,13 +94,7 @@ class FileTracker {
   evp_md_ctx_st* sha1_ = nullptr;
   evp_md_ctx_st* sha256_ = nullptr;
   bool digesting_ = false;
-  // The last DigestOffload block holding bytes of this tracker's file, 0 when none is pending.
-  uint64_t offload_block_ = 0;
 };
-
-// The first bytes of each file are hashed inline: most files are small, and waiting for the
-// helper at a small file's end would cost more than hashing it.
-inline constexpr uint64_t kInlineHashBytes = 16 << 10;
 
 // A deterministic Zeek-style file id ("F" + base62) from the flow uid and a per-flow counter.
 std::string make_fuid(std::string_view flow_uid, uint64_t counter, uint64_t salt = 0);
