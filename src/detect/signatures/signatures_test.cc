@@ -290,6 +290,19 @@ TEST(Corpus, Snort3CommunityReport) {
 
 namespace komainu::sig {
 namespace {
+// An IPv4 TCP packet 10.0.0.1 -> 192.0.2.1 carrying `payload` (which must outlive it).
+Packet tcp_packet(const std::string& payload) {
+  Packet p;
+  p.ip_version = 4;
+  p.proto = 6;
+  p.l4_valid = true;
+  p.src = *IpAddr::parse("10.0.0.1");
+  p.dst = *IpAddr::parse("192.0.2.1");
+  p.payload = reinterpret_cast<const uint8_t*>(payload.data());
+  p.payload_caplen = static_cast<uint32_t>(payload.size());
+  return p;
+}
+
 TEST(Alert, EveFieldsFromSignature) {
   RuleLoader loader;
   loader.load_text(
@@ -301,15 +314,8 @@ TEST(Alert, EveFieldsFromSignature) {
   auto engine = Engine::build(loader.take(), err);
   ASSERT_TRUE(engine) << err;
   auto scratch = engine->new_scratch();
-  Packet p;
-  p.ip_version = 4;
-  p.proto = 6;
-  p.l4_valid = true;
-  p.src = *IpAddr::parse("10.0.0.1");
-  p.dst = *IpAddr::parse("192.0.2.1");
-  std::string payload = "xxabcxx";
-  p.payload = reinterpret_cast<const uint8_t*>(payload.data());
-  p.payload_caplen = static_cast<uint32_t>(payload.size());
+  static const std::string payload = "xxabcxx";
+  Packet p = tcp_packet(payload);
   InspectContext c;
   c.pkt = &p;
   c.ts = 1700000000 * kNsPerSec;
@@ -355,15 +361,8 @@ TEST(Engine, HyperscanCacheRoundTrip) {
     *dbs = e->stats().databases;
     // Still matches.
     auto scratch = e->new_scratch();
-    Packet p;
-    p.ip_version = 4;
-    p.proto = 6;
-    p.l4_valid = true;
-    p.src = *IpAddr::parse("10.0.0.1");
-    p.dst = *IpAddr::parse("192.0.2.1");
-    std::string payload = "xxabcxx";
-    p.payload = reinterpret_cast<const uint8_t*>(payload.data());
-    p.payload_caplen = static_cast<uint32_t>(payload.size());
+    static const std::string payload = "xxabcxx";
+    Packet p = tcp_packet(payload);
     InspectContext c;
     c.pkt = &p;
     EXPECT_EQ(e->inspect(c, *scratch).size(), 1u);
