@@ -119,4 +119,13 @@ struct AnalyzerApi {
       nullptr;
 };
 
+// AnalyzerApi::create for an analyzer whose AnalyzerOptions type `Options` holds a `config`:
+// the session gets the configured values, or its defaults when the section is absent.
+template <typename Session, typename Options>
+std::unique_ptr<AppSession> create_configured(const SessionContext& ctx) {
+  if (const auto* o = dynamic_cast<const Options*>(ctx.options))
+    return std::make_unique<Session>(ctx, o->config);
+  return std::make_unique<Session>(ctx);
+}
+
 }  // namespace komainu

@@ -265,16 +265,11 @@ std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
 }
 
 namespace {
-std::unique_ptr<AppSession> create(const SessionContext& ctx) {
-  if (const auto* o = dynamic_cast<const Options*>(ctx.options))
-    return std::make_unique<DnsSession>(ctx, o->config);
-  return std::make_unique<DnsSession>(ctx);
-}
 const Registration<AnalyzerApi> registration{{.name = "dns",
                                               .tcp = true,
                                               .udp = true,
                                               .probe = &probe,
-                                              .create = &create,
+                                              .create = &create_configured<DnsSession, Options>,
                                               .configure = &configure}};
 }  // namespace
 

@@ -575,16 +575,11 @@ std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
 }
 
 namespace {
-std::unique_ptr<AppSession> create(const SessionContext& ctx) {
-  if (const auto* o = dynamic_cast<const Options*>(ctx.options))
-    return std::make_unique<FtpSession>(ctx, o->config);
-  return std::make_unique<FtpSession>(ctx);
-}
 const Registration<AnalyzerApi> registration{{.name = "ftp",
                                               .tcp = true,
                                               .udp = false,
                                               .probe = &probe,
-                                              .create = &create,
+                                              .create = &create_configured<FtpSession, Options>,
                                               .configure = &configure}};
 }  // namespace
 

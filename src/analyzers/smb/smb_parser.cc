@@ -496,31 +496,7 @@ void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg,
         break;
       }
       chain_fid = fid;
-      r.created = filetime_to_ns(ct);
-      r.accessed = filetime_to_ns(at);
-      r.modified = filetime_to_ns(wt);
-      r.changed = filetime_to_ns(cht);
-      r.size = eof;
-      r.has_size = true;
-      r.fuid = fid_text(fid);
-      if (files_.size() >= limits_.max_open_files && !files_.count(fid)) {
-        anomaly("smb_too_many_open_files", ts);
-        close_file(files_.begin()->first, ts, false);
-      }
-      OpenFile& f = files_[fid];
-      f = OpenFile{};
-      f.name = p.name.empty() ? "<share_root>" : p.name;
-      if (auto t = trees_.find(r.tree_id); t != trees_.end()) {
-        f.tree_path = t->second.path;
-        f.pipe = t->second.share_type == "PIPE";
-      }
-      f.size = eof;
-      f.created = r.created, f.accessed = r.accessed, f.modified = r.modified,
-      f.changed = r.changed;
-      if (!f.pipe) {
-        log_file(f, "SMB::FILE_OPEN", ts);
-        if (p.options & kDeleteOnClose) log_file(f, "SMB::FILE_DELETE", ts);
-      }
+      file_opened(fid, r.tree_id, p, {ct, at, wt, cht, eof}, r, ts);
       break;
     }
     case kClose: {
@@ -582,6 +558,34 @@ void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg,
 SmbParser::OpenFile* SmbParser::find_file(const FileId& fid) {
   auto it = files_.find(fid);
   return it == files_.end() ? nullptr : &it->second;
+}
+
+void SmbParser::file_opened(const FileId& id, uint32_t tree, const Pending& p, const FileTimes& t,
+                            SmbRecord& r, TimeNs ts) {
+  r.created = filetime_to_ns(t.created);
+  r.accessed = filetime_to_ns(t.accessed);
+  r.modified = filetime_to_ns(t.modified);
+  r.changed = filetime_to_ns(t.changed);
+  r.size = t.eof;
+  r.has_size = true;
+  r.fuid = fid_text(id);
+  if (files_.size() >= limits_.max_open_files && !files_.count(id)) {
+    anomaly("smb_too_many_open_files", ts);
+    close_file(files_.begin()->first, ts, false);
+  }
+  OpenFile& f = files_[id];
+  f = OpenFile{};
+  f.name = p.name.empty() ? "<share_root>" : p.name;
+  if (auto it = trees_.find(tree); it != trees_.end()) {
+    f.tree_path = it->second.path;
+    f.pipe = it->second.share_type == "PIPE";
+  }
+  f.size = t.eof;
+  f.created = r.created, f.accessed = r.accessed, f.modified = r.modified, f.changed = r.changed;
+  if (!f.pipe) {
+    log_file(f, "SMB::FILE_OPEN", ts);
+    if (p.options & kDeleteOnClose) log_file(f, "SMB::FILE_DELETE", ts);
+  }
 }
 
 void SmbParser::log_file(const OpenFile& f, std::string_view action, TimeNs ts,
@@ -933,32 +937,7 @@ void SmbParser::smb1_command(const Smb1Header& h, uint8_t cmd, Cursor words, Cur
         anomaly("smb1_truncated_response", ts);
         break;
       }
-      FileId id = smb1_fid(fid);
-      r.created = filetime_to_ns(ct);
-      r.accessed = filetime_to_ns(at);
-      r.modified = filetime_to_ns(wt);
-      r.changed = filetime_to_ns(cht);
-      r.size = eof;
-      r.has_size = true;
-      r.fuid = fid_text(id);
-      if (files_.size() >= limits_.max_open_files && !files_.count(id)) {
-        anomaly("smb_too_many_open_files", ts);
-        close_file(files_.begin()->first, ts, false);
-      }
-      OpenFile& f = files_[id];
-      f = OpenFile{};
-      f.name = p.name.empty() ? "<share_root>" : p.name;
-      if (auto t = trees_.find(h.tid); t != trees_.end()) {
-        f.tree_path = t->second.path;
-        f.pipe = t->second.share_type == "PIPE";
-      }
-      f.size = eof;
-      f.created = r.created, f.accessed = r.accessed, f.modified = r.modified,
-      f.changed = r.changed;
-      if (!f.pipe) {
-        log_file(f, "SMB::FILE_OPEN", ts);
-        if (p.options & kDeleteOnClose) log_file(f, "SMB::FILE_DELETE", ts);
-      }
+      file_opened(smb1_fid(fid), h.tid, p, {ct, at, wt, cht, eof}, r, ts);
       break;
     }
     case 0x04:  // CLOSE

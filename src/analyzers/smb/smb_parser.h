@@ -154,6 +154,13 @@ class SmbParser {
   void log_file(const OpenFile& f, std::string_view action, TimeNs ts, std::string_view fuid = {},
                 std::string_view prev_name = {});
   void base_record(SmbRecord& r, const Smb2Header& h, const Pending& p);
+  // A create answered (SMB2 CREATE, SMB1 NT_CREATE_ANDX): the record's times and size, the
+  // open-file state (bounded) and its smb_files.log rows.
+  struct FileTimes {
+    uint64_t created, accessed, modified, changed, eof;
+  };
+  void file_opened(const FileId& id, uint32_t tree, const Pending& p, const FileTimes& t,
+                   SmbRecord& r, TimeNs ts);
   void publish(Record& r, bool to_client);
   void anomaly(std::string_view name, TimeNs ts) {
     anomalies_.report(ctx_.sink, ctx_.flow, ts, name);
