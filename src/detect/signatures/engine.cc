@@ -797,6 +797,11 @@ bool Engine::in_set(uint32_t id, bool dst, Scratch& sc) const {
   if (id == kAnySet) return true;
   size_t k = size_t(id) * 2 + dst;
   if (sc.addr_stamp[k] != sc.stamp) {
+    if (sc.addr_key_stamp != sc.stamp) {
+      sc.addr_key[0] = IpRanges::key(sc.addr_pkt->src);
+      sc.addr_key[1] = IpRanges::key(sc.addr_pkt->dst);
+      sc.addr_key_stamp = sc.stamp;
+    }
     sc.addr_stamp[k] = sc.stamp;
     sc.addr_val[k] = addr_sets_[id]->match_key(sc.addr_key[dst]);
   }
@@ -961,10 +966,8 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
     std::fill(sc.addr_stamp.begin(), sc.addr_stamp.end(), 0);
     sc.stamp = 1;
   }
-  if (c.pkt) {
-    sc.addr_key[0] = IpRanges::key(c.pkt->src);
-    sc.addr_key[1] = IpRanges::key(c.pkt->dst);
-  }
+  sc.addr_pkt = c.pkt;  // range keys computed on first use (most inspections need none)
+  sc.addr_key_stamp = 0;
   uint8_t proto = c.pkt ? c.pkt->proto : 6;
 
   // Transformed buffers are computed once per call, for every variant a rule uses.

@@ -145,6 +145,8 @@ class Scratch {
   std::vector<uint32_t> addr_stamp;
   std::vector<uint8_t> addr_val;
   IpRanges::U128 addr_key[2] = {0, 0};
+  const Packet* addr_pkt = nullptr;
+  uint32_t addr_key_stamp = 0;           // addr_key holds addr_pkt's keys when equal to `stamp`
   std::vector<std::string> transformed;  // per variant
   std::vector<uint32_t> transformed_stamp;
   std::vector<bool> transformed_present;
