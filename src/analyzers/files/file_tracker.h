@@ -23,7 +23,7 @@ class FileRecord : public Record {
  public:
   std::string_view event_type() const override { return "fileinfo"; }
   void write_eve(JsonWriter& w) const override;
-  const ZeekSchema* zeek_schema() const override { return &files_schema(); }
+  const ZeekSchema* zeek_schema() const override { return zeek_log ? &files_schema() : nullptr; }
   void write_zeek(ZeekRow& row) const override;
 
   std::string fuid;
@@ -49,6 +49,9 @@ class FileRecord : public Record {
   // The app-layer object Suricata adds to fileinfo ("http":{...}, "smb":{...}), pre-rendered.
   std::string app_key;
   std::string app_json;
+  // False for a piece of a file whose files.log row is written once for all its pieces
+  // (HTTP range responses joined by RangeFiles): EVE only.
+  bool zeek_log = true;
 };
 
 class FileTracker {

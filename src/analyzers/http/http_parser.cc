@@ -880,6 +880,10 @@ void HttpParser::decoded_bytes(Side& s, Direction dir, const uint8_t* p, size_t 
   }
   if (!s.file.active()) open_file(s, dir, ts);
   s.file.data({p, n}, ts);
+  if (s.range) {
+    events_.on_range_data(s.range_offset, {p, n}, ts);
+    s.range_offset += n;
+  }
 }
 
 void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
@@ -912,6 +916,17 @@ void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
       s.file.record().has_total = true;
       total_from_range = true;
     }
+    uint64_t first = 0;
+    if (size_t dash = v.find('-');
+        !req && tx.status == 206 && !s.multipart.active() && dash != std::string_view::npos &&
+        parse_length(v.substr(0, dash), first) && tx.request_header("Range")) {
+      if (const std::string* joined = events_.on_range_start(tx, total, total_from_range, ts)) {
+        s.range = true;
+        s.range_offset = first;
+        rec.fuid = *joined;
+        rec.zeek_log = false;
+      }
+    }
   }
   if (!total_from_range && !s.multipart.active() && s.mode == BodyMode::kLength &&
       s.coding == Coding::kIdentity) {
@@ -922,6 +937,7 @@ void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
 
 void HttpParser::close_file(Side& s, Direction dir, TimeNs ts, bool complete) {
   if (!s.file.active()) return;
+  s.range = false;
   HttpTransaction* tx = s.tx;
   bool req = dir == Direction::kToServer;
   files::FileRecord& rec = s.file.finish(ts, complete && tx && !tx->truncated);
@@ -1014,6 +1030,7 @@ void HttpParser::gap(Direction dir, uint64_t len, TimeNs ts) {
     if (s.mode != BodyMode::kClose) s.remaining -= len;
     (dir == Direction::kToServer ? s.tx->request_wire_len : s.tx->response_wire_len) += len;
     s.file.gap(len, ts);
+    s.range_offset += len;
     return;
   }
   if (s.tx) end_message(s, dir, ts, false);

@@ -113,6 +113,15 @@ class HttpEvents {
   // The file's record may be completed (flow, app object) before publishing.
   virtual void on_file(const HttpTransaction& tx, files::FileRecord& file) = 0;
   virtual void on_anomaly(std::string_view name, Direction dir, TimeNs ts) = 0;
+  // A 206 response to a range request (Zeek's range_request) carries a piece of a file that
+  // Zeek names by client and URL and joins across responses and connections. Returns the
+  // joined file's fuid, or nullptr when not joined (the body is then a file of its own).
+  virtual const std::string* on_range_start(const HttpTransaction&, uint64_t /*total*/,
+                                            bool /*has_total*/, TimeNs) {
+    return nullptr;
+  }
+  // Body bytes of that response at their offset in the joined file.
+  virtual void on_range_data(uint64_t /*offset*/, std::span<const uint8_t>, TimeNs) {}
 };
 
 class HttpParser {
@@ -182,6 +191,9 @@ class HttpParser {
     std::string filename;
     MultipartSplitter multipart;
     uint8_t last_byte = 0;  // of the decoded body so far
+    // The body is a piece of a joined range file (on_range_start), next at range_offset.
+    bool range = false;
+    uint64_t range_offset = 0;
   };
   struct PartEvents;
 

@@ -5,7 +5,10 @@
 namespace komainu::http {
 
 HttpSession::HttpSession(const SessionContext& ctx, HttpLimits limits, HttpLogOptions opts)
-    : ctx_(ctx), opts_(opts), parser_(*this, limits, ctx.flow ? ctx.flow->uid : std::string()) {}
+    : ctx_(ctx),
+      worker_(dynamic_cast<HttpWorkerState*>(ctx.worker)),
+      opts_(opts),
+      parser_(*this, limits, ctx.flow ? ctx.flow->uid : std::string()) {}
 
 void HttpSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) {
   parser_.data(dir, data, ts);
@@ -17,6 +20,49 @@ void HttpSession::on_gap(Direction dir, uint64_t len, TimeNs ts) {
 
 void HttpSession::on_close(TimeNs ts) {
   parser_.close(ts);
+  if (worker_) worker_->range_files.release(ctx_.flow, ts, ctx_.sink);
+}
+
+const std::string* HttpSession::on_range_start(const HttpTransaction& tx, uint64_t total,
+                                               bool has_total, TimeNs ts) {
+  if (!worker_ || !ctx_.flow) return nullptr;
+  // Zeek's handle: analyzer, is_orig, client address and build_url() (host, ":port" when
+  // not 80, URI).
+  const FlowTuple& t = ctx_.flow->tuple;
+  range_key_.assign("HTTP\tF\t");
+  range_key_ += t.src.str();
+  range_key_ += '\t';
+  range_key_ += tx.buf.host.empty() ? t.dst.str() : tx.buf.host;
+  if (t.dport != 80) {
+    range_key_ += ':';
+    range_key_ += std::to_string(t.dport);
+  }
+  range_key_ += tx.buf.uri_raw;
+  range_total_ = total;
+  range_has_total_ = has_total;
+  range_id_ = open_range(ts);
+  return worker_->range_files.fuid(range_id_);
+}
+
+uint64_t HttpSession::open_range(TimeNs ts) {
+  auto& table = worker_->range_files;
+  uint64_t id =
+      table.open(range_key_, "HTTP", ctx_.flow, range_total_, range_has_total_, ts, ctx_.sink);
+  if (table.evicted() > range_evicted_) {
+    auto& a = worker_->anomalies;
+    a.count(a.intern("http_range_file_evicted"), table.evicted() - range_evicted_);
+    range_evicted_ = table.evicted();
+  }
+  return id;
+}
+
+void HttpSession::on_range_data(uint64_t offset, std::span<const uint8_t> bytes, TimeNs ts) {
+  auto& table = worker_->range_files;
+  if (table.data(range_id_, offset, bytes, ts, ctx_.sink)) return;
+  // The joined file ended meanwhile (complete, timed out or evicted): the piece's remaining
+  // bytes start it again, as Zeek opens a file for data under a known handle.
+  range_id_ = open_range(ts);
+  table.data(range_id_, offset, bytes, ts, ctx_.sink);
 }
 
 void HttpSession::on_transaction(const HttpTransaction& tx) {
@@ -75,12 +121,17 @@ std::unique_ptr<AppSession> create(const SessionContext& ctx) {
   return std::make_unique<HttpSession>(ctx);
 }
 
+std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions*) {
+  return std::make_unique<HttpWorkerState>();
+}
+
 const Registration<AnalyzerApi> kRegistration{{
     .name = "http",
     .tcp = true,
     .udp = false,
     .probe = probe_http,
     .create = create,
+    .make_worker_state = make_worker_state,
 }};
 
 }  // namespace

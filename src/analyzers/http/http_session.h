@@ -5,10 +5,17 @@
 
 #include "analyzers/analyzer.h"
 #include "analyzers/anomaly.h"
+#include "analyzers/files/range_files.h"
 #include "analyzers/http/http_parser.h"
 #include "analyzers/http/http_record.h"
 
 namespace komainu::http {
+
+// What the HTTP analyzer keeps per worker: the files joined from range responses.
+class HttpWorkerState : public AnalyzerWorkerState {
+ public:
+  files::RangeFiles range_files;
+};
 
 class HttpSession : public AppSession, private HttpEvents {
  public:
@@ -25,8 +32,18 @@ class HttpSession : public AppSession, private HttpEvents {
   void on_transaction(const HttpTransaction& tx) override;
   void on_file(const HttpTransaction& tx, files::FileRecord& file) override;
   void on_anomaly(std::string_view name, Direction dir, TimeNs ts) override;
+  const std::string* on_range_start(const HttpTransaction& tx, uint64_t total, bool has_total,
+                                    TimeNs ts) override;
+  void on_range_data(uint64_t offset, std::span<const uint8_t> bytes, TimeNs ts) override;
+  uint64_t open_range(TimeNs ts);
 
   SessionContext ctx_;
+  HttpWorkerState* worker_ = nullptr;  // nullptr: range responses are not joined
+  std::string range_key_;              // of the current range response
+  uint64_t range_total_ = 0;
+  bool range_has_total_ = false;
+  uint64_t range_id_ = 0;
+  uint64_t range_evicted_ = 0;  // the table's count already added to the anomaly counters
   HttpLogOptions opts_;
   HttpParser parser_;
   AnomalyReporter anomalies_{"http", "HTTP"};

@@ -455,6 +455,60 @@ TEST(Http, GapTruncatesFile) {
   EXPECT_EQ(h.sink.of("http").size(), 2u);
 }
 
+// 206 answers to range requests for one URL, over two connections: EVE keeps one fileinfo
+// per response (Suricata), files.log one joined file (Zeek's handle is client + URL) with a
+// row per connection, logged when the last of them closes.
+TEST(Http, RangeResponsesJoinOneFileAcrossConnections) {
+  HttpWorkerState worker;
+  CaptureSink sink;
+  FlowContext f[2];
+  std::unique_ptr<HttpSession> s[2];
+  for (int i = 0; i < 2; ++i) {
+    f[i].uid = i ? "CTest2" : "CTest1";
+    f[i].tuple.src = *IpAddr::parse("10.0.0.1");
+    f[i].tuple.dst = *IpAddr::parse("10.0.0.2");
+    f[i].tuple.sport = uint16_t(40000 + i);
+    f[i].tuple.dport = 80;
+    f[i].tuple.proto = 6;
+    s[i] = std::make_unique<HttpSession>(SessionContext{&sink, &f[i], nullptr, &worker});
+  }
+  const char* ranges[2] = {"0-3", "6-9"};
+  for (int i = 0; i < 2; ++i)
+    s[i]->on_data(Direction::kToServer,
+                  bytes(std::string("GET /f.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=") + ranges[i] +
+                        "\r\n\r\n"),
+                  1);
+  for (int i = 0; i < 2; ++i)
+    s[i]->on_data(Direction::kToClient,
+                  bytes(std::string("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ") +
+                        ranges[i] + "/10\r\nContent-Length: 4\r\n\r\nabcd"),
+                  2 + i);
+  auto eve = sink.of("fileinfo");
+  ASSERT_EQ(eve.size(), 2u);
+  for (auto* r : eve) {
+    EXPECT_TRUE(r->has_eve);
+    EXPECT_TRUE(r->zeek_path.empty());  // no files.log row of its own
+    EXPECT_NE(r->eve.find("\"size\":4"), std::string::npos) << r->eve;
+  }
+  s[0]->on_close(5);
+  EXPECT_TRUE(sink.of("files").empty());  // the other connection still carries the file
+  s[1]->on_close(6);
+  auto rows = sink.of("files");
+  ASSERT_EQ(rows.size(), 2u);
+  for (auto* r : rows) {
+    EXPECT_FALSE(r->has_eve);
+    EXPECT_EQ(r->get("seen_bytes"), "8");
+    EXPECT_EQ(r->get("total_bytes"), "10");
+    EXPECT_EQ(r->get("missing_bytes"), "2");
+    EXPECT_EQ(r->get("timedout"), "T");
+    EXPECT_EQ(r->get("fuid"), rows[0]->get("fuid"));
+  }
+  EXPECT_NE(rows[0]->get("uid"), rows[1]->get("uid"));
+  auto http = sink.of("http");
+  ASSERT_EQ(http.size(), 2u);
+  for (auto* r : http) EXPECT_EQ(r->get("resp_fuids"), rows[0]->get("fuid"));
+}
+
 TEST(Http, MalformedInputIsNamedAndCounted) {
   Harness h;
   h.client("\x01\x02 garbage\r\n\r\n");
