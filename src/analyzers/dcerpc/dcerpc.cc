@@ -1,6 +1,7 @@
 #include "analyzers/dcerpc/dcerpc.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "core/cursor.h"
 
@@ -140,7 +141,94 @@ bool rd32(Cursor& c, bool le, uint32_t& v) {
   return le ? c.le32(v) : c.be32(v);
 }
 
+struct KnownClass {
+  const char* clsid;
+  const char* name;
+  bool runs_commands;  // its methods start processes: remote activation is lateral movement
+};
+// Classes remote clients activate. The command-running ones are those public DCOM
+// lateral-movement research and tools (Impacket dcomexec, enigma0x3, Cybereason) use.
+constexpr KnownClass kClasses[] = {
+    {"49b2791a-b1ae-4c90-9b8e-e860ba07f889", "MMC20.Application", true},
+    {"9ba05972-f6a8-11cf-a442-00a0c90a8f39", "ShellWindows", true},
+    {"c08afd90-f2a1-11d1-8455-00a0c91f3880", "ShellBrowserWindow", true},
+    {"00024500-0000-0000-c000-000000000046", "Excel.Application", true},
+    {"000209ff-0000-0000-c000-000000000046", "Word.Application", true},
+    {"0006f03a-0000-0000-c000-000000000046", "Outlook.Application", true},
+    {"0002df01-0000-0000-c000-000000000046", "InternetExplorer.Application", true},
+    {"8bc3f05e-d86b-11d0-a075-00c04fb68820", "WbemLevel1Login", false},
+};
+
+constexpr const char* kIidActivationPropertiesIn = "000001a2-0000-0000-c000-000000000046";
+constexpr const char* kClsidActivationPropertiesIn = "00000338-0000-0000-c000-000000000046";
+constexpr const char* kClsidInstantiationInfo = "000001ab-0000-0000-c000-000000000046";
+constexpr const char* kIRemoteSCMActivator = "000001a0-0000-0000-c000-000000000046";
+constexpr uint8_t kAuthLevelPrivacy = 6;
+
 }  // namespace
+
+std::string_view com_class_name(std::string_view clsid) {
+  for (const auto& k : kClasses)
+    if (clsid == k.clsid) return k.name;
+  return {};
+}
+
+bool com_class_runs_commands(std::string_view clsid) {
+  for (const auto& k : kClasses)
+    if (clsid == k.clsid) return k.runs_commands;
+  return false;
+}
+
+std::string activation_clsid(std::span<const uint8_t> stub, bool le) {
+  // ORPCTHIS (32 bytes, more with extensions) then the MInterfacePointer of the activation
+  // properties: the OBJREF sits within the first few hundred bytes.
+  static constexpr uint8_t kMeow[4] = {'M', 'E', 'O', 'W'};
+  constexpr size_t kSearch = 1024;
+  for (size_t o = 0; o + 4 <= stub.size() && o < kSearch; ++o) {
+    if (std::memcmp(stub.data() + o, kMeow, 4) != 0) continue;
+    Cursor c(stub.subspan(o + 4));
+    uint32_t flags = 0;
+    uint8_t iid[16], clsid[16];
+    if (!(rd32(c, le, flags) && c.copy(iid, 16) && c.copy(clsid, 16)) || flags != 4 ||
+        uuid_text(iid, le) != kIidActivationPropertiesIn ||
+        uuid_text(clsid, le) != kClsidActivationPropertiesIn)
+      continue;
+    // OBJREF_CUSTOM: cbExtension, size; ActivationPropertiesBlob: dwSize, dwReserved, then
+    // the CustomHeader in NDR type serialisation (8-byte common + 8-byte private header).
+    size_t hdr = o + 56;
+    if (hdr + 16 > stub.size()) return {};
+    bool ble = stub[hdr + 1] == 0x10;  // the serialisation header's own byte order
+    Cursor h(stub.subspan(hdr + 16));
+    uint32_t total = 0, header_size = 0, reserved = 0, dest = 0, n = 0, count = 0;
+    uint32_t p_clsids = 0, p_sizes = 0, p_reserved = 0;
+    if (!(rd32(h, ble, total) && rd32(h, ble, header_size) && rd32(h, ble, reserved) &&
+          rd32(h, ble, dest) && rd32(h, ble, n) && h.skip(16) && rd32(h, ble, p_clsids) &&
+          rd32(h, ble, p_sizes) && rd32(h, ble, p_reserved) && rd32(h, ble, count)) ||
+        n == 0 || n > 32 || count != n || !p_clsids || !p_sizes)
+      return {};
+    uint8_t ids[32][16];
+    uint32_t sizes[32];
+    for (uint32_t i = 0; i < n; ++i)
+      if (!h.copy(ids[i], 16)) return {};
+    if (!(rd32(h, ble, count)) || count != n) return {};
+    for (uint32_t i = 0; i < n; ++i)
+      if (!rd32(h, ble, sizes[i])) return {};
+    // The properties follow the header, in the order of the class-id array.
+    size_t prop = hdr + size_t(header_size);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (prop >= stub.size()) return {};
+      if (uuid_text(ids[i], ble) == kClsidInstantiationInfo) {
+        // InstantiationInfoData (after its own 16 bytes of serialisation headers) opens
+        // with the class id.
+        if (prop + 32 > stub.size()) return {};
+        return uuid_text(stub.data() + prop + 16, stub[prop + 1] == 0x10);
+      }
+      prop += sizes[i];
+    }
+    return {};
+  }
+  return {};
+}
 
 std::string_view endpoint_name(std::string_view uuid) {
   for (const auto& k : kEndpoints)
@@ -175,6 +263,12 @@ void DceRpcRecord::write_eve(JsonWriter& w) const {
     if (!uuid.empty()) w.kv("interface", uuid);
     if (!endpoint.empty()) w.kv("endpoint", endpoint);
     if (!operation.empty()) w.kv("operation", operation);
+    if (interface_from_stub) w.kv("interface_from_stub", true);
+    if (!activated_clsid.empty()) {
+      w.key("activation").begin_object().kv("clsid", activated_clsid);
+      if (!activated_class.empty()) w.kv("class", activated_class);
+      w.end_object();
+    }
   } else {
     w.key("interfaces").begin_array();
     for (const auto& i : interfaces) {
@@ -208,11 +302,19 @@ void DceRpcRecord::write_zeek(ZeekRow& row) const {
 void DceRpcParser::gap(Direction dir) {
   Side& s = sides_[size_t(dir)];
   s.buf.clear();
-  s.lost = true;  // no resynchronisation inside a stream: PDUs carry no marker
+  s.skip = 0;
+  // PDUs carry no marker, but clients and servers write one PDU per send: the first segment
+  // after the hole may open one (see data()).
+  s.lost = true;
+  s.after_gap = true;
 }
 
 void DceRpcParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
   Side& s = sides_[size_t(dir)];
+  if (s.lost && s.after_gap && bytes.size() >= 16 && plausible_header(bytes)) {
+    s.lost = s.after_gap = false;  // resynchronised on a whole, well-formed header
+    ++resyncs_;
+  }
   if (s.lost) return;
   if (s.skip) {
     size_t n = std::min(s.skip, bytes.size());
@@ -229,6 +331,7 @@ void DceRpcParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts
     if (h[0] != 5 || h[1] > 1 || frag < 16) {
       anomalies_.report(ctx_.sink, ctx_.flow, ts, "dcerpc_bad_header", dir == Direction::kToClient);
       s.lost = true;
+      s.after_gap = false;  // not DCE-RPC framing here: stay off
       s.buf.clear();
       return;
     }
@@ -287,6 +390,24 @@ void DceRpcParser::pdu(Direction dir, std::span<const uint8_t> p, TimeNs ts) {
   for (const auto& k : contexts_)
     if (k.id == ctx_id) r.uuid = k.uuid;
   r.endpoint = std::string(endpoint_name(r.uuid));
+  // DCOM activations (RemoteGetClassObject 3, RemoteCreateInstance 4) name the class to
+  // instantiate in clear unless the call is sealed. Without a BIND (capture started later)
+  // only the activation-properties OBJREF in the stub says which interface this is.
+  bool sealed = auth_len && p.size() >= size_t(auth_len) + 8 &&
+                p[p.size() - auth_len - 8 + 1] == kAuthLevelPrivacy;
+  if ((opnum == 3 || opnum == 4) && !sealed &&
+      (r.uuid.empty() || r.endpoint == "IRemoteSCMActivator")) {
+    size_t stub_at = p.size() - c.remaining();
+    r.activated_clsid = activation_clsid(p.subspan(stub_at, r.stub_len), le);
+    if (!r.activated_clsid.empty()) {
+      r.activated_class = std::string(com_class_name(r.activated_clsid));
+      if (r.uuid.empty()) {
+        r.uuid = kIRemoteSCMActivator;
+        r.endpoint = "IRemoteSCMActivator";
+        r.interface_from_stub = true;
+      }
+    }
+  }
   r.operation = std::string(operation_name(r.endpoint, opnum));
   r.named_pipe = pipe_;
   if (ctx_.sink) ctx_.sink->publish(r);
@@ -338,16 +459,35 @@ void DceRpcParser::bind(std::span<const uint8_t> p, bool le, bool alter, uint32_
   if (ctx_.sink && !r.interfaces.empty()) ctx_.sink->publish(r);
 }
 
+bool plausible_header(std::span<const uint8_t> h) {
+  if (h.size() < 16 || h[0] != 5 || h[1] > 1 || h[2] > 20) return false;  // 20: last ptype
+  bool le = h[4] & 0x10;
+  bool drep_ok = (h[4] & 0xef) == 0 && h[5] <= 3 && h[6] == 0 && h[7] == 0;
+  uint16_t frag = le ? uint16_t(h[8] | h[9] << 8) : uint16_t(h[8] << 8 | h[9]);
+  uint16_t auth = le ? uint16_t(h[10] | h[11] << 8) : uint16_t(h[10] << 8 | h[11]);
+  return drep_ok && frag >= 16 && size_t(auth) + 16 <= frag;
+}
+
 ProbeResult probe_dcerpc(std::span<const uint8_t> data, Direction dir, uint16_t) {
   if (dir != Direction::kToServer) return ProbeResult::kNo;
   if (data.empty()) return ProbeResult::kMaybe;
   if (data[0] != 5) return ProbeResult::kNo;
   if (data.size() < 3) return ProbeResult::kMaybe;
-  if (data[1] > 1 || (data[2] != kBind && data[2] != kAlterContext)) return ProbeResult::kNo;
+  if (data[1] > 1 || (data[2] != kBind && data[2] != kAlterContext && data[2] != kRequest))
+    return ProbeResult::kNo;
   if (data.size() < 16) return ProbeResult::kMaybe;
   bool le = data[4] & 0x10;
   uint16_t frag = le ? uint16_t(data[8] | data[9] << 8) : uint16_t(data[8] << 8 | data[9]);
-  return frag >= 28 ? ProbeResult::kYes : ProbeResult::kNo;
+  if (data[2] != kRequest) return frag >= 28 ? ProbeResult::kYes : ProbeResult::kNo;
+  // A REQUEST opens the stream only when the capture began after the BIND. Its header has
+  // less fixed content than a BIND's, so it must be exactly well formed: the first
+  // fragment of a call, a data representation NDR defines (ASCII, IEEE/VAX/Cray/IBM floats),
+  // an auth trailer that fits.
+  uint16_t auth = le ? uint16_t(data[10] | data[11] << 8) : uint16_t(data[10] << 8 | data[11]);
+  bool drep_ok = (data[4] & 0xef) == 0 && data[5] <= 3 && data[6] == 0 && data[7] == 0;
+  return (data[3] & kFirstFrag) && drep_ok && frag >= 24 && size_t(auth) + 24 <= frag
+             ? ProbeResult::kYes
+             : ProbeResult::kNo;
 }
 
 namespace {

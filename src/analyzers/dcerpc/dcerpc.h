@@ -44,6 +44,14 @@ class DceRpcRecord : public Record {
   std::string endpoint;        // well-known name of `uuid`, or ""
   std::string operation;       // well-known name of (endpoint, opnum), or ""
   std::string named_pipe;      // SMB pipe name, or "" over TCP
+  // DCOM activation (IRemoteSCMActivator RemoteGetClassObject / RemoteCreateInstance): the
+  // CLSID the client asks the remote host to instantiate, read from the clear activation
+  // properties, and its well-known name ("MMC20.Application") or "".
+  std::string activated_clsid;
+  std::string activated_class;
+  // The interface was not bound on this connection (the capture starts after the BIND) but
+  // the request's stub itself identifies it (an activation-properties OBJREF).
+  bool interface_from_stub = false;
   struct Interface {
     std::string uuid;
     uint16_t ver_major = 0, ver_minor = 0;
@@ -66,12 +74,14 @@ class DceRpcParser {
   void data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts);
   void gap(Direction dir);
   uint64_t pdus() const { return pdus_; }
+  uint64_t resyncs() const { return resyncs_; }
 
  private:
   struct Side {
     std::vector<uint8_t> buf;
-    size_t skip = 0;    // bytes of an oversized PDU still to drop
-    bool lost = false;  // framing lost after a gap or bad header: ignore this direction
+    size_t skip = 0;         // bytes of an oversized PDU still to drop
+    bool lost = false;       // framing lost after a gap or bad header: ignore this direction
+    bool after_gap = false;  // lost to a gap: a segment opening with a valid header resumes
   };
   struct Context {
     uint16_t id = 0;
@@ -87,9 +97,25 @@ class DceRpcParser {
   std::vector<Context> contexts_;
   std::string pipe_;
   uint64_t pdus_ = 0;
+  uint64_t resyncs_ = 0;
 };
 
-// Content probe: a version 5.0/5.1 BIND or ALTER_CONTEXT header from the client.
+// Well-known name of a COM class id (lower-case text), else "".
+std::string_view com_class_name(std::string_view clsid);
+// Whether remotely activating this class is a known lateral-movement technique (objects whose
+// methods run commands: MMC20.Application, ShellWindows, ShellBrowserWindow, Office).
+bool com_class_runs_commands(std::string_view clsid);
+// The CLSID in a DCOM activation request's stub (ORPCTHIS, then the activation properties as
+// an OBJREF_CUSTOM of CLSID_ActivationPropertiesIn: MS-DCOM 2.2.22), "" when the stub holds
+// no such blob or it is malformed.
+std::string activation_clsid(std::span<const uint8_t> stub, bool little_endian);
+
+// A connection-oriented PDU header (16 bytes) that is well formed: version 5.0/5.1, a
+// defined PDU type and data representation, a fragment length that holds its auth trailer.
+bool plausible_header(std::span<const uint8_t> h);
+
+// Content probe: a version 5.0/5.1 BIND or ALTER_CONTEXT header from the client, or a
+// REQUEST when the capture starts after the BIND (the interface is then unknown).
 ProbeResult probe_dcerpc(std::span<const uint8_t> data, Direction dir, uint16_t server_port);
 
 class DceRpcSession : public AppSession {

@@ -49,6 +49,9 @@ constexpr RuleInfo kRules[] = {
     {RemoteAdminDetector::kOutputPolling,
      "command output read and deleted through an admin share (smbexec/wmiexec style)", "TA0008",
      "T1021.002", 2},
+    {RemoteAdminDetector::kDcomActivation,
+     "remote activation of a command-running DCOM object (MMC20.Application, ShellWindows ...)",
+     "TA0008", "T1021.003", 1},
 };
 
 const RuleInfo& rule_info(uint32_t sid) {
@@ -57,36 +60,41 @@ const RuleInfo& rule_info(uint32_t sid) {
   return kRules[0];
 }
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (auto& c : o) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return o;
+// ASCII case-insensitive affixes, without a lower-cased copy per SMB file event.
+bool iequals(std::string_view a, std::string_view lower_b) {
+  if (a.size() != lower_b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != lower_b[i]) return false;
+  return true;
+}
+bool istarts_with(std::string_view s, std::string_view lower_prefix) {
+  return s.size() >= lower_prefix.size() && iequals(s.substr(0, lower_prefix.size()), lower_prefix);
+}
+bool iends_with(std::string_view s, std::string_view lower_suffix) {
+  return s.size() >= lower_suffix.size() &&
+         iequals(s.substr(s.size() - lower_suffix.size()), lower_suffix);
 }
 
 // "\\host\ADMIN$", "\\host\C$" (a drive letter's administrative share).
-bool is_admin_share(const std::string& share) {
-  std::string s = lower(share);
-  size_t p = s.find_last_of('\\');
-  std::string name = p == std::string::npos ? s : s.substr(p + 1);
-  return name == "admin$" || (name.size() == 2 && std::isalpha(uint8_t(name[0])) && name[1] == '$');
+bool is_admin_share(std::string_view share) {
+  size_t p = share.find_last_of('\\');
+  std::string_view name = p == std::string_view::npos ? share : share.substr(p + 1);
+  return iequals(name, "admin$") ||
+         (name.size() == 2 && std::isalpha(uint8_t(name[0])) && name[1] == '$');
 }
 
-bool is_executable(const std::string& file) {
-  static constexpr const char* kExt[] = {".exe", ".dll", ".sys", ".bat", ".cmd",
-                                         ".ps1", ".vbs", ".hta", ".scr", ".msi"};
-  std::string f = lower(file);
-  for (const char* e : kExt) {
-    size_t n = strlen(e);
-    if (f.size() > n && f.compare(f.size() - n, n, e) == 0) return true;
-  }
+bool is_executable(std::string_view file) {
+  static constexpr std::string_view kExt[] = {".exe", ".dll", ".sys", ".bat", ".cmd",
+                                              ".ps1", ".vbs", ".hta", ".scr", ".msi"};
+  for (std::string_view e : kExt)
+    if (file.size() > e.size() && iends_with(file, e)) return true;
   return false;
 }
 
 // Named pipes that remote-execution tools create on their target.
-bool is_exec_tool_pipe(const std::string& pipe) {
-  std::string p = lower(pipe);
-  return p.starts_with("psexesvc") || p.starts_with("remcom_") || p.starts_with("paexec") ||
-         p.starts_with("csexecsvc");
+bool is_exec_tool_pipe(std::string_view pipe) {
+  return istarts_with(pipe, "psexesvc") || istarts_with(pipe, "remcom_") ||
+         istarts_with(pipe, "paexec") || istarts_with(pipe, "csexecsvc");
 }
 
 }  // namespace
@@ -103,6 +111,9 @@ void RemoteAdminDetector::publish(const Record& r) {
     if (auto it = flows_.find(d->flow->flow_id); it != flows_.end()) user = it->second.user;
     on_rpc(d->ts, d->flow->tuple.src, d->flow->tuple.dst, d->endpoint, d->opnum, d->operation,
            d->named_pipe, user);
+    if (!d->activated_clsid.empty())
+      on_activation(d->ts, d->flow->tuple.src, d->flow->tuple.dst, d->activated_clsid,
+                    d->activated_class, d->operation, user);
     return;
   }
   const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
@@ -135,9 +146,10 @@ void RemoteAdminDetector::publish(const Record& r) {
            s->set_info_level.starts_with("SMB2_FILE_DISPOSITION_INFO"))
     kind = 'd';
   if (!kind) return;
-  std::string share;
-  if (auto t = fi.trees.find(s->tree_id); t != fi.trees.end()) share = t->second;
-  on_smb_file(s->ts, s->flow->tuple.src, s->flow->tuple.dst, share, s->filename, kind, fi.user);
+  static const std::string kNoShare;
+  const std::string* share = &kNoShare;
+  if (auto t = fi.trees.find(s->tree_id); t != fi.trees.end()) share = &t->second;
+  on_smb_file(s->ts, s->flow->tuple.src, s->flow->tuple.dst, *share, s->filename, kind, fi.user);
 }
 
 void RemoteAdminDetector::on_rpc(TimeNs ts, const IpAddr& src, const IpAddr& dst,
@@ -219,11 +231,23 @@ void RemoteAdminDetector::on_rpc(TimeNs ts, const IpAddr& src, const IpAddr& dst
   }
 }
 
+void RemoteAdminDetector::on_activation(TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                        const std::string& clsid, const std::string& name,
+                                        const std::string& operation, const std::string& user) {
+  // Activating these classes on another host has no administrative use: their methods run
+  // programs (ExecuteShellCommand, ShellExecute, DDE, macros) there. Other classes (WMI's
+  // login object, an application's own server) are left to the rules on what is called.
+  if (!dcerpc::com_class_runs_commands(clsid)) return;
+  std::string detail = (name.empty() ? clsid : name + " {" + clsid + "}") + " via " +
+                       (operation.empty() ? std::string("IRemoteSCMActivator") : operation);
+  hit(kDcomActivation, ts, src, dst, detail, {}, {}, user);
+}
+
 void RemoteAdminDetector::on_smb_file(TimeNs ts, const IpAddr& src, const IpAddr& dst,
                                       const std::string& share, const std::string& file, char kind,
                                       const std::string& user) {
   ++smb_events_;
-  if (kind == 'c' && is_exec_tool_pipe(file) && lower(share).ends_with("\\ipc$")) {
+  if (kind == 'c' && iends_with(share, "\\ipc$") && is_exec_tool_pipe(file)) {
     hit(kExecToolPipe, ts, src, dst, file, file, share, user);
     return;
   }

@@ -44,6 +44,7 @@ class RemoteAdminDetector : public Detector {
     kToolTransfer = 9100813,
     kExecToolPipe = 9100814,
     kOutputPolling = 9100815,
+    kDcomActivation = 9100816,
   };
 
   RemoteAdminDetector(const RemoteAdminConfig& cfg, EventSink* alerts)
@@ -58,6 +59,10 @@ class RemoteAdminDetector : public Detector {
   void on_rpc(TimeNs ts, const IpAddr& src, const IpAddr& dst, const std::string& endpoint,
               uint16_t opnum, const std::string& operation, const std::string& pipe,
               const std::string& user);
+  // A DCOM activation of class `clsid` (`name` its well-known name or "") by `src` on `dst`.
+  void on_activation(TimeNs ts, const IpAddr& src, const IpAddr& dst, const std::string& clsid,
+                     const std::string& name, const std::string& operation,
+                     const std::string& user);
   // SMB file events on a share: kind is 'c' (create/open), 'w' (write), 'r' (read), 'd'
   // (delete); `pipe` when the share is IPC$.
   void on_smb_file(TimeNs ts, const IpAddr& src, const IpAddr& dst, const std::string& share,

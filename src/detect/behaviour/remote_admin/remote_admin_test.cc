@@ -71,6 +71,26 @@ TEST(RemoteAdmin, PrintingIsNotPrintNightmare) {
   EXPECT_EQ(sid(out.alerts[0]), RemoteAdminDetector::kPrintNightmare);
 }
 
+TEST(RemoteAdmin, DcomActivationOfCommandRunningObjects) {
+  testing::AlertSink out;
+  RemoteAdminDetector d(RemoteAdminConfig{}, &out);
+  IpAddr a = ip("10.0.0.5"), b = ip("10.0.0.9");
+  // WMI's login object and unknown classes: remote activation is what management tools do.
+  d.on_activation(1, a, b, "8bc3f05e-d86b-11d0-a075-00c04fb68820", "WbemLevel1Login",
+                  "RemoteCreateInstance", "");
+  d.on_activation(2, a, b, "11111111-2222-3333-4444-555555555555", "", "RemoteCreateInstance", "");
+  EXPECT_TRUE(out.alerts.empty());
+  d.on_activation(3, a, b, "49b2791a-b1ae-4c90-9b8e-e860ba07f889", "MMC20.Application",
+                  "RemoteGetClassObject", "D\\admin");
+  d.on_activation(4, a, b, "49b2791a-b1ae-4c90-9b8e-e860ba07f889", "MMC20.Application",
+                  "RemoteGetClassObject", "");
+  ASSERT_EQ(out.alerts.size(), 1u);  // one per pair; the repeat is counted
+  EXPECT_EQ(sid(out.alerts[0]), RemoteAdminDetector::kDcomActivation);
+  EXPECT_EQ(out.alerts[0].alert.severity, 1);
+  EXPECT_NE(out.alerts[0].alert.signature.find("MMC20.Application"), std::string::npos)
+      << out.alerts[0].alert.signature;
+}
+
 TEST(RemoteAdmin, ShareEnumerationNeedsManyHosts) {
   testing::AlertSink out;
   RemoteAdminDetector d(RemoteAdminConfig{}, &out);
