@@ -410,11 +410,13 @@ void DceRpcParser::pdu(Direction dir, std::span<const uint8_t> p, TimeNs ts) {
   }
   r.operation = std::string(operation_name(r.endpoint, opnum));
   r.named_pipe = pipe_;
+  r.midstream = pipe_.empty() && !bind_seen_;
   if (ctx_.sink) ctx_.sink->publish(r);
 }
 
 void DceRpcParser::bind(std::span<const uint8_t> p, bool le, bool alter, uint32_t call_id,
                         TimeNs ts) {
+  bind_seen_ = true;
   Cursor c(p);
   c.skip(16);
   uint16_t xmit, recv;

@@ -31,7 +31,11 @@ class DceRpcRecord : public Record {
  public:
   std::string_view event_type() const override { return "dcerpc"; }
   void write_eve(JsonWriter& w) const override;
-  const ZeekSchema* zeek_schema() const override { return request ? &dce_rpc_schema() : nullptr; }
+  // Calls of a TCP connection whose BIND was not captured are EVE only: Zeek's dce_rpc.log
+  // has no row for them (its mapi baseline skips the trace's mid-stream connections).
+  const ZeekSchema* zeek_schema() const override {
+    return request && !midstream ? &dce_rpc_schema() : nullptr;
+  }
   void write_zeek(ZeekRow& row) const override;
 
   bool request = false;  // REQUEST, else BIND / ALTER_CONTEXT
@@ -52,6 +56,7 @@ class DceRpcRecord : public Record {
   // The interface was not bound on this connection (the capture starts after the BIND) but
   // the request's stub itself identifies it (an activation-properties OBJREF).
   bool interface_from_stub = false;
+  bool midstream = false;  // TCP connection picked up after its BIND (no BIND seen)
   struct Interface {
     std::string uuid;
     uint16_t ver_major = 0, ver_minor = 0;
@@ -96,6 +101,7 @@ class DceRpcParser {
   Side sides_[2];
   std::vector<Context> contexts_;
   std::string pipe_;
+  bool bind_seen_ = false;
   uint64_t pdus_ = 0;
   uint64_t resyncs_ = 0;
 };

@@ -80,6 +80,7 @@ TEST(DceRpc, BindThenRequestsInPieces) {
   EXPECT_EQ(sink.recs[1].operation, "OpenSCManagerW");
   EXPECT_EQ(sink.recs[2].operation, "CreateServiceW");
   EXPECT_EQ(sink.recs[2].stub_len, 8u);
+  EXPECT_NE(sink.recs[2].zeek_schema(), nullptr);
   EXPECT_EQ(sink.anomalies, 0u);
 }
 
@@ -213,6 +214,8 @@ TEST(DceRpc, ActivationWithoutBindNamesTheClass) {
   EXPECT_EQ(sink.recs[0].endpoint, "IRemoteSCMActivator");
   EXPECT_EQ(sink.recs[0].operation, "RemoteCreateInstance");
   EXPECT_TRUE(sink.recs[0].interface_from_stub);
+  EXPECT_TRUE(sink.recs[0].midstream);
+  EXPECT_EQ(sink.recs[0].zeek_schema(), nullptr);  // EVE only, as Zeek logs no such call
   {
     std::string out;
     JsonWriter w(out);
