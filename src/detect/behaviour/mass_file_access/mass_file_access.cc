@@ -7,6 +7,8 @@
 
 namespace komainu {
 
+using namespace std::string_view_literals;
+
 void MassFileAccessDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
   if (type == "flow") {
@@ -29,14 +31,17 @@ void MassFileAccessDetector::publish(const Record& r) {
   fi.last = s->ts;
   if (!s->ntlm_user.empty())
     fi.user = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;
-  if (s->command == "SMB2_COMMAND_TREE_CONNECT" && !s->share.empty() && fi.trees.size() < 256)
+  if (std::string_view(s->command) == "SMB2_COMMAND_TREE_CONNECT"sv && !s->share.empty() &&
+      fi.trees.size() < 256)
     fi.trees[s->tree_id] = s->share;
-  bool create = s->command == "SMB2_COMMAND_CREATE", read = s->command == "SMB2_COMMAND_READ";
+  bool create = std::string_view(s->command) == "SMB2_COMMAND_CREATE"sv,
+       read = std::string_view(s->command) == "SMB2_COMMAND_READ"sv;
   if (!(create || read) || s->filename.empty() || s->filename == "<share_root>") return;
   if (s->has_status && s->status != 0) return;  // failed opens are not collection
-  std::string share;
-  if (auto t = fi.trees.find(s->tree_id); t != fi.trees.end()) share = t->second;
-  on_file(s->ts, s->flow->tuple.src, s->flow->tuple.dst, share, fi.user, s->filename,
+  static const std::string kNoShare;
+  const std::string* share = &kNoShare;
+  if (auto t = fi.trees.find(s->tree_id); t != fi.trees.end()) share = &t->second;
+  on_file(s->ts, s->flow->tuple.src, s->flow->tuple.dst, *share, fi.user, s->filename,
           read ? s->bytes : 0);
 }
 
@@ -67,12 +72,14 @@ void MassFileAccessDetector::on_file(TimeNs ts, const IpAddr& src, const IpAddr&
   if (!user.empty() && s.users.size() < 16) s.users.insert(user);
   if (!share.empty() && s.shares.size() < 16) s.shares.insert(share);
   if (s.servers.size() < 16) s.servers.insert(server);
-  uint64_t h = std::hash<std::string>{}(share + '|' + file) ^ IpAddrHash {}(server);
+  // (server, share, file) without building a "share|file" string per open.
+  uint64_t hs = std::hash<std::string_view>{}(share), hf = std::hash<std::string_view>{}(file);
+  uint64_t h = (hs * 0x9e3779b97f4a7c15ull + hf) ^ (hs >> 29) ^ IpAddrHash {}(server);
   if (s.files.size() >= cfg_.max_files_per_source) {
     ++s.over_cap;
     return;
   }
-  if (!s.files.insert(h).second) return;
+  if (!s.files.insert(h)) return;
   if (s.samples.size() < 10) s.samples.push_back(share.empty() ? file : share + "\\" + file);
   uint64_t n = s.files.size() + s.over_cap;
   if (n < cfg_.min_files || (s.alerted && (n < 2 * s.alerted || s.updates >= cfg_.max_updates)))

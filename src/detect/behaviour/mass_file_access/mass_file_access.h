@@ -35,7 +35,7 @@ class MassFileAccessDetector : public Detector {
  private:
   struct Source {
     TimeNs start = 0, first = 0, last = 0;
-    std::unordered_set<uint64_t> files;
+    U64Set files;  // hashes of (server, share, file): open addressing, no node per file
     uint64_t opens = 0, bytes = 0, alerted = 0, updates = 0, over_cap = 0;
     std::set<std::string> users, shares;
     std::set<IpAddr> servers;

@@ -9,6 +9,8 @@
 
 namespace komainu {
 
+using namespace std::string_view_literals;
+
 namespace {
 
 struct RuleInfo {
@@ -130,19 +132,20 @@ void RemoteAdminDetector::publish(const Record& r) {
   fi.last = s->ts;
   if (!s->ntlm_user.empty())
     fi.user = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;
-  if (s->command == "SMB2_COMMAND_TREE_CONNECT" && !s->share.empty() && fi.trees.size() < 256) {
+  if (std::string_view(s->command) == "SMB2_COMMAND_TREE_CONNECT"sv && !s->share.empty() &&
+      fi.trees.size() < 256) {
     fi.trees[s->tree_id] = s->share;
     return;
   }
   if (s->filename.empty() || (s->has_status && s->status != 0)) return;
   char kind = 0;
-  if (s->command == "SMB2_COMMAND_CREATE")
+  if (std::string_view(s->command) == "SMB2_COMMAND_CREATE"sv)
     kind = s->access == "delete on close" ? 'd' : 'c';
-  else if (s->command == "SMB2_COMMAND_WRITE")
+  else if (std::string_view(s->command) == "SMB2_COMMAND_WRITE"sv)
     kind = 'w';
-  else if (s->command == "SMB2_COMMAND_READ")
+  else if (std::string_view(s->command) == "SMB2_COMMAND_READ"sv)
     kind = 'r';
-  else if (s->command == "SMB2_COMMAND_SET_INFO" &&
+  else if (std::string_view(s->command) == "SMB2_COMMAND_SET_INFO"sv &&
            s->set_info_level.starts_with("SMB2_FILE_DISPOSITION_INFO"))
     kind = 'd';
   if (!kind) return;
