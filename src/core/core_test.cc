@@ -52,6 +52,54 @@ TEST(Json, EscapesHostileBytes) {
   EXPECT_EQ(out, "{\"a\":\"x\\\"\\n\\u0001\\u00ff\xc3\xa9\",\"n\":5}");
 }
 
+// Plain runs are checked eight bytes at a time: a byte to escape at every position of a
+// word, in keys and values of every length, is still escaped (reference: byte by byte).
+TEST(Json, EscapesAtEveryWordPosition) {
+  auto reference = [](std::string_view s) {
+    static const char* hex = "0123456789abcdef";
+    std::string r;
+    for (size_t i = 0; i < s.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == 0xc3 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xa9) {
+        r += s.substr(i, 2);  // valid UTF-8 is copied
+        ++i;
+      } else if (c == '"') {
+        r += "\\\"";
+      } else if (c == '\\') {
+        r += "\\\\";
+      } else if (c == '\n') {
+        r += "\\n";
+      } else if (c == '\r') {
+        r += "\\r";
+      } else if (c == '\t') {
+        r += "\\t";
+      } else if (c < 0x20 || c >= 0x80) {
+        r += "\\u00";
+        r += hex[c >> 4];
+        r += hex[c & 15];
+      } else {
+        r += char(c);
+      }
+    }
+    return r;
+  };
+  const std::string specials[] = {"\"",   "\\",   "\n",       "\x01", "\x1f", "\x7f",
+                                  "\x80", "\xff", "\xc3\xa9", " ",    "~"};
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (const std::string& sp : specials) {
+        std::string s(len, 'a');
+        s.replace(pos, 1, sp);
+        std::string out;
+        JsonWriter w(out);
+        w.begin_object().kv(s, s).end_object();
+        const std::string e = reference(s);
+        ASSERT_EQ(out, "{\"" + e + "\":\"" + e + "\"}") << len << " " << pos;
+      }
+    }
+  }
+}
+
 TEST(Time, FormatsAndParses) {
   TimeNs t;
   ASSERT_TRUE(parse_iso8601("2024-01-01T00:00:01.5Z", t));

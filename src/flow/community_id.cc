@@ -39,28 +39,19 @@ void sha1_short(const uint8_t* msg, size_t len, uint8_t out[20]) {
   const uint32_t h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476,
                  h4 = 0xC3D2E1F0;
   uint32_t a = h0, b = h1, c = h2, d = h3, e = h4;
-  for (int i = 0; i < 80; ++i) {
-    uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5A827999;
-    } else if (i < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ED9EBA1;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8F1BBCDC;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xCA62C1D6;
-    }
-    uint32_t t = rol(a, 5) + f + e + k + w[i];
+  // One loop per round function: no branch on the round inside the 80 steps.
+  auto step = [&](uint32_t f, uint32_t k, uint32_t wi) {
+    uint32_t t = rol(a, 5) + f + e + k + wi;
     e = d;
     d = c;
     c = rol(b, 30);
     b = a;
     a = t;
-  }
+  };
+  for (int i = 0; i < 20; ++i) step((b & c) | (~b & d), 0x5A827999, w[i]);
+  for (int i = 20; i < 40; ++i) step(b ^ c ^ d, 0x6ED9EBA1, w[i]);
+  for (int i = 40; i < 60; ++i) step((b & c) | (b & d) | (c & d), 0x8F1BBCDC, w[i]);
+  for (int i = 60; i < 80; ++i) step(b ^ c ^ d, 0xCA62C1D6, w[i]);
   const uint32_t h[5] = {h0 + a, h1 + b, h2 + c, h3 + d, h4 + e};
   for (int i = 0; i < 5; ++i) {
     out[4 * i] = uint8_t(h[i] >> 24);
@@ -94,6 +85,12 @@ void base64(const uint8_t* in, size_t n, std::string& out) {
 }  // namespace
 
 std::string community_id_v1(const FlowTuple& t, uint16_t seed) {
+  std::string out;
+  community_id_v1(t, seed, out);
+  return out;
+}
+
+void community_id_v1(const FlowTuple& t, uint16_t seed, std::string& out) {
   const bool v4 = t.src.is_v4() && t.dst.is_v4();
   const size_t alen = v4 ? 4 : 16;
   const uint8_t* a = t.src.b.data() + (v4 ? 12 : 0);
@@ -126,10 +123,9 @@ std::string community_id_v1(const FlowTuple& t, uint16_t seed) {
   }
   uint8_t digest[20];
   sha1_short(buf, n, digest);
-  std::string out = "1:";
   out.reserve(2 + 28);
+  out.assign("1:");
   base64(digest, sizeof digest, out);
-  return out;
 }
 
 std::string zeek_uid(uint64_t v) {

@@ -364,6 +364,8 @@ class FlowTable : public PacketSink {
 
 // "1:" + base64(SHA-1(...)) per the Community ID v1 specification.
 std::string community_id_v1(const FlowTuple& t, uint16_t seed);
+// The same into `out` (its capacity is reused: flows in the pool keep theirs).
+void community_id_v1(const FlowTuple& t, uint16_t seed, std::string& out);
 // "C" + base62 of a 64-bit value.
 std::string zeek_uid(uint64_t v);
 

@@ -521,7 +521,7 @@ void FlowTable::prepare_context(Flow& f) {
   if (f.context_ready) return;
   f.context_ready = true;
   f.ctx.uid = zeek_uid(f.uid_num);
-  f.ctx.community_id = community_id_v1(f.ctx.tuple, cfg_.community_id_seed);
+  community_id_v1(f.ctx.tuple, cfg_.community_id_seed, f.ctx.community_id);
 }
 
 void FlowTable::remove(uint32_t idx, EndReason why) {
@@ -552,8 +552,13 @@ void FlowTable::remove(uint32_t idx, EndReason why) {
   free_pending(f, 1);
   free_probe_buffer(f);
   f.session.reset();
+  // The community id is longer than a short string: its buffer stays with the pool slot
+  // for the next flow instead of being freed and allocated again.
+  std::string community_id = std::move(f.ctx.community_id);
+  community_id.clear();
   f.~Flow();
   new (&f) Flow();
+  f.ctx.community_id = std::move(community_id);
   mem_used_ -= sizeof(Flow);
   free_.push_back(idx);
   --live_;

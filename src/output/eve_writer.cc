@@ -54,24 +54,63 @@ bool EveWriter::open(const std::string& path, std::string* error) {
   return true;
 }
 
-void EveWriter::render(const Record& r, std::string& out) {
-  JsonWriter w(out);
-  w.begin_object();
-  w.kv_eve_time("timestamp", r.ts);
-  const FlowContext* fc = r.flow;
-  if (fc) w.kv("flow_id", fc->flow_id);
-  w.kv("event_type", r.event_type());
-  if (fc) {
-    if (fc->vlan_count) {
+namespace {
+
+// The header members after event_type (vlan, src/dest address and port, proto,
+// community_id) of one flow and direction, rendered once: a flow's records (SMB commands,
+// DNS messages, files, the flow event) repeat them. Entries are checked against everything
+// they were rendered from, so a reused flow slot or a flipped tuple renders again.
+struct HeaderCache {
+  struct Entry {
+    const FlowContext* ctx = nullptr;
+    uint64_t flow_id = 0;
+    bool to_client = false;
+    FlowTuple tuple;
+    uint16_t vlan[2] = {0, 0};
+    uint8_t vlan_count = 0;
+    std::string community_id;
+    std::string text;  // ,"src_ip":...,"community_id":"..."
+
+    bool matches(const FlowContext& fc, bool tc) const {
+      return ctx == &fc && flow_id == fc.flow_id && to_client == tc && tuple.src == fc.tuple.src &&
+             tuple.dst == fc.tuple.dst && tuple.sport == fc.tuple.sport &&
+             tuple.dport == fc.tuple.dport && tuple.proto == fc.tuple.proto &&
+             vlan_count == fc.vlan_count && vlan[0] == fc.vlan[0] && vlan[1] == fc.vlan[1] &&
+             community_id == fc.community_id;
+    }
+  };
+  static constexpr size_t kEntries = 64;
+  Entry entries[kEntries];
+
+  const std::string& get(const FlowContext& fc, bool to_client) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(&fc);
+    Entry& e = entries[((p >> 4) ^ (p >> 12) ^ (to_client ? 1 : 0)) % kEntries];
+    if (e.matches(fc, to_client)) return e.text;
+    e.ctx = &fc;
+    e.flow_id = fc.flow_id;
+    e.to_client = to_client;
+    e.tuple = fc.tuple;
+    e.vlan[0] = fc.vlan[0];
+    e.vlan[1] = fc.vlan[1];
+    e.vlan_count = fc.vlan_count;
+    e.community_id = fc.community_id;
+    e.text.assign(1, ',');
+    render(fc, to_client, e.text);
+    return e.text;
+  }
+
+  static void render(const FlowContext& fc, bool to_client, std::string& out) {
+    JsonWriter w(out);  // no comma before its first member: `out` already ends with one
+    if (fc.vlan_count) {
       w.key("vlan").begin_array();
-      for (int i = 0; i < fc->vlan_count; ++i) w.value(uint64_t(fc->vlan[i]));
+      for (int i = 0; i < fc.vlan_count; ++i) w.value(uint64_t(fc.vlan[i]));
       w.end_array();
     }
-    const FlowTuple& t = fc->tuple;
-    const IpAddr& src = r.to_client ? t.dst : t.src;
-    const IpAddr& dst = r.to_client ? t.src : t.dst;
-    uint16_t sport = r.to_client ? t.dport : t.sport;
-    uint16_t dport = r.to_client ? t.sport : t.dport;
+    const FlowTuple& t = fc.tuple;
+    const IpAddr& src = to_client ? t.dst : t.src;
+    const IpAddr& dst = to_client ? t.src : t.dst;
+    uint16_t sport = to_client ? t.dport : t.sport;
+    uint16_t dport = to_client ? t.sport : t.dport;
     char buf[64];
     w.kv("src_ip", std::string_view(buf, src.format(buf)));
     bool ports = t.proto == 6 || t.proto == 17 || t.proto == 132;
@@ -83,8 +122,22 @@ void EveWriter::render(const Record& r, std::string& out) {
     } else {
       w.kv("proto", std::to_string(t.proto));
     }
-    if (!fc->community_id.empty()) w.kv("community_id", fc->community_id);
+    if (!fc.community_id.empty()) w.kv("community_id", fc.community_id);
   }
+};
+
+}  // namespace
+
+void EveWriter::render(const Record& r, std::string& out) {
+  thread_local HeaderCache header_cache;
+  JsonWriter w(out);
+  w.begin_object();
+  w.kv_eve_time("timestamp", r.ts);
+  const FlowContext* fc = r.flow;
+  if (fc) w.kv("flow_id", fc->flow_id);
+  w.kv("event_type", r.event_type());
+  // `w` stays after a member (a comma before its next one): the cached text is members.
+  if (fc) out.append(header_cache.get(*fc, r.to_client));
   r.write_eve(w);
   w.end_object();
 }

@@ -61,6 +61,44 @@ TEST(EveWriter, CommonHeaderFollowsSuricata) {
   EXPECT_NE(line.find("\"src_ip\":\"10.0.0.2\",\"src_port\":80"), std::string::npos);
 }
 
+// The header after event_type is kept per flow and direction: whatever it was rendered
+// from changing (a flipped tuple, a slot reused by another flow, a VLAN) renders it again.
+TEST(EveWriter, CachedHeaderFollowsTheFlow) {
+  FlowContext fc;
+  fc.flow_id = 7;
+  fc.tuple = {*IpAddr::parse("10.0.0.1"), *IpAddr::parse("10.0.0.2"), 1234, 53, 17};
+  TestRecord r;
+  r.flow = &fc;
+  auto header = [&] {
+    std::string line;
+    EveWriter::render(r, line);
+    size_t from = line.find(",\"", line.find("event_type"));
+    return line.substr(from, line.find(",\"test\"") - from);
+  };
+  EXPECT_EQ(header(),
+            ",\"src_ip\":\"10.0.0.1\",\"src_port\":1234,\"dest_ip\":\"10.0.0.2\","
+            "\"dest_port\":53,\"proto\":\"UDP\"");
+  EXPECT_EQ(header(),
+            ",\"src_ip\":\"10.0.0.1\",\"src_port\":1234,\"dest_ip\":\"10.0.0.2\","
+            "\"dest_port\":53,\"proto\":\"UDP\"");
+  std::swap(fc.tuple.src, fc.tuple.dst);
+  std::swap(fc.tuple.sport, fc.tuple.dport);
+  EXPECT_EQ(header(),
+            ",\"src_ip\":\"10.0.0.2\",\"src_port\":53,\"dest_ip\":\"10.0.0.1\","
+            "\"dest_port\":1234,\"proto\":\"UDP\"");
+  fc.community_id = "1:xyz";
+  fc.vlan[0] = 10;
+  fc.vlan_count = 1;
+  EXPECT_EQ(header(),
+            ",\"vlan\":[10],\"src_ip\":\"10.0.0.2\",\"src_port\":53,\"dest_ip\":"
+            "\"10.0.0.1\",\"dest_port\":1234,\"proto\":\"UDP\",\"community_id\":\"1:xyz\"");
+  fc.flow_id = 8;
+  fc.tuple.proto = 99;
+  EXPECT_EQ(header(),
+            ",\"vlan\":[10],\"src_ip\":\"10.0.0.2\",\"dest_ip\":\"10.0.0.1\","
+            "\"proto\":\"99\",\"community_id\":\"1:xyz\"");
+}
+
 TEST(ZeekLogWriter, WritesZeekTsvLayoutAndEscapes) {
   auto dir = std::filesystem::temp_directory_path() / ("komainu-zeek-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -104,6 +142,42 @@ TEST(ZeekLogWriter, JsonFormOmitsUnsetFields) {
   EXPECT_EQ(line, "{\"ts\":1704067200.500000,\"name\":\"n\",\"n\":7,\"ok\":true,\"tags\":[\"a\"]}");
 }
 
+// TSV runs are checked eight bytes at a time: a byte to escape at every position of a word
+// is still escaped, in plain values and in set elements (reference: byte by byte).
+TEST(ZeekLogWriter, EscapesAtEveryWordPosition) {
+  auto reference = [](std::string_view s, bool in_set) {
+    static const char* hex = "0123456789abcdef";
+    std::string r;
+    for (unsigned char c : s) {
+      if (c == '\\') {
+        r += "\\\\";
+      } else if (c < 0x20 || c > 0x7e || (in_set && c == ',')) {
+        r += "\\x";
+        r += hex[c >> 4];
+        r += hex[c & 15];
+      } else {
+        r += char(c);
+      }
+    }
+    return r;
+  };
+  const std::string specials[] = {"\\",   ",",    "\t", "\x01", "\x1f", "\x7f",
+                                  "\x80", "\xff", " ",  "~",    "-"};
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (const std::string& sp : specials) {
+        std::string s(len, 'a');
+        s.replace(pos, 1, sp);
+        for (bool in_set : {false, true}) {
+          std::string out;
+          ZeekLogWriter::escape_tsv(out, s, in_set);
+          ASSERT_EQ(out, s == "-" ? "\\x2d" : reference(s, in_set)) << len << " " << pos;
+        }
+      }
+    }
+  }
+}
+
 TEST(EveTime, AppenderMatchesFormatEveTime) {
   // The JSON writer's EVE timestamp is written without snprintf/gmtime; it must match
   // core/time.h's form to the byte, over leap years, negative times and far dates.
@@ -129,6 +203,14 @@ TEST(EveTime, AppenderMatchesFormatEveTime) {
     std::string out;
     JsonWriter::append_eve_time(out, t);
     ASSERT_EQ(out, format_eve_time(t)) << t;
+    // The date and clock of the last second are reused: the same second again, the next
+    // microsecond and the next second must still be exact.
+    for (TimeNs d : {TimeNs(0), TimeNs(1000), kNsPerSec, TimeNs(-1)}) {
+      if ((d > 0 && t > INT64_MAX - d) || (d < 0 && t == INT64_MIN + 1)) continue;
+      out.clear();
+      JsonWriter::append_eve_time(out, t + d);
+      ASSERT_EQ(out, format_eve_time(t + d)) << t << " + " << d;
+    }
   }
   std::string line;
   JsonWriter w(line);
