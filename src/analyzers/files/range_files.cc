@@ -39,6 +39,7 @@ uint64_t RangeFiles::open(std::string_view key, std::string_view source, const F
     // Deterministic per worker: the key names the file, the id tells reopenings apart.
     n.fuid = make_fuid(key, n.id, 0x52414e4745ull);
     n.first = n.last = ts;
+    n.digests.start(ts, n.fuid, source, false);
     f = &n;
   }
   if (has_total && !f->has_total) {
@@ -110,6 +111,7 @@ bool RangeFiles::data(uint64_t id, uint64_t offset, std::span<const uint8_t> byt
     std::copy_n(bytes.data() + skip, n, f->magic.data() + f->magic_len);
     f->magic_len += n;
   }
+  f->digests.data_at(offset, bytes, ts);
   add_piece(*f, offset, offset + bytes.size());
   if (complete(*f)) end(static_cast<size_t>(f - files_.data()), false, sink);
   return true;
@@ -159,6 +161,12 @@ void RangeFiles::end(size_t index, bool timedout, EventSink* sink) {
     if (const char* m = mime_from_magic({f.magic.data(), f.magic_len}); m && f.magic_len)
       rec.mime_type = m;
     rec.head = {f.magic.data(), f.magic_len};
+    if (const FileRecord& d = f.digests.finish(f.last, rec.complete); d.hashed) {
+      rec.md5 = d.md5;
+      rec.sha1 = d.sha1;
+      rec.sha256 = d.sha256;
+      rec.hashed = true;
+    }
     for (const Conn& c : f.conns) {
       rec.flow = &c.flow;
       sink->publish(rec);

@@ -74,6 +74,9 @@ class RangeFiles {
     std::array<uint8_t, 512> magic{};
     size_t magic_len = 0;
     std::vector<Conn> conns;
+    // Hashes the bytes while they arrive in order from offset 0 (sequential ranges): a
+    // complete file gets its digests, as Zeek hashes the reassembled stream.
+    FileTracker digests;
   };
 
   File* find(uint64_t id);

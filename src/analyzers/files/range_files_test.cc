@@ -10,15 +10,16 @@ namespace {
 
 struct Rows : EventSink {
   struct Row {
-    std::string fuid, uid;
+    std::string fuid, uid, md5;
     uint64_t seen, total, missing;
     bool timedout, has_eve, zeek;
   };
   std::vector<Row> rows;
   void publish(const Record& r) override {
     const auto& f = dynamic_cast<const FileRecord&>(r);
-    rows.push_back({f.fuid, f.flow ? f.flow->uid : "", f.seen_bytes, f.total_bytes, f.missing_bytes,
-                    f.timedout, r.has_eve(), r.zeek_schema() != nullptr});
+    rows.push_back({f.fuid, f.flow ? f.flow->uid : "", f.hashed ? f.md5 : "", f.seen_bytes,
+                    f.total_bytes, f.missing_bytes, f.timedout, r.has_eve(),
+                    r.zeek_schema() != nullptr});
   }
 };
 
@@ -81,7 +82,22 @@ TEST(RangeFiles, EndsWhenContiguousBytesReachTheTotal) {
   ASSERT_EQ(sink.rows.size(), 1u);
   EXPECT_FALSE(sink.rows[0].timedout);
   EXPECT_EQ(sink.rows[0].missing, 0u);
+  EXPECT_EQ(sink.rows[0].md5, "");           // pieces out of order: not hashed
   EXPECT_FALSE(t.data(id, 0, d, 4, &sink));  // ended: the caller opens it again
+}
+
+TEST(RangeFiles, SequentialPiecesMakeAHashedCompleteFile) {
+  RangeFiles t;
+  Rows sink;
+  FlowContext a = flow("Ca");
+  uint64_t id = t.open("k", "HTTP", &a, 3, true, 1, &sink);
+  std::string_view s = "abc";
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  EXPECT_TRUE(t.data(id, 0, {p, 1}, 2, &sink));
+  EXPECT_TRUE(t.data(id, 1, {p + 1, 2}, 3, &sink));
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0].md5, "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_FALSE(sink.rows[0].timedout);
 }
 
 TEST(RangeFiles, FullTableEvictsTheStalestAndCountsIt) {
