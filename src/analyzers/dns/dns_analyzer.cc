@@ -4,13 +4,15 @@
 
 #include <cctype>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::dns {
 
 namespace {
 
 std::string lower(std::string_view s) {
   std::string o(s);
-  for (auto& c : o) c = char(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : o) c = char(ascii_lower(c));
   return o;
 }
 
@@ -62,6 +64,8 @@ ProbeResult probe(std::span<const uint8_t> d, Direction, uint16_t server_port) {
 
 DnsSession::DnsSession(const SessionContext& ctx, const Config& cfg) : ctx_(ctx), cfg_(cfg) {
   if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
+  auto* w = dynamic_cast<DnsWorkerState*>(ctx.worker);
+  msg_ = w ? &w->scratch : &own_msg_;
   tcp_ = ctx.flow && ctx.flow->tuple.proto == 6;
 }
 
@@ -115,17 +119,17 @@ void DnsSession::publish(Transaction& t) {
 void DnsSession::expire(TimeNs now) {
   while (!pending_.empty() && now - pending_.front().ts > cfg_.txn_timeout) {
     publish(pending_.front());
-    pending_.pop_front();
+    pending_.erase(pending_.begin());
   }
 }
 
 void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs ts) {
   ++messages_;
   bool to_client = dir == Direction::kToClient;
-  Error err = parse_message(data, msg_, cfg_.limits);
+  Error err = parse_message(data, *msg_, cfg_.limits);
   if (err != Error::kNone) anomalies_.report(ctx_.sink, ctx_.flow, ts, error_name(err), to_client);
   if (err == Error::kHeaderTooShort) return;
-  const Message& m = msg_;
+  const Message& m = *msg_;
   expire(ts);
 
   // EVE: per message.
@@ -220,7 +224,7 @@ void DnsSession::on_message(Direction dir, std::span<const uint8_t> data, TimeNs
     ++evicted_;
     anomalies_.report(ctx_.sink, ctx_.flow, ts, "DNS_pending_transactions_evicted", to_client);
     publish(pending_.front());
-    pending_.pop_front();
+    pending_.erase(pending_.begin());
   }
 }
 
@@ -264,13 +268,18 @@ std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
   return opts;
 }
 
+std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions*) {
+  return std::make_unique<DnsWorkerState>();
+}
+
 namespace {
 const Registration<AnalyzerApi> registration{{.name = "dns",
                                               .tcp = true,
                                               .udp = true,
                                               .probe = &probe,
                                               .create = &create_configured<DnsSession, Options>,
-                                              .configure = &configure}};
+                                              .configure = &configure,
+                                              .make_worker_state = &make_worker_state}};
 }  // namespace
 
 }  // namespace komainu::dns

@@ -29,6 +29,14 @@ struct Options : AnalyzerOptions {
 std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
                                                  AnalyzerConfigError& error);
 
+// Per worker: the message buffer every session of the worker parses into (a session only
+// uses it within on_data), so its vectors keep their capacity from flow to flow.
+class DnsWorkerState : public AnalyzerWorkerState {
+ public:
+  Message scratch;
+};
+std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions* options);
+
 class DnsSession : public AppSession {
  public:
   DnsSession(const SessionContext& ctx, const Config& cfg = {});
@@ -51,8 +59,11 @@ class DnsSession : public AppSession {
   bool tcp_ = false;
   std::vector<uint8_t> buf_[2];  // TCP framing
   bool lost_[2] = {false, false};
-  std::deque<Transaction> pending_;  // unmatched, in arrival order
-  Message msg_;                      // reused between messages
+  // Unmatched, in arrival order; a vector (usually 0-1 entries): a std::deque allocates on
+  // construction, and every UDP flow makes a session.
+  std::vector<Transaction> pending_;
+  Message own_msg_;         // used without a DnsWorkerState (tests)
+  Message* msg_ = nullptr;  // the parse buffer: the worker's, shared by its sessions
   uint64_t messages_ = 0;
   uint64_t tx_id_ = 0;
   uint64_t evicted_ = 0;

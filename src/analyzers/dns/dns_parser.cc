@@ -298,7 +298,11 @@ Error parse_rdata(std::span<const uint8_t> m, size_t off, size_t end, ResourceRe
 }  // namespace
 
 Error parse_message(std::span<const uint8_t> m, Message& out, const Limits& limits) {
-  out = Message{};
+  // The vectors keep their capacity: a reused Message parses without growing them again.
+  out.id = out.flags = 0;
+  out.qdcount = out.ancount = out.nscount = out.arcount = 0;
+  out.questions.clear();
+  out.records.clear();
   Cursor c(m);
   if (!c.be16(out.id) || !c.be16(out.flags) || !c.be16(out.qdcount) || !c.be16(out.ancount) ||
       !c.be16(out.nscount) || !c.be16(out.arcount))

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::files {
 namespace {
 
@@ -70,7 +72,7 @@ constexpr Magic kMagic[] = {
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+    if (ascii_lower(s[i]) != prefix[i]) return false;
   return true;
 }
 

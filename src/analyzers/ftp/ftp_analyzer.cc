@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::ftp {
 
 namespace {
@@ -238,7 +240,7 @@ CmdArg* FtpSession::best_pending(uint32_t code, std::string_view msg) {
 bool FtpSession::hide_password() const {
   if (cfg_.capture_password) return false;
   std::string lower = info_.user;
-  for (char& c : lower) c = char(tolower(static_cast<unsigned char>(c)));
+  for (char& c : lower) c = char(ascii_lower(c));
   return std::find(cfg_.guest_ids.begin(), cfg_.guest_ids.end(), lower) == cfg_.guest_ids.end();
 }
 

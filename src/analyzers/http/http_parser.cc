@@ -4,20 +4,17 @@
 #include <cctype>
 #include <cstring>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::http {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
+constexpr bool iequals(std::string_view a, std::string_view b) {
+  return ascii_iequals(a, b);
 }
 
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
+  return ascii_istarts_with(s, prefix);
 }
 
 std::string_view trim(std::string_view s) {
@@ -559,6 +556,8 @@ void HttpParser::on_header_line(Side& s, Direction dir, TimeNs ts) {
   }
   ++s.header_count;
   std::string_view name = trim(line.substr(0, colon));
+  // One allocation for a typical message's headers instead of growing 1, 2, 4, 8, 16.
+  if (headers.empty()) headers.reserve(16);
   headers.push_back({std::string(name), std::string(trim(line.substr(colon + 1)))});
   std::string& names = req ? tx.buf.request_header_names : tx.buf.response_header_names;
   names.append("\r\n").append(name);

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::http {
 
 const ZeekSchema& http_schema() {
@@ -61,7 +63,7 @@ void split_host(const HttpTransaction& tx, std::string& host, int& port) {
     h = h.substr(0, colon);
   }
   host.clear();
-  for (char c : h) host.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : h) host.push_back(static_cast<char>(ascii_lower(c)));
 }
 
 void write_headers(JsonWriter& w, std::string_view key, const std::vector<HttpHeader>& hs) {

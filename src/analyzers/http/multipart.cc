@@ -2,15 +2,15 @@
 
 #include <cctype>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::http {
 namespace {
 
 bool istarts_with(std::string_view s, std::string_view p) {
   if (s.size() < p.size()) return false;
   for (size_t i = 0; i < p.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(p[i])))
-      return false;
+    if (ascii_lower(s[i]) != ascii_lower(p[i])) return false;
   return true;
 }
 

@@ -1,5 +1,6 @@
 #include "analyzers/smb/smb_record.h"
 
+#include <charconv>
 #include <cstdio>
 
 #include "analyzers/smb/smb_names.h"
@@ -54,13 +55,14 @@ TimeNs filetime_to_ns(uint64_t ft) {
   // logged microseconds round identically.
   double secs = double(ft) / 1e7 - 11644473600.0;
   if (!(secs > 0 && secs < 9.0e9)) return 0;  // beyond year 2255 or NaN: not a time
+  // std::to_chars with a precision rounds exactly as printf("%.6f") does.
   char buf[40];
-  snprintf(buf, sizeof buf, "%.6f", secs);
+  auto res = std::to_chars(buf, buf + sizeof buf, secs, std::chars_format::fixed, 6);
   int64_t whole = 0, micros = 0;
   const char* p = buf;
-  while (*p && *p != '.') whole = whole * 10 + (*p++ - '0');
-  if (*p == '.') ++p;
-  while (*p) micros = micros * 10 + (*p++ - '0');
+  while (p < res.ptr && *p != '.') whole = whole * 10 + (*p++ - '0');
+  if (p < res.ptr && *p == '.') ++p;
+  while (p < res.ptr) micros = micros * 10 + (*p++ - '0');
   return whole * kNsPerSec + micros * kNsPerUs;
 }
 

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "analyzers/ascii.h"
+
 namespace komainu::tls {
 
 namespace {
@@ -18,9 +20,7 @@ constexpr size_t kMaxEarly = 64 * 1024;
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
+    if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
   return true;
 }
 

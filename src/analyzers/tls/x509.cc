@@ -12,6 +12,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "analyzers/ascii.h"
 #include "analyzers/tls/tls_parser.h"
 #include "core/addr.h"
 
@@ -243,7 +244,7 @@ CertInfo parse_certificate(std::span<const uint8_t> der) {
 namespace {
 std::string lower(std::string_view s) {
   std::string o(s);
-  for (auto& ch : o) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : o) ch = char(ascii_lower(ch));
   return o;
 }
 
