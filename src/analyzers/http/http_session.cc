@@ -48,10 +48,10 @@ uint64_t HttpSession::open_range(TimeNs ts) {
   auto& table = worker_->range_files;
   uint64_t id =
       table.open(range_key_, "HTTP", ctx_.flow, range_total_, range_has_total_, ts, ctx_.sink);
-  if (table.evicted() > range_evicted_) {
+  if (table.evicted() > worker_->evictions_counted) {
     auto& a = worker_->anomalies;
-    a.count(a.intern("http_range_file_evicted"), table.evicted() - range_evicted_);
-    range_evicted_ = table.evicted();
+    a.count(a.intern("http_range_file_evicted"), table.evicted() - worker_->evictions_counted);
+    worker_->evictions_counted = table.evicted();
   }
   return id;
 }

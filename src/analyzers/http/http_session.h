@@ -15,6 +15,7 @@ namespace komainu::http {
 class HttpWorkerState : public AnalyzerWorkerState {
  public:
   files::RangeFiles range_files;
+  uint64_t evictions_counted = 0;  // of range_files.evicted(), already in `anomalies`
 };
 
 class HttpSession : public AppSession, private HttpEvents {
@@ -43,7 +44,6 @@ class HttpSession : public AppSession, private HttpEvents {
   uint64_t range_total_ = 0;
   bool range_has_total_ = false;
   uint64_t range_id_ = 0;
-  uint64_t range_evicted_ = 0;  // the table's count already added to the anomaly counters
   HttpLogOptions opts_;
   HttpParser parser_;
   AnomalyReporter anomalies_{"http", "HTTP"};

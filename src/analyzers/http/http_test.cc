@@ -509,6 +509,37 @@ TEST(Http, RangeResponsesJoinOneFileAcrossConnections) {
   for (auto* r : http) EXPECT_EQ(r->get("resp_fuids"), rows[0]->get("fuid"));
 }
 
+// A full table of joined range files evicts the stalest (logged, timed out) and counts it
+// once per worker, whichever session triggered it.
+TEST(Http, RangeFileEvictionsAreCountedOncePerWorker) {
+  HttpWorkerState worker;
+  worker.range_files = files::RangeFiles(1);
+  CaptureSink sink;
+  FlowContext f[3];
+  std::vector<std::unique_ptr<HttpSession>> s;
+  for (int i = 0; i < 3; ++i) {
+    f[i].uid = "CTest" + std::to_string(i);
+    f[i].tuple.src = *IpAddr::parse("10.0.0.1");
+    f[i].tuple.dst = *IpAddr::parse("10.0.0.2");
+    f[i].tuple.sport = uint16_t(40000 + i);
+    f[i].tuple.dport = 80;
+    f[i].tuple.proto = 6;
+    s.push_back(std::make_unique<HttpSession>(SessionContext{&sink, &f[i], nullptr, &worker}));
+    s[i]->on_data(
+        Direction::kToServer,
+        bytes("GET /f" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\nRange: bytes=0-3\r\n\r\n"),
+        1);
+    s[i]->on_data(Direction::kToClient,
+                  bytes("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-3/10\r\n"
+                        "Content-Length: 4\r\n\r\nabcd"),
+                  2 + i);
+  }
+  EXPECT_EQ(sink.of("files").size(), 2u);
+  ASSERT_EQ(worker.anomalies.names().size(), 1u);
+  EXPECT_EQ(worker.anomalies.names()[0], "http_range_file_evicted");
+  EXPECT_EQ(worker.anomalies.counts()[0], 2u);
+}
+
 TEST(Http, MalformedInputIsNamedAndCounted) {
   Harness h;
   h.client("\x01\x02 garbage\r\n\r\n");
