@@ -13,21 +13,13 @@ void MassFileAccessDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
   if (type == "flow") {
     // The session's context ends with its flow.
-    if (r.flow && !flows_.empty()) flows_.erase(r.flow->flow_id);
+    if (r.flow && flows_.size()) flows_.erase(r.flow->flow_id);
     return;
   }
   const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
-  uint64_t id = s->flow->flow_id;
-  auto it = flows_.find(id);
-  if (it == flows_.end()) {
-    if (flows_.size() >= 100000) {
-      evict_oldest(flows_);
-      ++flow_evictions_;
-    }
-    it = flows_.emplace(id, FlowInfo{}).first;
-  }
-  FlowInfo& fi = it->second;
+  bool inserted = false;
+  FlowInfo& fi = flows_.find_or_insert(s->flow->flow_id, 100000, flow_evictions_, inserted);
   fi.last = s->ts;
   if (!s->ntlm_user.empty())
     fi.user = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;

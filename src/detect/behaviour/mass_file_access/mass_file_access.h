@@ -50,7 +50,12 @@ class MassFileAccessDetector : public Detector {
   MassFileConfig cfg_;
   EventSink* alerts_;
   std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
-  std::unordered_map<uint64_t, FlowInfo> flows_;  // flow_id -> session context
+  struct FlowIdHash {
+    size_t operator()(uint64_t id) const { return size_t(id); }
+  };
+  // flow_id -> session context. Open addressing: every flow's end probes it (to forget an
+  // SMB session), so a lookup is one slot, not a bucket chain.
+  FlatMap<uint64_t, FlowInfo, FlowIdHash> flows_;
   uint64_t files_seen_ = 0, evictions_ = 0, flow_evictions_ = 0, alerts_sent_ = 0;
 };
 

@@ -104,13 +104,13 @@ bool is_exec_tool_pipe(std::string_view pipe) {
 void RemoteAdminDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
   if (type == "flow") {
-    if (r.flow && !flows_.empty()) flows_.erase(r.flow->flow_id);
+    if (r.flow && flows_.size()) flows_.erase(r.flow->flow_id);
     return;
   }
   if (const auto* d = type == "dcerpc" ? dynamic_cast<const dcerpc::DceRpcRecord*>(&r) : nullptr) {
     if (!d->request || !d->flow) return;
     std::string user;
-    if (auto it = flows_.find(d->flow->flow_id); it != flows_.end()) user = it->second.user;
+    if (const FlowInfo* fi = flows_.find(d->flow->flow_id)) user = fi->user;
     on_rpc(d->ts, d->flow->tuple.src, d->flow->tuple.dst, d->endpoint, d->opnum, d->operation,
            d->named_pipe, user);
     if (!d->activated_clsid.empty())
@@ -120,15 +120,8 @@ void RemoteAdminDetector::publish(const Record& r) {
   }
   const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
-  auto it = flows_.find(s->flow->flow_id);
-  if (it == flows_.end()) {
-    if (flows_.size() >= cfg_.max_keys) {
-      evict_oldest(flows_);
-      ++evictions_;
-    }
-    it = flows_.emplace(s->flow->flow_id, FlowInfo{}).first;
-  }
-  FlowInfo& fi = it->second;
+  bool inserted = false;
+  FlowInfo& fi = flows_.find_or_insert(s->flow->flow_id, cfg_.max_keys, evictions_, inserted);
   fi.last = s->ts;
   if (!s->ntlm_user.empty())
     fi.user = s->ntlm_domain.empty() ? s->ntlm_user : s->ntlm_domain + "\\" + s->ntlm_user;

@@ -97,7 +97,11 @@ class RemoteAdminDetector : public Detector {
   // (source, target, file) at an admin-share root: read, then deleted (output polling).
   std::map<std::tuple<IpAddr, IpAddr, std::string>, uint8_t> root_files_;
   std::map<std::pair<IpAddr, IpAddr>, uint64_t> polls_;
-  std::unordered_map<uint64_t, FlowInfo> flows_;  // SMB flow_id → user, trees
+  struct FlowIdHash {
+    size_t operator()(uint64_t id) const { return size_t(id); }
+  };
+  // SMB flow_id → user, trees. Open addressing: every flow's end probes it.
+  FlatMap<uint64_t, FlowInfo, FlowIdHash> flows_;
   uint64_t rpc_calls_ = 0, smb_events_ = 0, alerts_sent_ = 0, evictions_ = 0;
 };
 
