@@ -430,6 +430,44 @@ bool is_stream_rule(const Signature& s);
 
 namespace {
 
+// Rules whose dsize allows no payload over this (banners, beacons, keep-alives) get
+// databases of their own, skipped for larger payloads.
+constexpr int64_t kSmallDsize = 512;
+
+// The payload sizes a rule's dsize checks accept ([0, max] without one).
+std::pair<int64_t, int64_t> dsize_range(const Signature& s) {
+  int64_t lo = 0, hi = INT64_MAX;
+  for (const auto& f : s.fields) {
+    if (std::strcmp(f.name, "dsize") != 0) continue;
+    const NumCmp& c = f.cmp;
+    int64_t l = 0, h = INT64_MAX;
+    switch (c.op) {
+      case '=':
+        l = h = c.lo;
+        break;
+      case '<':
+        h = c.lo - 1;
+        break;
+      case 'l':
+        h = c.lo;
+        break;
+      case '>':
+        l = c.lo + 1;
+        break;
+      case 'g':
+        l = c.lo;
+        break;
+      case 'r':
+        l = c.lo + 1;
+        h = c.hi - 1;
+        break;
+    }
+    lo = std::max(lo, l);
+    hi = std::min(hi, h);
+  }
+  return {lo, hi};
+}
+
 // The cache file of one database: SHA-256 of the compile inputs, hex.
 std::string hs_cache_key(const std::vector<std::string>& pats, const std::vector<unsigned>& flags) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -533,8 +571,26 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
     std::vector<unsigned> flags;
     std::map<std::pair<std::string, bool>, unsigned> ids;
     std::vector<std::vector<uint32_t>> sigs_of;
+    int64_t dsize_lo = INT64_MAX, dsize_hi = -1;  // hull of the rules' dsize ranges
   };
-  std::map<uint16_t, Pending> pending[kLayers][4][2];
+  // Keyed by variant and whether the rules need a small payload (dsize).
+  std::map<std::pair<uint16_t, bool>, Pending> pending[kLayers][4][2];
+  auto add_pattern = [](Pending& p, const Content& fp, uint32_t sig,
+                        std::pair<int64_t, int64_t> dsize) {
+    p.dsize_lo = std::min(p.dsize_lo, dsize.first);
+    p.dsize_hi = std::max(p.dsize_hi, dsize.second);
+    std::string pat =
+        fp.fp_chop_offset >= 0 ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len) : fp.pattern;
+    auto key = std::make_pair(pat, fp.nocase);
+    auto it = p.ids.find(key);
+    if (it == p.ids.end()) {
+      it = p.ids.emplace(key, static_cast<unsigned>(p.pats.size())).first;
+      p.pats.push_back(std::move(pat));
+      p.flags.push_back(HS_FLAG_SINGLEMATCH | (fp.nocase ? HS_FLAG_CASELESS : 0));
+      p.sigs_of.emplace_back();
+    }
+    p.sigs_of[it->second].push_back(sig);
+  };
   for (uint32_t i = 0; i < sigs.size(); ++i) {
     const auto& s = sigs[i];
     // Rules with an app-layer buffer or a protocol's event ("dns.z_flag_set": raised on
@@ -596,25 +652,15 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
           e->groups_[layer][t][d].always.push_back(i);
           continue;
         }
-        auto& p = pending[layer][t][d][fp_variant];
-        std::string pat = fp->fp_chop_offset >= 0
-                              ? fp->pattern.substr(fp->fp_chop_offset, fp->fp_chop_len)
-                              : fp->pattern;
-        auto key = std::make_pair(pat, fp->nocase);
-        auto it = p.ids.find(key);
-        if (it == p.ids.end()) {
-          it = p.ids.emplace(key, static_cast<unsigned>(p.pats.size())).first;
-          p.pats.push_back(std::move(pat));
-          p.flags.push_back(HS_FLAG_SINGLEMATCH | (fp->nocase ? HS_FLAG_CASELESS : 0));
-          p.sigs_of.emplace_back();
-        }
-        p.sigs_of[it->second].push_back(i);
+        const auto dsize = dsize_range(s);
+        add_pattern(pending[layer][t][d][{fp_variant, dsize.second <= kSmallDsize}], *fp, i, dsize);
       }
   }
   for (int layer = 0; layer < kLayers; ++layer)
     for (int t = 0; t < 4; ++t)
       for (int d = 0; d < 2; ++d)
-        for (auto& [variant, p] : pending[layer][t][d]) {
+        for (auto& [key, p] : pending[layer][t][d]) {
+          const uint16_t variant = key.first;
           std::vector<const char*> exprs;
           std::vector<size_t> lens;
           std::vector<unsigned> ids;
@@ -652,7 +698,8 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
           e->stats_.database_bytes += sz;
           e->stats_.patterns += p.pats.size();
           ++e->stats_.databases;
-          e->groups_[layer][t][d].dbs.push_back({variant, db, std::move(p.sigs_of)});
+          e->groups_[layer][t][d].dbs.push_back(
+              {variant, db, std::move(p.sigs_of), p.dsize_lo, p.dsize_hi});
         }
   for (auto& l : e->groups_)
     for (auto& t : l)
@@ -985,6 +1032,9 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   }
 
   ScanCtx ctx{&sc, nullptr, &sc.mark, &sc.candidates, sc.stamp};
+  // dsize as the rules see it (none on a stream chunk): databases whose rules all need
+  // another size are skipped.
+  const int64_t dsize = c.is_stream ? -1 : static_cast<int64_t>(c.payload().size());
   // Layers to scan: a stream chunk meets the stream rules, a segment whose payload the
   // stream covers the packet-only rules, any other packet both; transactions the app rules.
   int layers[3], n_layers = 0;
@@ -997,6 +1047,7 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
     const int layer = layers[li];
     const Group& g = groups_[layer][transport_of(proto)][c.to_server ? 0 : 1];
     for (const auto& d : g.dbs) {
+      if (d.dsize_bounded() && (dsize < d.dsize_lo || dsize > d.dsize_hi)) continue;
       const auto& var = variants_[d.variant];
       const char* data;
       size_t len;

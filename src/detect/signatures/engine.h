@@ -83,6 +83,10 @@ class Engine {
     uint16_t variant;
     hs_database_t* db = nullptr;
     std::vector<std::vector<uint32_t>> sigs_of_pattern;  // pattern id -> signature indexes
+    // Packet payload sizes for which some rule here can pass its dsize checks; outside
+    // them (or on a stream chunk, which has no dsize) the database is not scanned.
+    int64_t dsize_lo = 0, dsize_hi = INT64_MAX;
+    bool dsize_bounded() const { return dsize_lo > 0 || dsize_hi < INT64_MAX; }
   };
   // Rules without a fast pattern whose address side is narrow (IP reputation lists):
   // found by a stabbing query with the packet's addresses instead of checked every time.
