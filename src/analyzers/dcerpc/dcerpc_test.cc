@@ -52,12 +52,16 @@ std::vector<uint8_t> bind_svcctl() {
   finish(v);
   return v;
 }
-std::vector<uint8_t> request(uint16_t opnum, uint32_t call_id) {
+std::vector<uint8_t> request_with_stub(uint16_t opnum, const std::vector<uint8_t>& stub,
+                                       uint32_t call_id = 6) {
   auto v = header(0, call_id);
-  put32(v, 8), put16(v, 0), put16(v, opnum);
-  v.insert(v.end(), 8, 0xaa);
+  put32(v, uint32_t(stub.size())), put16(v, 0), put16(v, opnum);
+  v.insert(v.end(), stub.begin(), stub.end());
   finish(v);
   return v;
+}
+std::vector<uint8_t> request(uint16_t opnum, uint32_t call_id) {
+  return request_with_stub(opnum, std::vector<uint8_t>(8, 0xaa), call_id);
 }
 
 TEST(DceRpc, BindThenRequestsInPieces) {
@@ -191,13 +195,6 @@ std::vector<uint8_t> activation_stub(const char* clsid,
   objref.insert(objref.end(), blob.begin(), blob.end());
   put32(v, 0x20000), put32(v, uint32_t(objref.size())), put32(v, uint32_t(objref.size()));
   v.insert(v.end(), objref.begin(), objref.end());
-  return v;
-}
-std::vector<uint8_t> request_with_stub(uint16_t opnum, const std::vector<uint8_t>& stub) {
-  auto v = header(0, 6);
-  put32(v, uint32_t(stub.size())), put16(v, 0), put16(v, opnum);
-  v.insert(v.end(), stub.begin(), stub.end());
-  finish(v);
   return v;
 }
 
