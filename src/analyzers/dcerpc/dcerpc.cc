@@ -311,7 +311,7 @@ void DceRpcParser::gap(Direction dir) {
 
 void DceRpcParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
   Side& s = sides_[size_t(dir)];
-  if (s.lost && s.after_gap && bytes.size() >= 16 && plausible_header(bytes)) {
+  if (s.lost && s.after_gap && plausible_header(bytes)) {
     s.lost = s.after_gap = false;  // resynchronised on a whole, well-formed header
     ++resyncs_;
   }
@@ -461,13 +461,13 @@ void DceRpcParser::bind(std::span<const uint8_t> p, bool le, bool alter, uint32_
   if (ctx_.sink && !r.interfaces.empty()) ctx_.sink->publish(r);
 }
 
-bool plausible_header(std::span<const uint8_t> h) {
+bool plausible_header(std::span<const uint8_t> h, size_t min_frag) {
   if (h.size() < 16 || h[0] != 5 || h[1] > 1 || h[2] > 20) return false;  // 20: last ptype
   bool le = h[4] & 0x10;
   bool drep_ok = (h[4] & 0xef) == 0 && h[5] <= 3 && h[6] == 0 && h[7] == 0;
   uint16_t frag = le ? uint16_t(h[8] | h[9] << 8) : uint16_t(h[8] << 8 | h[9]);
   uint16_t auth = le ? uint16_t(h[10] | h[11] << 8) : uint16_t(h[10] << 8 | h[11]);
-  return drep_ok && frag >= 16 && size_t(auth) + 16 <= frag;
+  return drep_ok && frag >= min_frag && size_t(auth) + min_frag <= frag;
 }
 
 ProbeResult probe_dcerpc(std::span<const uint8_t> data, Direction dir, uint16_t) {
@@ -484,12 +484,9 @@ ProbeResult probe_dcerpc(std::span<const uint8_t> data, Direction dir, uint16_t)
   // A REQUEST opens the stream only when the capture began after the BIND. Its header has
   // less fixed content than a BIND's, so it must be exactly well formed: the first
   // fragment of a call, a data representation NDR defines (ASCII, IEEE/VAX/Cray/IBM floats),
-  // an auth trailer that fits.
-  uint16_t auth = le ? uint16_t(data[10] | data[11] << 8) : uint16_t(data[10] << 8 | data[11]);
-  bool drep_ok = (data[4] & 0xef) == 0 && data[5] <= 3 && data[6] == 0 && data[7] == 0;
-  return (data[3] & kFirstFrag) && drep_ok && frag >= 24 && size_t(auth) + 24 <= frag
-             ? ProbeResult::kYes
-             : ProbeResult::kNo;
+  // a 24-byte request header and an auth trailer that fit.
+  return (data[3] & kFirstFrag) && plausible_header(data, 24) ? ProbeResult::kYes
+                                                              : ProbeResult::kNo;
 }
 
 namespace {

@@ -117,8 +117,9 @@ bool com_class_runs_commands(std::string_view clsid);
 std::string activation_clsid(std::span<const uint8_t> stub, bool little_endian);
 
 // A connection-oriented PDU header (16 bytes) that is well formed: version 5.0/5.1, a
-// defined PDU type and data representation, a fragment length that holds its auth trailer.
-bool plausible_header(std::span<const uint8_t> h);
+// defined PDU type and data representation, a fragment length of at least `min_frag` that
+// holds its auth trailer beside that many header bytes.
+bool plausible_header(std::span<const uint8_t> h, size_t min_frag = 16);
 
 // Content probe: a version 5.0/5.1 BIND or ALTER_CONTEXT header from the client, or a
 // REQUEST when the capture starts after the BIND (the interface is then unknown).

@@ -247,6 +247,15 @@ TEST(DceRpc, ActivationBlobTruncatedOrLying) {
   EXPECT_EQ(activation_clsid(lying, true), "");
 }
 
+// The dce_rpc analyzer over every connection of a capture.
+void run_dcerpc(const std::string& pcap, testing::CollectingSink& sink) {
+  const AnalyzerApi* api = Registry<AnalyzerApi>::find("dce_rpc");
+  ASSERT_NE(api, nullptr);
+  testing::PcapPayloads pl;
+  ASSERT_TRUE(testing::load_pcap_payloads(pcap, pl)) << pl.error;
+  testing::run_analyzer(*api, pl, sink);
+}
+
 // Zerologon over TCP: the Netlogon calls of the exploit are visible by name.
 TEST(DceRpcCorpus, ZerologonNetlogonCalls) {
   std::string f = std::string(KOMAINU_SHARED_DIR) +
@@ -254,12 +263,8 @@ TEST(DceRpcCorpus, ZerologonNetlogonCalls) {
                   "CVE-2020-1472_Zerologon_RPC_NetLogon_NullChallenge_SecChan_6_from_nonDC_to_DC."
                   "pcapng";
   if (!std::filesystem::exists(f)) GTEST_SKIP() << "public corpus not found: " << f;
-  const AnalyzerApi* api = Registry<AnalyzerApi>::find("dce_rpc");
-  ASSERT_NE(api, nullptr);
-  testing::PcapPayloads pl;
-  ASSERT_TRUE(testing::load_pcap_payloads(f, pl)) << pl.error;
   testing::CollectingSink sink;
-  testing::run_analyzer(*api, pl, sink);
+  ASSERT_NO_FATAL_FAILURE(run_dcerpc(f, sink));
   size_t auth3 = 0;
   for (const auto& row : sink.zeek["dce_rpc"])
     if (row.find("\tnetlogon\tNetrServerAuthenticate3") != std::string::npos) ++auth3;
@@ -272,12 +277,8 @@ TEST(DceRpcCorpus, Mmc20ActivationWithoutBind) {
   std::string f = std::string(KOMAINU_SHARED_DIR) +
                   "/corpus/pcap/smb-lateral-movement/LM_dcom_mmc20.application_dcerpc.pcapng";
   if (!std::filesystem::exists(f)) GTEST_SKIP() << "public corpus not found: " << f;
-  const AnalyzerApi* api = Registry<AnalyzerApi>::find("dce_rpc");
-  ASSERT_NE(api, nullptr);
-  testing::PcapPayloads pl;
-  ASSERT_TRUE(testing::load_pcap_payloads(f, pl)) << pl.error;
   testing::CollectingSink sink;
-  testing::run_analyzer(*api, pl, sink);
+  ASSERT_NO_FATAL_FAILURE(run_dcerpc(f, sink));
   size_t activations = 0;
   for (const auto& e : sink.eve)
     if (e.json.find("\"class\":\"MMC20.Application\"") != std::string::npos) ++activations;

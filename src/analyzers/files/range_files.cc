@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "analyzers/files/mime.h"
-
 namespace komainu::files {
 
 RangeFiles::File* RangeFiles::find(uint64_t id) {
@@ -103,15 +101,7 @@ bool RangeFiles::data(uint64_t id, uint64_t offset, std::span<const uint8_t> byt
   if (!f) return false;
   if (bytes.empty()) return true;
   f->last = ts;
-  f->seen += bytes.size();
-  if (offset <= f->magic_len && offset + bytes.size() > f->magic_len &&
-      f->magic_len < f->magic.size()) {
-    size_t skip = f->magic_len - offset;
-    size_t n = std::min(f->magic.size() - f->magic_len, bytes.size() - skip);
-    std::copy_n(bytes.data() + skip, n, f->magic.data() + f->magic_len);
-    f->magic_len += n;
-  }
-  f->digests.data_at(offset, bytes, ts);
+  f->digests.data_at(offset, bytes, ts);  // counts the bytes, keeps the head, hashes in order
   add_piece(*f, offset, offset + bytes.size());
   if (complete(*f)) end(static_cast<size_t>(f - files_.data()), false, sink);
   return true;
@@ -149,7 +139,6 @@ void RangeFiles::end(size_t index, bool timedout, EventSink* sink) {
     rec.fuid = f.fuid;
     rec.source = f.source;
     rec.is_orig = false;
-    rec.seen_bytes = f.seen;
     rec.total_bytes = f.total;
     rec.has_total = f.has_total;
     // Zeek's reassembler reports the holes up to the last byte it holds when the file ends.
@@ -158,10 +147,11 @@ void RangeFiles::end(size_t index, bool timedout, EventSink* sink) {
     rec.missing_bytes = f.pieces.empty() ? 0 : f.pieces.back().second - covered;
     rec.timedout = timedout;
     rec.complete = complete(f);
-    if (const char* m = mime_from_magic({f.magic.data(), f.magic_len}); m && f.magic_len)
-      rec.mime_type = m;
-    rec.head = {f.magic.data(), f.magic_len};
-    if (const FileRecord& d = f.digests.finish(f.last, rec.complete); d.hashed) {
+    const FileRecord& d = f.digests.finish(f.last, rec.complete);
+    rec.seen_bytes = d.seen_bytes;
+    rec.mime_type = d.mime_type;
+    rec.head = d.head;
+    if (d.hashed) {
       rec.md5 = d.md5;
       rec.sha1 = d.sha1;
       rec.sha256 = d.sha256;

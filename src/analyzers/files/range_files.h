@@ -9,7 +9,6 @@
 // time it out: logged timedout), after kTimeout without data, or when the table is full
 // (the stalest is evicted, logged timedout and counted).
 #pragma once
-#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -69,13 +68,11 @@ class RangeFiles {
     TimeNs first = 0, last = 0;
     uint64_t total = 0;
     bool has_total = false;
-    uint64_t seen = 0;
     std::vector<std::pair<uint64_t, uint64_t>> pieces;  // sorted, disjoint [lo, hi)
-    std::array<uint8_t, 512> magic{};
-    size_t magic_len = 0;
     std::vector<Conn> conns;
-    // Hashes the bytes while they arrive in order from offset 0 (sequential ranges): a
-    // complete file gets its digests, as Zeek hashes the reassembled stream.
+    // Counts the bytes, keeps the file's first bytes (MIME type, file.data) and hashes
+    // them while they arrive in order from offset 0 (sequential ranges): a complete file
+    // gets its digests, as Zeek hashes the reassembled stream.
     FileTracker digests;
   };
 
