@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::dns {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::files {
 namespace {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::ftp {
 

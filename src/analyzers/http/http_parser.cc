@@ -4,18 +4,10 @@
 #include <cctype>
 #include <cstring>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::http {
 namespace {
-
-constexpr bool iequals(std::string_view a, std::string_view b) {
-  return ascii_iequals(a, b);
-}
-
-constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
-  return ascii_istarts_with(s, prefix);
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -26,7 +18,7 @@ std::string_view trim(std::string_view s) {
 
 bool icontains(std::string_view s, std::string_view needle) {
   for (size_t i = 0; i + needle.size() <= s.size(); ++i)
-    if (iequals(s.substr(i, needle.size()), needle)) return true;
+    if (ascii_iequals(s.substr(i, needle.size()), needle)) return true;
   return false;
 }
 
@@ -43,7 +35,7 @@ bool is_token_char(unsigned char c) {
 
 const std::string* find_header(const std::vector<HttpHeader>& hs, std::string_view name) {
   for (const auto& h : hs)
-    if (iequals(h.name, name)) return &h.value;
+    if (ascii_iequals(h.name, name)) return &h.value;
   return nullptr;
 }
 
@@ -66,7 +58,7 @@ bool has_token(std::string_view list, std::string_view token) {
     std::string_view item = trim(list.substr(0, comma));
     if (size_t semi = item.find(';'); semi != std::string_view::npos)
       item = trim(item.substr(0, semi));
-    if (iequals(item, token)) return true;
+    if (ascii_iequals(item, token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -385,14 +377,14 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
   std::string_view uri = rest, version;
   size_t last = rest.find_last_of(" \t");
   std::string_view last_token = last == std::string_view::npos ? rest : trim(rest.substr(last));
-  if (last != std::string_view::npos && istarts_with(last_token, "HTTP/")) {
+  if (last != std::string_view::npos && ascii_istarts_with(last_token, "HTTP/")) {
     version = last_token;
     uri = trim(rest.substr(0, last));
-  } else if (istarts_with(rest, "HTTP/")) {
+  } else if (ascii_istarts_with(rest, "HTTP/")) {
     version = rest;
     uri = {};
     anomaly("missing_HTTP_uri", dir, ts);
-  } else if (istarts_with(last_token, "HTTP") || rest.empty()) {
+  } else if (ascii_istarts_with(last_token, "HTTP") || rest.empty()) {
     valid = false;  // "HTTP" without a version, or an HTTP/0.9 request without a URI
   }
   if (!valid) {
@@ -427,8 +419,8 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
   tx->buf.method.assign(method);
   tx->buf.uri_raw.assign(uri);
   tx->buf.uri_normalized = normalize_uri(uri);
-  if (iequals(method, "HEAD")) tx->head = true;
-  if (iequals(method, "CONNECT")) tx->connect = true;
+  if (ascii_iequals(method, "HEAD")) tx->head = true;
+  if (ascii_iequals(method, "CONNECT")) tx->connect = true;
   s.header_count = s.header_bytes = 0;
   s.headers_overflow = false;
   s.no_colon.clear();
@@ -453,7 +445,7 @@ void HttpParser::on_request_line(Side& s, TimeNs ts) {
 void HttpParser::on_status_line(Side& s, TimeNs ts) {
   const Direction dir = Direction::kToClient;
   std::string_view line = s.line;
-  if (!istarts_with(line, "HTTP/")) {
+  if (!ascii_istarts_with(line, "HTTP/")) {
     anomaly("bad_HTTP_reply", dir, ts);
     s.state = State::kDead;
     return;
@@ -591,7 +583,7 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
   size_t coding_names = 0, layers = 0;
   Coding first_coding = Coding::kIdentity;
   for (const auto& h : headers) {
-    if (!iequals(h.name, "Content-Encoding")) continue;
+    if (!ascii_iequals(h.name, "Content-Encoding")) continue;
     for (std::string_view rest = h.value; !rest.empty();) {
       size_t comma = rest.find(',');
       std::string_view tok = rest.substr(0, comma);
@@ -608,7 +600,7 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
   {
     const std::string* first = nullptr;
     for (const auto& h : headers) {
-      if (!iequals(h.name, "Content-Length")) continue;
+      if (!ascii_iequals(h.name, "Content-Length")) continue;
       if (first && trim(*first) != trim(h.value)) {
         suricata_event(tx,
                        req ? "http.duplicate_content_length_field_in_request"
@@ -642,7 +634,8 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
     if (const auto* v = find_header(headers, "Cookie")) tx.buf.cookie = *v;
     if (const auto* v = find_header(headers, "Referer")) tx.referrer = *v;
     if (const auto* v = find_header(headers, "Origin")) tx.origin = *v;
-    if (const auto* v = find_header(headers, "Authorization"); v && istarts_with(*v, "Basic ")) {
+    if (const auto* v = find_header(headers, "Authorization");
+        v && ascii_istarts_with(*v, "Basic ")) {
       std::string cred = base64_decode(trim(std::string_view(*v).substr(6)));
       size_t colon = cred.find(':');
       tx.username = cred.substr(0, colon);
@@ -650,7 +643,7 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
     }
     for (const auto& h : headers)
       for (std::string_view p : kProxyHeaders)
-        if (iequals(h.name, p)) tx.proxied.push_back(std::string(p) + " -> " + h.value);
+        if (ascii_iequals(h.name, p)) tx.proxied.push_back(std::string(p) + " -> " + h.value);
   } else {
     if (const auto* v = find_header(headers, "Content-Type")) tx.content_type = *v;
     if (const auto* v = find_header(headers, "Location")) tx.location = *v;
@@ -905,7 +898,7 @@ void HttpParser::open_file(Side& s, Direction dir, TimeNs ts) {
               ? nullptr
               : find_header(req ? tx.request_headers : tx.response_headers, "Content-Range")) {
     std::string_view v = trim(*cr);
-    if (istarts_with(v, "bytes")) v = trim(v.substr(5));
+    if (ascii_istarts_with(v, "bytes")) v = trim(v.substr(5));
     if (!v.starts_with("0-")) s.file.no_sniff();
     // "a-b/total": the file's full size, as Zeek's total_bytes.
     uint64_t total = 0;

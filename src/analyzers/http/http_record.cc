@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::http {
 

@@ -1,24 +1,16 @@
 #include "analyzers/http/multipart.h"
 
-#include <cctype>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::http {
 namespace {
-
-bool istarts_with(std::string_view s, std::string_view p) {
-  if (s.size() < p.size()) return false;
-  for (size_t i = 0; i < p.size(); ++i)
-    if (ascii_lower(s[i]) != ascii_lower(p[i])) return false;
-  return true;
-}
 
 // The value of `name=` in a header's parameters (quoted or not), "" if absent.
 std::string param(std::string_view v, std::string_view name) {
   for (size_t i = 0; i + name.size() < v.size(); ++i) {
     if (i > 0 && v[i - 1] != ';' && v[i - 1] != ' ' && v[i - 1] != '\t') continue;
-    if (!istarts_with(v.substr(i), name) || v[i + name.size()] != '=') continue;
+    if (!ascii_istarts_with(v.substr(i), name) || v[i + name.size()] != '=') continue;
     std::string_view rest = v.substr(i + name.size() + 1);
     if (!rest.empty() && rest[0] == '"') {
       size_t q = rest.find('"', 1);
@@ -35,7 +27,7 @@ std::string param(std::string_view v, std::string_view name) {
 std::string MultipartSplitter::boundary_of(std::string_view ct) {
   size_t i = 0;
   while (i < ct.size() && (ct[i] == ' ' || ct[i] == '\t')) ++i;
-  if (!istarts_with(ct.substr(i), "multipart/")) return {};
+  if (!ascii_istarts_with(ct.substr(i), "multipart/")) return {};
   std::string b = param(ct, "boundary");
   if (b.size() > 200) b.clear();  // RFC 2046 allows 70
   return b;
@@ -44,7 +36,7 @@ std::string MultipartSplitter::boundary_of(std::string_view ct) {
 bool MultipartSplitter::is_message(std::string_view ct) {
   size_t i = 0;
   while (i < ct.size() && (ct[i] == ' ' || ct[i] == '\t')) ++i;
-  return istarts_with(ct.substr(i), "message/rfc822");
+  return ascii_istarts_with(ct.substr(i), "message/rfc822");
 }
 
 void MultipartSplitter::reset_message() {
@@ -132,9 +124,9 @@ void MultipartSplitter::feed(std::span<const uint8_t> data, MultipartEvents& ev)
         state_ = State::kDone;
       } else if (line.empty()) {
         end_headers(ev);
-      } else if (istarts_with(line, "content-disposition:")) {
+      } else if (ascii_istarts_with(line, "content-disposition:")) {
         part_filename_ = param(line, "filename");
-      } else if (istarts_with(line, "content-type:")) {
+      } else if (ascii_istarts_with(line, "content-type:")) {
         part_boundary_ = boundary_of(line.substr(13));
         part_message_ = is_message(line.substr(13));
       }

@@ -1,10 +1,9 @@
 #include "analyzers/tls/starttls.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 
-#include "analyzers/ascii.h"
+#include "core/ascii.h"
 
 namespace komainu::tls {
 
@@ -16,13 +15,6 @@ constexpr uint64_t kMaxText = 1 << 20;
 constexpr size_t kMaxPending = 8192;
 // Client bytes held between its request and the server's answer.
 constexpr size_t kMaxEarly = 64 * 1024;
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
-  return true;
-}
 
 std::string_view trim_eol(std::string_view l) {
   while (!l.empty() && (l.back() == '\n' || l.back() == '\r' || l.back() == ' '))
@@ -131,7 +123,7 @@ void StartTlsSession::client_text(TimeNs) {
       std::string_view line = trim_eol(std::string_view(t).substr(start, nl - start));
       start = nl + 1;
       std::string_view tag, word;
-      if (split_tag(line, tag, word) && word.size() == 8 && iequals_prefix(word, "STARTTLS")) {
+      if (split_tag(line, tag, word) && word.size() == 8 && ascii_istarts_with(word, "STARTTLS")) {
         requested_ = true;
         tag_.assign(tag);
         early_client_.assign(t.begin() + long(start), t.end());
@@ -173,7 +165,7 @@ void StartTlsSession::server_text(TimeNs ts) {
       start = nl + 1;
       std::string_view tag, word;
       if (!split_tag(line, tag, word) || tag != tag_) continue;
-      if (iequals_prefix(word, "OK") && word.size() == 2) {
+      if (ascii_istarts_with(word, "OK") && word.size() == 2) {
         std::string rest = t.substr(start);
         t.clear();
         upgrade({reinterpret_cast<const uint8_t*>(rest.data()), rest.size()}, ts);

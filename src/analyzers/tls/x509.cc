@@ -12,9 +12,9 @@
 #include <ctime>
 #include <string_view>
 
-#include "analyzers/ascii.h"
 #include "analyzers/tls/tls_parser.h"
 #include "core/addr.h"
+#include "core/ascii.h"
 
 namespace komainu::tls {
 

@@ -11,6 +11,7 @@
 
 #include "analyzers/http/http_parser.h"
 #include "analyzers/http/http_record.h"
+#include "core/ascii.h"
 #include "detect/signatures/app_provider.h"
 
 namespace komainu::sig {
@@ -61,18 +62,9 @@ constexpr HttpEvent kEvents[] = {
     {"bad_HTTP_reply", "", "http.response_invalid_status"},
 };
 
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 const std::string* header(const std::vector<HttpHeader>& hs, std::string_view name) {
   for (const auto& h : hs)
-    if (iequal(h.name, name)) return &h.value;
+    if (ascii_iequals(h.name, name)) return &h.value;
   return nullptr;
 }
 
@@ -85,7 +77,7 @@ void set_header(InspectBuffers& b, BufferId id, const std::vector<HttpHeader>& h
 void normalized_headers(const std::vector<HttpHeader>& hs, std::string_view skip,
                         std::string& out) {
   for (const auto& h : hs) {
-    if (!skip.empty() && iequal(h.name, skip)) continue;
+    if (!skip.empty() && ascii_iequals(h.name, skip)) continue;
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
 }

@@ -5,6 +5,7 @@
 
 #include "analyzers/dcerpc/dcerpc.h"
 #include "analyzers/smb/smb_record.h"
+#include "core/ascii.h"
 #include "flow/flow.h"
 
 namespace komainu {
@@ -63,25 +64,16 @@ const RuleInfo& rule_info(uint32_t sid) {
 }
 
 // ASCII case-insensitive affixes, without a lower-cased copy per SMB file event.
-bool iequals(std::string_view a, std::string_view lower_b) {
-  if (a.size() != lower_b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower_b[i]) return false;
-  return true;
-}
-bool istarts_with(std::string_view s, std::string_view lower_prefix) {
-  return s.size() >= lower_prefix.size() && iequals(s.substr(0, lower_prefix.size()), lower_prefix);
-}
 bool iends_with(std::string_view s, std::string_view lower_suffix) {
   return s.size() >= lower_suffix.size() &&
-         iequals(s.substr(s.size() - lower_suffix.size()), lower_suffix);
+         ascii_iequals(s.substr(s.size() - lower_suffix.size()), lower_suffix);
 }
 
 // "\\host\ADMIN$", "\\host\C$" (a drive letter's administrative share).
 bool is_admin_share(std::string_view share) {
   size_t p = share.find_last_of('\\');
   std::string_view name = p == std::string_view::npos ? share : share.substr(p + 1);
-  return iequals(name, "admin$") ||
+  return ascii_iequals(name, "admin$") ||
          (name.size() == 2 && std::isalpha(uint8_t(name[0])) && name[1] == '$');
 }
 
@@ -95,8 +87,8 @@ bool is_executable(std::string_view file) {
 
 // Named pipes that remote-execution tools create on their target.
 bool is_exec_tool_pipe(std::string_view pipe) {
-  return istarts_with(pipe, "psexesvc") || istarts_with(pipe, "remcom_") ||
-         istarts_with(pipe, "paexec") || istarts_with(pipe, "csexecsvc");
+  return ascii_istarts_with(pipe, "psexesvc") || ascii_istarts_with(pipe, "remcom_") ||
+         ascii_istarts_with(pipe, "paexec") || ascii_istarts_with(pipe, "csexecsvc");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// ASCII case folding for the parsers. Protocol names and keywords are ASCII; std::tolower is
-// a libc call per byte (1% of a whole run's CPU on the benchmark capture, mostly HTTP header
+// ASCII case folding for parsers and detectors. Protocol names and keywords are ASCII; std::tolower
+// is a libc call per byte (1% of a whole run's CPU on the benchmark capture, mostly HTTP header
 // lookups). Same results as std::tolower in the "C" locale komainu runs in.
 #pragma once
 #include <string_view>
