@@ -439,29 +439,7 @@ std::pair<int64_t, int64_t> dsize_range(const Signature& s) {
   int64_t lo = 0, hi = INT64_MAX;
   for (const auto& f : s.fields) {
     if (std::strcmp(f.name, "dsize") != 0) continue;
-    const NumCmp& c = f.cmp;
-    int64_t l = 0, h = INT64_MAX;
-    switch (c.op) {
-      case '=':
-        l = h = c.lo;
-        break;
-      case '<':
-        h = c.lo - 1;
-        break;
-      case 'l':
-        h = c.lo;
-        break;
-      case '>':
-        l = c.lo + 1;
-        break;
-      case 'g':
-        l = c.lo;
-        break;
-      case 'r':
-        l = c.lo + 1;
-        h = c.hi - 1;
-        break;
-    }
+    const auto [l, h] = f.cmp.range();
     lo = std::max(lo, l);
     hi = std::min(hi, h);
   }

@@ -1,6 +1,7 @@
 #include "detect/signatures/keyword.h"
 
 #include <charconv>
+#include <limits>
 
 namespace komainu::sig {
 
@@ -134,6 +135,25 @@ bool NumCmp::match(int64_t v) const {
       return (v & lo) == 0;  // none of
   }
   return false;
+}
+
+std::pair<int64_t, int64_t> NumCmp::range() const {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  switch (op) {
+    case '=':
+      return {lo, lo};
+    case '<':
+      return {0, lo - 1};  // lo >= -INT64_MAX: no overflow
+    case 'l':
+      return {0, lo};
+    case '>':
+      return {lo < kMax ? lo + 1 : kMax, kMax};
+    case 'g':
+      return {lo, kMax};
+    case 'r':
+      return {lo + 1, hi - 1};  // lo < hi: no overflow
+  }
+  return {0, kMax};
 }
 
 static int hexval(char c) {

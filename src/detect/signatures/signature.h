@@ -149,6 +149,9 @@ struct NumCmp {
   char op = '=';
   int64_t lo = 0, hi = 0;
   bool match(int64_t v) const;
+  // The values >= 0 that can match, as [first, last] (a superset for '!' and the bit
+  // tests: every value).
+  std::pair<int64_t, int64_t> range() const;
 };
 
 struct Bsize {
