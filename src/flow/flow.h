@@ -48,6 +48,9 @@ struct FlowConfig {
   std::vector<std::pair<std::string, TimeNs>> udp_session_timeouts = {{"dns", 10 * kNsPerSec}};
   // Per-analyzer settings (config `app-layer.protocols.<name>`), handed to each session.
   AnalyzerSettings analyzer_settings;
+  // Payload bursts of TCP flows no analyzer claimed (BurstRecord): new payload after this
+  // much idle time (both directions) starts a burst. 0: off. See FlowBurst.
+  TimeNs burst_gap = 5 * kNsPerSec;
   // Zeek's likely_server_ports, used to choose the originator of a flow seen mid-way.
   std::vector<uint16_t> tcp_server_ports = default_tcp_server_ports();
   std::vector<uint16_t> udp_server_ports = default_udp_server_ports();
@@ -127,6 +130,19 @@ struct ProbeBuffer {
   size_t cost = 0;  // charged to the flow table's memory use
 };
 
+// The payload burst a TCP flow is in (messages inside one long session: a raw-TCP C2 channel
+// whose beacons never open a new connection). Only new payload counts (retransmissions and
+// keep-alive probes do not advance the sequence); a burst ends when the flow has been quiet
+// for FlowConfig::burst_gap. 24 bytes per flow; no allocation.
+struct FlowBurst {
+  TimeNs start = 0;          // first payload packet of the burst
+  TimeNs last = 0;           // latest payload packet of the flow (never moves backwards)
+  uint32_t bytes = 0;        // both directions, saturating
+  uint16_t first_bytes = 0;  // payload of the burst's first packet (the beacon message)
+  bool from_orig = false;    // direction of the burst's first packet
+  bool after_gap = false;    // false for the flow's first burst (the connection's own)
+};
+
 // A flow. Lives in the FlowTable's pool; analyzers' records point at `ctx`.
 struct Flow {
   FlowContext ctx;  // tuple = originator -> responder
@@ -170,6 +186,7 @@ struct Flow {
   uint8_t probe_rounds[2] = {0, 0};
   bool probe_done = false;
   bool context_ready = false;  // uid/community_id rendered
+  FlowBurst burst;             // TCP flows without an analyzer
 
   void add_history(char c) {
     if (hist_len < sizeof history - 1) history[hist_len++] = c;
@@ -218,6 +235,23 @@ class FlowStartRecord : public Record {
   void write_eve(JsonWriter&) const override {}
 
   const Flow* f = nullptr;
+};
+
+// Published when a payload burst that followed an idle gap of at least
+// FlowConfig::burst_gap ends (the next gap, or the flow's end), for TCP flows no analyzer
+// claimed: the beaconing detector scores the bursts of one session as it scores
+// connections. No EVE event and no Zeek row. `ts` is the burst's start; `to_client` is true
+// when its first packet came from the responder.
+class BurstRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "burst"; }
+  bool has_eve() const override { return false; }
+  void write_eve(JsonWriter&) const override {}
+
+  const Flow* f = nullptr;
+  TimeNs end = 0;            // last payload packet of the burst
+  uint32_t bytes = 0;        // payload both ways
+  uint16_t first_bytes = 0;  // payload of its first packet
 };
 
 // Counters of the flow stage, one set per worker.
@@ -313,6 +347,9 @@ class FlowTable : public PacketSink {
   void tcp_connection_closed(Flow& f, int side, bool gen_event);
   bool data_pending(const Flow& f, int side) const;
   void check_eof(Flow& f, int side);
+  // New payload of a TCP flow without an analyzer: burst bookkeeping (FlowBurst).
+  void note_burst(Flow& f, bool from_orig, TimeNs ts, uint32_t len);
+  void publish_burst(Flow& f);
 
   // Reassembly.
   void stream_data(Flow& f, int side, uint64_t seq, const uint8_t* data, uint32_t len, TimeNs ts);
@@ -354,6 +391,7 @@ class FlowTable : public PacketSink {
   CounterSet counters_;
   ConnRecord record_;
   FlowStartRecord start_record_;
+  BurstRecord burst_record_;
   std::vector<const AnalyzerApi*> apis_;
   // Flows of the current frame's outer layers, for tunnel context.
   const RawFrame* frame_ = nullptr;

@@ -514,6 +514,7 @@ void FlowTable::flip(Flow& f) {
   f.first_packet_seen = uint8_t((f.first_packet_seen & 1) << 1 | (f.first_packet_seen & 2) >> 1);
   f.is_partial = false;
   f.flipped = !f.flipped;
+  f.burst.from_orig = !f.burst.from_orig;
   f.add_history('^');
 }
 
@@ -531,6 +532,7 @@ void FlowTable::remove(uint32_t idx, EndReason why) {
   table_erase(idx);
   prepare_context(f);
   if (f.session) f.session->on_close(f.last);
+  if (f.burst.after_gap) publish_burst(f);  // the session's last burst
   if (sink_) {
     record_.f = &f;
     record_.reason = why;
@@ -905,6 +907,11 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
 
   f.first_packet_seen |= is_orig ? 1 : 2;
 
+  // New payload only (delta_last > 0): a retransmission or a keep-alive probe (one byte
+  // below the next sequence number) is no message.
+  if (len > 0 && delta_last > 0 && !rst && !f.session && cfg_.burst_gap > 0 && sink_)
+    note_burst(f, is_orig, p.ts, uint32_t(len));
+
   uint64_t rel_data_seq = syn ? rel_seq + 1 : rel_seq;
   if (len > 0 && p.payload_caplen >= p.payload_len && !rst && !seq_underflow)
     stream_data(f, side, rel_data_seq, p.payload, p.payload_len, p.ts);
@@ -916,6 +923,39 @@ void FlowTable::process_tcp(uint32_t idx, Flow& f, const Packet& p, bool is_orig
   ++f.pkts[side];
   f.ip_bytes[side] += p.ip_len;
   f.tcp_flags[side] |= p.tcp_flags;
+}
+
+void FlowTable::note_burst(Flow& f, bool from_orig, TimeNs ts, uint32_t len) {
+  FlowBurst& b = f.burst;
+  // A packet stamped before the latest one (a clock jump backwards) continues the burst.
+  if (b.bytes && ts - b.last < cfg_.burst_gap) {
+    b.bytes = len > UINT32_MAX - b.bytes ? UINT32_MAX : b.bytes + len;
+    if (ts > b.last) b.last = ts;
+    return;
+  }
+  bool after_gap = b.bytes != 0;
+  if (after_gap) publish_burst(f);
+  b.start = b.last = ts;
+  b.bytes = len;
+  b.first_bytes = uint16_t(len > UINT16_MAX ? UINT16_MAX : len);
+  b.from_orig = from_orig;
+  b.after_gap = after_gap;
+}
+
+void FlowTable::publish_burst(Flow& f) {
+  const FlowBurst& b = f.burst;
+  if (!b.after_gap || f.session || !sink_) return;
+  prepare_context(f);
+  burst_record_.f = &f;
+  burst_record_.flow = &f.ctx;
+  burst_record_.ts = b.start;
+  burst_record_.to_client = !b.from_orig;
+  burst_record_.end = b.last;
+  burst_record_.bytes = b.bytes;
+  burst_record_.first_bytes = b.first_bytes;
+  sink_->publish(burst_record_);
+  burst_record_.f = nullptr;
+  burst_record_.flow = nullptr;
 }
 
 void FlowTable::tcp_state_machine(Flow& f, TcpEndpoint& ep, TcpEndpoint& peer, const Packet& p,

@@ -39,12 +39,16 @@ std::pair<double, double> BeaconScorer::regularity(std::vector<double>& v) {
 }
 
 BeaconScore BeaconScorer::score(const std::vector<TimeNs>& times,
-                                const std::vector<uint64_t>& sizes, uint64_t count_full) {
+                                const std::vector<uint64_t>& sizes, uint64_t count_full,
+                                TimeNs resolution) {
   BeaconScore s;
   if (times.size() < 3) return s;
   intervals_.clear();
-  for (size_t i = 1; i < times.size(); ++i)
-    intervals_.push_back(double(times[i] - times[i - 1]) / 1e9);
+  for (size_t i = 1; i < times.size(); ++i) {
+    TimeNs d = times[i] - times[i - 1];
+    if (resolution > 0) d = (d + resolution / 2) / resolution * resolution;
+    intervals_.push_back(double(d) / 1e9);
+  }
   auto [ts_skew, ts_madm] = regularity(intervals_);  // leaves intervals_ sorted
   sizes_.assign(sizes.begin(), sizes.end());
   auto [ds_skew, ds_madm] = regularity(sizes_);  // leaves sizes_ sorted
@@ -63,9 +67,9 @@ BeaconScore BeaconScorer::score(const std::vector<TimeNs>& times,
 }
 
 BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
-                         uint64_t count_full) {
+                         uint64_t count_full, TimeNs resolution) {
   BeaconScorer scorer;
-  return scorer.score(times, sizes, count_full);
+  return scorer.score(times, sizes, count_full, resolution);
 }
 
 BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts)
@@ -73,6 +77,10 @@ BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones
   for (const auto& svc : cfg_.ignore_services) {
     Service s;
     if (Service::parse(svc, s)) ignore_.push_back({s.proto, s.port});
+  }
+  for (const auto& svc : cfg_.session_ignore_services) {
+    Service s;
+    if (Service::parse(svc, s)) session_ignore_.push_back({s.proto, s.port});
   }
 }
 
@@ -95,6 +103,30 @@ void BeaconingDetector::publish(const Record& r) {
       d.name = sni;
     }
     contact(f.start, t.src, d, c->orig_bytes + c->resp_bytes);
+    return;
+  }
+  if (type == "burst") {
+    const auto* b = dynamic_cast<const BurstRecord*>(&r);
+    // A flow an analyzer claimed has transactions to score (HTTP requests) or is a protocol
+    // whose sessions are long by nature (SSH, RDP, TLS keep-alive).
+    if (!cfg_.sessions || !b || !b->f || !b->f->ctx.app_proto.empty()) return;
+    const FlowTuple& t = b->f->ctx.tuple;
+    Service svc = Service::of(t.proto, t.dport);
+    for (const auto& [p, port] : ignore_)
+      if (p == svc.proto && port == svc.port) return;
+    for (const auto& [p, port] : session_ignore_)
+      if (p == svc.proto && port == svc.port) return;
+    ++session_bursts_;
+    Dest d;
+    d.kind = kSessionAddr;
+    d.ip = &t.dst;
+    d.port = t.dport;
+    // Scored by its first message (the check-in or heartbeat): what follows in the burst is
+    // tasking and its output, whose size varies by nature.
+    burst_flow_ = &b->f->ctx;
+    burst_bytes_ = b->bytes;
+    contact(b->ts, t.src, d, b->first_bytes);
+    burst_flow_ = nullptr;
     return;
   }
   if (type == "tls") {
@@ -144,6 +176,17 @@ void BeaconingDetector::on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst
   contact(ts, src, d, bytes);
 }
 
+void BeaconingDetector::on_burst(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t port,
+                                 uint64_t bytes) {
+  if (!cfg_.sessions) return;
+  ++session_bursts_;
+  Dest d;
+  d.kind = kSessionAddr;
+  d.ip = &dst;
+  d.port = port;
+  contact(ts, src, d, bytes);
+}
+
 // What the alert names as the destination (the keys of earlier versions, as users saw them).
 std::string BeaconingDetector::dest_str(const Dest& d) {
   switch (d.kind) {
@@ -155,6 +198,7 @@ std::string BeaconingDetector::dest_str(const Dest& d) {
     case kHttpAddr:
       return "http://" + d.ip->str() + ":" + std::to_string(d.port);
     case kConnAddr:
+    case kSessionAddr:
       break;
   }
   return d.ip->str() + ":" + std::to_string(d.port);
@@ -190,7 +234,7 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
   key.src = src;
   key.kind = dest.kind;
   key.internal = internal;
-  if (dest.kind == kConnAddr || dest.kind == kHttpAddr) {
+  if (dest.kind == kConnAddr || dest.kind == kHttpAddr || dest.kind == kSessionAddr) {
     key.dst = *dst_ip;
     key.port = dest.port;
   } else {
@@ -226,7 +270,9 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
     times_.push_back(t);
     sizes_.push_back(b);
   }
-  BeaconScore s = scorer_.score(times_, sizes_, cfg_.count_full);
+  bool session = dest.kind == kSessionAddr;
+  // Bursts are stamped to the packet; RITA's whole seconds make a steady timer score steady.
+  BeaconScore s = scorer_.score(times_, sizes_, cfg_.count_full, session ? kNsPerSec : 0);
   if (s.score < (internal ? cfg_.internal_threshold : cfg_.threshold)) return;
   p.alerted = true;
   bool dns = dest.kind == kDnsName, http = dest.kind == kHttpAddr || dest.kind == kHttpName;
@@ -235,16 +281,23 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
   snprintf(buf, sizeof buf, "%.2f", s.score);
   std::string msg =
       std::string("KOMAINU BEACONING ") +
-      (dns    ? "periodic DNS queries"
-       : http ? "periodic HTTP requests"
-              : "periodic connections") +
+      (dns       ? "periodic DNS queries"
+       : http    ? "periodic HTTP requests"
+       : session ? "periodic messages inside one session"
+                 : "periodic connections") +
       " " + src.str() + " -> " + dest_s + (internal ? " (internal destination)" : "") + " every ~" +
       std::to_string(int64_t(std::llround(s.median_interval_s))) + " s (score " + buf + ")";
+  // Messages on a raw TCP channel that no analyzer recognised: a non-application-layer
+  // protocol (T1095) rather than a web or DNS one (T1071).
   AlertBuilder a("beaconing",
-                 dns    ? kSidDns
-                 : http ? kSidHttp
-                        : kSidConn,
-                 msg, internal ? 2 : 1, "TA0011", http ? "T1071.001" : "T1071");
+                 dns       ? kSidDns
+                 : http    ? kSidHttp
+                 : session ? kSidSession
+                           : kSidConn,
+                 msg, internal ? 2 : 1, "TA0011",
+                 http      ? "T1071.001"
+                 : session ? "T1095"
+                           : "T1071");
   a.ip(src);
   if (dst_ip) a.ip(*dst_ip);
   if (!dst_ip || dest_s.find(':') == std::string::npos) a.meta("domain", dest_s);
@@ -258,11 +311,23 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
       .kv("ds_smallness_score", s.ds_small)
       .kv("median_interval_s", s.median_interval_s)
       .kv("median_bytes", s.median_bytes)
-      .kv("connections", p.total)
+      .kv(session ? "bursts" : "connections", p.total)
       .kv("internal_destination", internal)
       .kv("threshold", internal ? cfg_.internal_threshold : cfg_.threshold)
       .kv("first_seen", format_eve_time(p.first))
       .kv("last_seen", format_eve_time(p.last));
+  if (session) {
+    // The first message of each burst scored (time order; the latest 16 when more) and the
+    // session they came in, for finding it in conn.log.
+    a.ev.key("message_bytes").begin_array();
+    size_t from = sizes_.size() > 16 ? sizes_.size() - 16 : 0;
+    for (size_t i = from; i < sizes_.size(); ++i) a.ev.value(sizes_[i]);
+    a.ev.end_array();
+    if (burst_flow_)
+      a.ev.kv("last_burst_bytes", burst_bytes_)
+          .kv("uid", burst_flow_->uid)
+          .kv("flow_id", burst_flow_->flow_id);
+  }
   a.publish(alerts_, ts, &src, dst_ip);
   ++alerts_sent_;
 }
@@ -271,7 +336,8 @@ void BeaconingDetector::write_stats(JsonWriter& w) const {
   w.kv("events", events_)
       .kv("pairs", uint64_t(pairs_.size()))
       .kv("pair_evictions", evictions_)
-      .kv("alerts", alerts_sent_);
+      .kv("alerts", alerts_sent_)
+      .kv("session_bursts", session_bursts_);
 }
 
 namespace {
@@ -279,11 +345,11 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   BeaconConfig c;
   double min_interval = 2;
-  if (!config_check_keys(
-          ctx, "beaconing",
-          {"min_connections", "count_full", "threshold", "history", "external_only", "dns",
-           "ignore_services", "min_interval", "max_pairs", "internal_threshold", "http"},
-          error) ||
+  if (!config_check_keys(ctx, "beaconing",
+                         {"min_connections", "count_full", "threshold", "history", "external_only",
+                          "dns", "ignore_services", "min_interval", "max_pairs",
+                          "internal_threshold", "http", "sessions", "session_ignore_services"},
+                         error) ||
       !config_get(ctx, "min_connections", c.min_connections, error) ||
       !config_get(ctx, "count_full", c.count_full, error) ||
       !config_get(ctx, "threshold", c.threshold, error) ||
@@ -293,8 +359,12 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "internal_threshold", c.internal_threshold, error) ||
       !config_get(ctx, "ignore_services", c.ignore_services, error) ||
       !config_get(ctx, "min_interval", min_interval, error) ||
-      !config_get(ctx, "max_pairs", c.max_pairs, error))
+      !config_get(ctx, "max_pairs", c.max_pairs, error) ||
+      !config_get(ctx, "sessions", c.sessions, error) ||
+      !config_get(ctx, "session_ignore_services", c.session_ignore_services, error))
     return nullptr;
+  // Without analyzers no flow is claimed: every TLS, SSH and RDP session would be scored.
+  if (!ctx.app_layer) c.sessions = false;
   c.min_interval = TimeNs(min_interval * kNsPerSec);
   if (c.min_connections < 4) c.min_connections = 4;
   return std::make_unique<BeaconingDetector>(c, ctx.zones, ctx.alerts);

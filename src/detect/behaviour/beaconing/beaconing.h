@@ -2,7 +2,9 @@
 // destination (IP, TLS SNI, or queried FQDN), scored as RITA scores beacons: interval
 // regularity (Bowley skew, median absolute deviation), size regularity (skew, MAD, smallness)
 // and connection count; one alert per source→destination when the score crosses the
-// threshold.
+// threshold. Messages inside one long session are contacts too: the flow table publishes a
+// BurstRecord when payload resumes after an idle gap on a TCP flow no analyzer claimed (a
+// raw-TCP C2 channel whose beacons never open a new connection), scored by the same scorer.
 #pragma once
 #include <string>
 #include <string_view>
@@ -30,6 +32,16 @@ struct BeaconConfig {
                                               "udp/5355"};
   TimeNs min_interval = 2 * kNsPerSec;  // faster repeats are sessions, not beacons
   uint64_t max_pairs = 100000;
+  // Bursts inside TCP sessions no analyzer claimed (flow BurstRecords); off without
+  // analyzers (then no flow is claimed, TLS and SSH sessions included).
+  bool sessions = true;
+  // Services whose sessions keep themselves alive with periodic small messages by design:
+  // BGP KEEPALIVE, MQTT PINGREQ, XMPP pings, AMQP heartbeats, Kafka/ZooKeeper sessions,
+  // pooled database and LDAP connections' validation queries.
+  std::vector<std::string> session_ignore_services = {
+      "tcp/179",  "tcp/1883",  "tcp/8883", "tcp/5222", "tcp/5269", "tcp/5672",
+      "tcp/9092", "tcp/2181",  "tcp/3306", "tcp/5432", "tcp/1433", "tcp/1521",
+      "tcp/6379", "tcp/27017", "tcp/389",  "tcp/636",  "tcp/3268", "tcp/11211"};
 };
 
 struct BeaconScore {
@@ -37,16 +49,19 @@ struct BeaconScore {
   double median_interval_s = 0, median_bytes = 0;
 };
 
-// RITA-style score of arrival times (sorted, ns) and sizes.
+// RITA-style score of arrival times (sorted, ns) and sizes. A `resolution` > 0 rounds the
+// intervals to that step first, as RITA reads Zeek's whole-second timestamps: without it the
+// Bowley skew of intervals that differ by milliseconds (a timer firing every 20.0-20.1 s) is
+// the skew of scheduling noise, anywhere in [-1, 1].
 BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
-                         uint64_t count_full);
+                         uint64_t count_full, TimeNs resolution = 0);
 
 // The same score with reusable buffers: the detector rescores a pair at every contact once
 // it has `min_connections`, so the buffers are kept instead of allocated per contact.
 class BeaconScorer {
  public:
   BeaconScore score(const std::vector<TimeNs>& times, const std::vector<uint64_t>& sizes,
-                    uint64_t count_full);
+                    uint64_t count_full, TimeNs resolution = 0);
 
  private:
   std::pair<double, double> regularity(std::vector<double>& v);
@@ -58,20 +73,24 @@ class BeaconingDetector : public Detector {
   static constexpr uint32_t kSidConn = 9100501;
   static constexpr uint32_t kSidDns = 9100502;
   static constexpr uint32_t kSidHttp = 9100503;
+  static constexpr uint32_t kSidSession = 9100504;
 
   BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts);
   void publish(const Record& r) override;
   bool wants(std::string_view type) const override {
-    return type == "flow" || type == "tls" || type == "dns" || type == "http";
+    return type == "flow" || type == "tls" || type == "dns" || type == "http" ||
+           (type == "burst" && cfg_.sessions);
   }
   void write_stats(JsonWriter& w) const override;
   // For tests: one connection (or query, dns = true) to `dest` (IP or name).
   void on_event(TimeNs ts, const IpAddr& src, const IpAddr* dst_ip, const std::string& dest,
                 uint64_t bytes, bool dns, bool http = false);
+  // For tests: one payload burst inside a session from `src` to `dst`:`port`.
+  void on_burst(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t port, uint64_t bytes);
 
  private:
   // What a contact went to: a name (TLS SNI, queried FQDN, HTTP Host) or an address and port.
-  enum Kind : uint8_t { kConnAddr, kConnName, kHttpAddr, kHttpName, kDnsName };
+  enum Kind : uint8_t { kConnAddr, kConnName, kHttpAddr, kHttpName, kDnsName, kSessionAddr };
   struct Dest {
     Kind kind = kConnAddr;
     const IpAddr* ip = nullptr;  // the contacted address (none for DNS)
@@ -118,6 +137,9 @@ class BeaconingDetector : public Detector {
   const Zones* zones_;
   EventSink* alerts_;
   std::vector<std::pair<uint8_t, uint16_t>> ignore_;
+  std::vector<std::pair<uint8_t, uint16_t>> session_ignore_;
+  const FlowContext* burst_flow_ = nullptr;  // the session of the burst being scored
+  uint64_t burst_bytes_ = 0;                 // and its bytes both ways
   FlatMap<Key, Pair, KeyHash> pairs_;
   SniByFlow sni_by_flow_;  // SNI of TLS flows until their conn record
   // Scoring buffers, reused.
@@ -125,7 +147,7 @@ class BeaconingDetector : public Detector {
   std::vector<std::pair<TimeNs, uint64_t>> sorted_;
   std::vector<TimeNs> times_;
   std::vector<uint64_t> sizes_;
-  uint64_t events_ = 0, evictions_ = 0, alerts_sent_ = 0;
+  uint64_t events_ = 0, evictions_ = 0, alerts_sent_ = 0, session_bursts_ = 0;
 };
 
 }  // namespace komainu
