@@ -10,6 +10,8 @@
 #include <fstream>
 #include <map>
 
+#include "core/ascii.h"
+
 namespace komainu::sig {
 
 namespace {
@@ -676,8 +678,10 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
           e->stats_.database_bytes += sz;
           e->stats_.patterns += p.pats.size();
           ++e->stats_.databases;
+          size_t max_pattern = 0;
+          for (const auto& pat : p.pats) max_pattern = std::max(max_pattern, pat.size());
           e->groups_[layer][t][d].dbs.push_back(
-              {variant, db, std::move(p.sigs_of), p.dsize_lo, p.dsize_hi});
+              {variant, db, std::move(p.sigs_of), p.dsize_lo, p.dsize_hi, max_pattern});
         }
   for (auto& l : e->groups_)
     for (auto& t : l)
@@ -704,6 +708,12 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
     e->meta_[i].src_set = intern(sigs[i].src_set);
     e->meta_[i].dst_set = intern(sigs[i].dst_set);
     e->meta_[i].stream_rule = is_stream_rule(sigs[i]);
+    if (sigs[i].fp_list >= 0) {
+      const auto& fp = std::get<Content>(sigs[i].lists[sigs[i].fp_list].items[sigs[i].fp_item]);
+      e->meta_[i].fp_len = static_cast<uint32_t>(
+          fp.fp_chop_offset >= 0 ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len).size()
+                                 : fp.pattern.size());
+    }
   }
   e->stats_.signatures = sigs.size();
   e->stats_.compile_seconds =
@@ -721,6 +731,7 @@ std::unique_ptr<Scratch> Engine::new_scratch() const {
   s->addr_stamp.assign(addr_sets_.size() * 2, 0);
   s->addr_val.assign(addr_sets_.size() * 2, 0);
   s->candidates.reserve(sigs_.size());
+  s->hit_ends.reserve(sigs_.size());
   s->alerts.reserve(64);
   s->transformed.resize(variants_.size());
   s->transformed_stamp.assign(variants_.size(), 0);
@@ -750,14 +761,18 @@ struct ScanCtx {
   std::vector<uint32_t>* mark;
   std::vector<uint32_t>* cand;
   uint32_t stamp;
+  // Stream chunk, raw payload: each new candidate's match end, offset by `base`.
+  std::vector<uint32_t>* ends = nullptr;
+  uint32_t base = 0;
 };
 
-int on_hs_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* p) {
+int on_hs_match(unsigned id, unsigned long long, unsigned long long to, unsigned, void* p) {
   auto* c = static_cast<ScanCtx*>(p);
   for (uint32_t s : (*c->sigs_of)[id]) {
     if ((*c->mark)[s] == c->stamp) continue;
     (*c->mark)[s] = c->stamp;
     c->cand->push_back(s);
+    if (c->ends) c->ends->push_back(c->base + static_cast<uint32_t>(to));
   }
   return 0;
 }
@@ -820,17 +835,69 @@ bool is_stream_rule(const Signature& s) {
 
 bool Engine::in_set(uint32_t id, bool dst, Scratch& sc) const {
   if (id == kAnySet) return true;
-  size_t k = size_t(id) * 2 + dst;
-  if (sc.addr_stamp[k] != sc.stamp) {
-    if (sc.addr_key_stamp != sc.stamp) {
-      sc.addr_key[0] = IpRanges::key(sc.addr_pkt->src);
-      sc.addr_key[1] = IpRanges::key(sc.addr_pkt->dst);
-      sc.addr_key_stamp = sc.stamp;
-    }
-    sc.addr_stamp[k] = sc.stamp;
-    sc.addr_val[k] = addr_sets_[id]->match_key(sc.addr_key[dst]);
+  const uint8_t slot = sc.addr_slot[dst];
+  size_t k = size_t(id) * 2 + slot;
+  if (sc.addr_stamp[k] != sc.addr_epoch[slot]) {
+    sc.addr_stamp[k] = sc.addr_epoch[slot];
+    sc.addr_val[k] = addr_sets_[id]->match_key(sc.addr_key[slot]);
   }
   return sc.addr_val[k];
+}
+
+bool Engine::fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) const {
+  const Signature& s = sigs_[sig];
+  const Content& fp = std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
+  std::string_view pat = fp.pattern;
+  if (fp.fp_chop_offset >= 0) pat = pat.substr(fp.fp_chop_offset, fp.fp_chop_len);
+  if (pat.empty() || pat.size() > len) return false;
+  if (!fp.nocase) return memmem(data, len, pat.data(), pat.size()) != nullptr;
+  // As Hyperscan's HS_FLAG_CASELESS (ASCII folding); the pattern is stored lowercased.
+  const uint8_t first = static_cast<uint8_t>(pat[0]);
+  const uint8_t first_up = first >= 'a' && first <= 'z' ? first - ('a' - 'A') : first;
+  for (size_t i = 0; i + pat.size() <= len; ++i) {
+    if (data[i] != first && data[i] != first_up) continue;
+    size_t j = 1;
+    while (j < pat.size() && ascii_lower(static_cast<char>(data[i + j])) == pat[j]) ++j;
+    if (j == pat.size()) return true;
+  }
+  return false;
+}
+
+void Engine::remember_stream_hits(const InspectContext& c, StreamHits& h, size_t hits_begin,
+                                  size_t scanned_lookback, Scratch& sc) const {
+  const std::span<const uint8_t> window = c.payload();
+  const size_t hits_end = sc.candidates.size();
+  // Lookback bytes not scanned now: a remembered rule is a candidate when its fast pattern
+  // lies wholly in them (a match reaching the new bytes was just found by the scan).
+  const size_t lookback = scanned_lookback;
+  const uint32_t lookback_start = h.pos - static_cast<uint32_t>(lookback);
+  const uint32_t pos_after = h.pos + static_cast<uint32_t>(window.size() - c.stream_seen);
+  size_t keep = 0;
+  for (const StreamHits::Hit& x : h.hits) {
+    // Found in a chunk that ended before the lookback: none of its bytes are left.
+    if (static_cast<int32_t>(x.end - lookback_start) <= 0) continue;
+    if (sc.mark[x.sig] == sc.stamp) continue;  // found again now: remembered with this chunk
+    // The occurrence Hyperscan reported lies in the lookback, or another one does.
+    const bool in_lookback =
+        static_cast<int32_t>(x.match_end - meta_[x.sig].fp_len - lookback_start) >= 0 ||
+        fast_pattern_in(x.sig, window.data(), lookback);
+    if (!in_lookback) continue;
+    sc.mark[x.sig] = sc.stamp;
+    sc.candidates.push_back(x.sig);
+    h.hits[keep++] = x;
+  }
+  h.hits.resize(keep);
+  h.pos = pos_after;
+  if (keep + (hits_end - hits_begin) > StreamHits::kMax) {
+    // Bounded per flow direction: forget, and scan the next window whole (exact either way).
+    h.hits.clear();
+    h.rescan = true;
+    ++sc.counters_.stream_rescans;
+    return;
+  }
+  h.rescan = false;
+  for (size_t i = hits_begin; i < hits_end; ++i)
+    h.hits.push_back({sc.candidates[i], pos_after, sc.hit_ends[i - hits_begin]});
 }
 
 bool Engine::header_match(const Signature& s, const InspectContext& c, Scratch& sc) const {
@@ -988,11 +1055,33 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   if (++sc.stamp == 0) {  // wrapped: forget old marks
     std::fill(sc.mark.begin(), sc.mark.end(), 0);
     std::fill(sc.transformed_stamp.begin(), sc.transformed_stamp.end(), 0);
-    std::fill(sc.addr_stamp.begin(), sc.addr_stamp.end(), 0);
     sc.stamp = 1;
   }
-  sc.addr_pkt = c.pkt;  // range keys computed on first use (most inspections need none)
-  sc.addr_key_stamp = 0;
+  if (c.pkt) {
+    // The packet's addresses take the cache slots already holding them, or the slot the
+    // other address does not use (its cached set results dropped with a new epoch).
+    const IpAddr* a[2] = {&c.pkt->src, &c.pkt->dst};
+    int found[2];
+    for (int i = 0; i < 2; ++i)
+      found[i] = a[i]->b == sc.addr[0].b ? 0 : a[i]->b == sc.addr[1].b ? 1 : -1;
+    for (int i = 0; i < 2; ++i) {
+      if (found[i] >= 0) continue;
+      const int other = found[1 - i];
+      const int slot = other >= 0 ? 1 - other : i;
+      if (++sc.addr_epoch_next == 0) {  // wrapped: forget every cached result
+        std::fill(sc.addr_stamp.begin(), sc.addr_stamp.end(), 0);
+        sc.addr_epoch[1 - slot] = 1;
+        sc.addr_epoch_next = 2;
+      }
+      sc.addr_epoch[slot] = sc.addr_epoch_next;
+      sc.addr[slot] = *a[i];
+      sc.addr_key[slot] = IpRanges::key(*a[i]);
+      found[i] = slot;
+      if (a[0]->b == a[1]->b) found[1 - i] = slot;
+    }
+    sc.addr_slot[0] = static_cast<uint8_t>(found[0]);
+    sc.addr_slot[1] = static_cast<uint8_t>(found[1]);
+  }
   uint8_t proto = c.pkt ? c.pkt->proto : 6;
 
   // Transformed buffers are computed once per call, for every variant a rule uses.
@@ -1021,37 +1110,63 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
     if (!c.is_stream) layers[n_layers++] = kPacketLayer;
   }
   if (c.layer != InspectLayer::kPacket) layers[n_layers++] = kAppLayer;
+  // A stream chunk with the direction's prefilter memory: the payload databases scan the new
+  // bytes (from where a pattern ending in them can start); the lookback's fast patterns are
+  // the remembered hits, checked again below.
+  StreamHits* hits = c.is_stream ? c.stream_hits : nullptr;
+  if (hits && c.stream_seen > c.payload().size()) {
+    hits->rescan = true;  // not a lookback + new bytes window: forget, scan the next one whole
+    hits = nullptr;
+  }
+  const size_t seen = hits && !hits->rescan ? c.stream_seen : 0;
   for (int li = 0; li < n_layers; ++li) {
     const int layer = layers[li];
     const Group& g = groups_[layer][transport_of(proto)][c.to_server ? 0 : 1];
-    for (const auto& d : g.dbs) {
-      if (d.dsize_bounded() && (dsize < d.dsize_lo || dsize > d.dsize_hi)) continue;
-      const auto& var = variants_[d.variant];
-      const char* data;
-      size_t len;
-      if (!var.transforms.empty()) {
-        if (!sc.transformed_present[d.variant]) continue;
-        data = sc.transformed[d.variant].data();
-        len = sc.transformed[d.variant].size();
-      } else {
-        std::span<const uint8_t> b;
-        if (var.buffer == kPayload)
-          b = c.payload();
-        else if (c.buffers && c.buffers->present[var.buffer])
-          b = c.buffers->data[var.buffer];
-        else
-          continue;
-        data = reinterpret_cast<const char*>(b.data());
-        len = b.size();
+    const bool remember = hits && layer == kStreamLayer;
+    const size_t hits_begin = sc.candidates.size();
+    sc.hit_ends.clear();
+    // Pass 0: the raw payload databases (their hits are remembered); pass 1: the others.
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1 && remember) remember_stream_hits(c, *hits, hits_begin, seen, sc);
+      for (const auto& d : g.dbs) {
+        if ((d.variant == 0) == (pass == 1)) continue;
+        if (d.dsize_bounded() && (dsize < d.dsize_lo || dsize > d.dsize_hi)) continue;
+        const auto& var = variants_[d.variant];
+        const char* data;
+        size_t len;
+        if (!var.transforms.empty()) {
+          if (!sc.transformed_present[d.variant]) continue;
+          data = sc.transformed[d.variant].data();
+          len = sc.transformed[d.variant].size();
+        } else {
+          std::span<const uint8_t> b;
+          if (var.buffer == kPayload)
+            b = c.payload();
+          else if (c.buffers && c.buffers->present[var.buffer])
+            b = c.buffers->data[var.buffer];
+          else
+            continue;
+          data = reinterpret_cast<const char*>(b.data());
+          len = b.size();
+        }
+        ctx.ends = nullptr;
+        if (remember && d.variant == 0) {
+          // Matches lying wholly in the lookback were found by an earlier chunk.
+          const size_t from = seen - std::min(seen, d.max_pattern ? d.max_pattern - 1 : 0);
+          data += from;
+          len -= from;
+          ctx.ends = &sc.hit_ends;
+          ctx.base = hits->pos - static_cast<uint32_t>(c.stream_seen - from);
+        }
+        if (len == 0) continue;
+        ctx.sigs_of = &d.sigs_of_pattern;
+        hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
+                on_hs_match, &ctx);
       }
-      if (len == 0) continue;
-      ctx.sigs_of = &d.sigs_of_pattern;
-      hs_scan(d.db, data, static_cast<unsigned>(std::min<size_t>(len, UINT32_MAX)), 0, sc.hs,
-              on_hs_match, &ctx);
     }
     if (c.pkt && !g.by_addr.empty()) {
-      for (const IpAddr* a : {&c.pkt->src, &c.pkt->dst}) {
-        IpRanges::U128 v = IpRanges::key(*a);
+      for (const uint8_t slot : sc.addr_slot) {
+        const IpRanges::U128 v = sc.addr_key[slot];
         auto it =
             std::upper_bound(g.by_addr.begin(), g.by_addr.end(), v,
                              [](IpRanges::U128 x, const AddrIndexEntry& en) { return x < en.lo; });

@@ -30,6 +30,25 @@ struct FlowVars {
   void unset(uint32_t b) { bits[b / 64] &= ~(uint64_t(1) << (b % 64)); }
 };
 
+// The stream prefilter's memory of one flow direction. A chunk is inspected as lookback +
+// new bytes; scanning the lookback again for the rules' fast patterns would cost ~35% more
+// bytes per segment. Instead each chunk scans its new bytes (and the few bytes before them a
+// pattern can start in) and remembers which rules' fast patterns it found; a later chunk
+// re-checks only those rules' patterns against its lookback (memmem over <= 512 bytes), so
+// the candidates are exactly those of a scan of the whole window. Bounded: over kMax hits
+// the memory is dropped and the next chunk scans its whole window (counted).
+struct StreamHits {
+  static constexpr size_t kMax = 128;
+  uint32_t pos = 0;     // new stream bytes inspected so far (wraps; compared as differences)
+  bool rescan = false;  // memory dropped: scan the next window whole
+  struct Hit {
+    uint32_t sig;
+    uint32_t end;        // `pos` after the chunk in which the rule's fast pattern was found
+    uint32_t match_end;  // where the occurrence Hyperscan reported ends (same scale)
+  };
+  std::vector<Hit> hits;
+};
+
 class Scratch;
 
 struct EngineStats {
@@ -54,7 +73,8 @@ struct BuildOptions {
 
 struct ScratchCounters {
   uint64_t inspected = 0, candidates = 0, alerts = 0, suppressed_by_threshold = 0, pcre_limit = 0,
-           recursion_limit = 0, threshold_evictions = 0, xbit_evictions = 0;
+           recursion_limit = 0, threshold_evictions = 0, xbit_evictions = 0,
+           stream_rescans = 0;  // StreamHits over its bound: a window scanned whole
 };
 
 class Engine {
@@ -87,6 +107,7 @@ class Engine {
     // them (or on a stream chunk, which has no dsize) the database is not scanned.
     int64_t dsize_lo = 0, dsize_hi = INT64_MAX;
     bool dsize_bounded() const { return dsize_lo > 0 || dsize_hi < INT64_MAX; }
+    size_t max_pattern = 0;  // longest pattern: how far before new stream bytes one can start
   };
   // Rules without a fast pattern whose address side is narrow (IP reputation lists):
   // found by a stabbing query with the packet's addresses instead of checked every time.
@@ -108,6 +129,13 @@ class Engine {
   // Whether the packet's source (dst = false) or destination address is in address set `id`,
   // looked up once per inspection and set: most rules share $HOME_NET / $EXTERNAL_NET.
   bool in_set(uint32_t id, bool dst, Scratch& sc) const;
+  // Stream chunk: adds the remembered rules whose fast pattern lies wholly in the first
+  // `lookback` bytes (not scanned now) to the candidates, then remembers this chunk's raw
+  // payload hits (candidates from hits_begin on).
+  void remember_stream_hits(const InspectContext& c, StreamHits& h, size_t hits_begin,
+                            size_t lookback, Scratch& sc) const;
+  // Whether rule `sig`'s fast pattern occurs in data[0, len).
+  bool fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) const;
 
   static constexpr uint32_t kAnySet = UINT32_MAX;
   static constexpr int kPacketLayer = 0, kAppLayer = 1, kStreamLayer = 2, kLayers = 3;
@@ -116,6 +144,7 @@ class Engine {
   struct SigMeta {
     uint32_t src_set = kAnySet, dst_set = kAnySet;  // ids into addr_sets_
     bool stream_rule = false;  // inspected on the reassembled stream (see evaluate)
+    uint32_t fp_len = 0;       // length of the fast pattern as prefiltered (chopped)
   };
   std::vector<SigMeta> meta_;
   std::vector<const IpRanges*> addr_sets_;  // distinct compiled address sets
@@ -143,14 +172,18 @@ class Scratch {
   std::vector<uint32_t> mark;
   uint32_t stamp = 0;
   std::vector<uint32_t> candidates;
+  std::vector<uint32_t> hit_ends;  // stream chunk: where each remembered candidate's match ends
   std::vector<const Signature*> alerts;
-  // Address-set results of this inspection: [set * 2 + (0 src, 1 dst)], valid when the stamp
-  // equals `stamp`; the packet's addresses as range keys.
+  // Address-set results for the last two addresses seen: [set * 2 + slot], valid when
+  // addr_stamp equals the slot's epoch. A flow's packets (both directions) and their stream
+  // chunks share one address pair, so most inspections look no set up again.
   std::vector<uint32_t> addr_stamp;
   std::vector<uint8_t> addr_val;
+  IpAddr addr[2];
   IpRanges::U128 addr_key[2] = {0, 0};
-  const Packet* addr_pkt = nullptr;
-  uint32_t addr_key_stamp = 0;           // addr_key holds addr_pkt's keys when equal to `stamp`
+  uint32_t addr_epoch[2] = {1, 2};  // changes when a slot takes another address
+  uint32_t addr_epoch_next = 3;
+  uint8_t addr_slot[2] = {0, 1};         // this inspection's slots: [0] source, [1] destination
   std::vector<std::string> transformed;  // per variant
   std::vector<uint32_t> transformed_stamp;
   std::vector<bool> transformed_present;

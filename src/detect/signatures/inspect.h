@@ -42,6 +42,10 @@ struct InspectBuffers {
 // (Engine::new_flow_vars), the engine reads and writes it when the packet belongs to it.
 struct FlowVars;
 
+// One direction of a reassembled stream as the prefilter remembers it (StreamHits, engine.h),
+// so a chunk's lookback is not scanned again.
+struct StreamHits;
+
 // Which rules an inspection runs: a packet runs the rules on payload and headers, an
 // app-layer transaction the rules with an app-layer buffer (so a rule fires once per
 // transaction, not again on each packet). kAny runs both (unit tests, tools).
@@ -62,6 +66,9 @@ struct InspectContext {
   // inspected before (lookback kept so content split across segments is found); a rule that
   // already matched within them is not reported again.
   size_t stream_seen = 0;
+  // The direction's prefilter memory (kept per flow direction by the caller; may be null:
+  // then the lookback is scanned with the new bytes).
+  StreamHits* stream_hits = nullptr;
   // Packet inspection of a TCP segment whose bytes the stream inspection covers: payload
   // rules run there (as Suricata's stream rules), only packet-only ones (tcp-pkt, no_stream,
   // dsize) and rules without payload checks run here.

@@ -174,6 +174,7 @@ void SigStage::inspect_stream(const InspectContext& packet_ctx, StreamDir& sd, s
   c.is_stream = true;
   c.stream_covered = false;
   c.stream_seen = seen;
+  c.stream_hits = &sd.hits;
   stream_buffers_.clear();
   stream_buffers_.set(kPayload, sd.window);
   c.buffers = &stream_buffers_;
@@ -347,6 +348,7 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
     sc.recursion_limit += x.recursion_limit;
     sc.threshold_evictions += x.threshold_evictions;
     sc.xbit_evictions += x.xbit_evictions;
+    sc.stream_rescans += x.stream_rescans;
   }
   const EngineStats& es = engine.stats();
   w.key("signatures").begin_object();
@@ -378,7 +380,8 @@ void write_signature_stats(JsonWriter& w, const Engine& engine, const LoadReport
       .kv("flows_with_state_max", sum.flows_max)
       .kv("stream_inspections", sum.stream_inspections)
       .kv("stream_gaps", sum.stream_gaps)
-      .kv("stream_pending_dropped", sum.stream_pending_dropped);
+      .kv("stream_pending_dropped", sum.stream_pending_dropped)
+      .kv("stream_rescans", sc.stream_rescans);
   w.key("skipped_by_keyword").begin_object();
   for (const auto& [k, n] : report.skipped_by_keyword) w.kv(k, uint64_t(n));
   w.end_object();

@@ -57,6 +57,7 @@ class SigStage : public WorkerStage {
     };
     std::vector<Segment> pending;  // out of order, sorted by seq
     size_t pending_bytes = 0;
+    StreamHits hits;  // the prefilter's memory of the window's lookback
   };
   // Per-flow signature state, created on the flow's first packet or record.
   enum class TcpStart : uint8_t { kUnknown, kSyn, kMidstream };

@@ -334,5 +334,69 @@ TEST(SigStage, StreamOverlapFirstDataWinsAndGapsResume) {
   EXPECT_EQ(count(out.sids, 5), 0u);
 }
 
+TEST(SigStage, StreamLookbackPatternsAreRememberedNotRescanned) {
+  // A chunk's Hyperscan scan covers its new bytes only; a rule whose fast pattern arrived in
+  // an earlier chunk (still within the 512-byte lookback) must still run when the rest of its
+  // contents arrives, and not when the pattern has left the lookback.
+  auto e = engine_of(
+      "alert tcp any any -> any any (msg:\"a\"; content:\"FASTPATTERNLONG\"; "
+      "content:\"zz\"; distance:0; sid:10;)\n"
+      "alert tcp any any -> any any (msg:\"b\"; content:\"QQQQQQQQ\"; content:\"yy\"; "
+      "distance:0; sid:11;)\n"
+      "alert tcp any any -> any any (msg:\"c\"; content:\"OLDOLDOLD\"; content:\"ww\"; "
+      "distance:0; sid:12;)\n");
+  Collect out;
+  SigStage st(*e, &out);
+  TcpFeed t(st);
+  t.syn(true, 0);
+  uint32_t seq = 1;
+  auto send = [&](std::string b) {
+    const auto n = static_cast<uint32_t>(b.size());
+    t.data(true, seq, std::move(b));
+    seq += n;
+  };
+  // OLDOLDOLD then 600 bytes: out of the lookback. QQQQQQQQ early (out of the next
+  // lookback) and again near the end of a 1000-byte chunk; FASTPATTERNLONG in the middle
+  // of the last 512 bytes.
+  send("OLDOLDOLD" + std::string(600, '.'));
+  send("QQQQQQQQ" + std::string(700, '.') + "FASTPATTERNLONG" + std::string(200, '.') + "QQQQQQQQ" +
+       std::string(69, '.'));
+  send(std::string(40, '-'));  // small chunks: the lookback spans several of them
+  send(std::string(40, '-'));
+  send("zzyyww");
+  EXPECT_EQ(count(out.sids, 10), 1u);
+  EXPECT_EQ(count(out.sids, 11), 1u);
+  EXPECT_EQ(count(out.sids, 12), 0u);
+  // Once the patterns have left the lookback, the second contents alone match nothing.
+  out.sids.clear();
+  send(std::string(600, '.'));
+  send("zzyyww");
+  EXPECT_TRUE(out.sids.empty());
+}
+
+TEST(SigStage, StreamRememberedPatternsAreBounded) {
+  // More rules found in one chunk than a flow direction remembers: the next window is
+  // scanned whole, with the same alerts.
+  std::string rules;
+  for (int i = 0; i < 150; ++i) {
+    std::string pat = {'A', static_cast<char>('a' + i / 26), static_cast<char>('a' + i % 26)};
+    rules += "alert tcp any any -> any any (msg:\"r\"; content:\"" + pat +
+             "\"; content:\"!!\"; distance:0; sid:" + std::to_string(100 + i) + ";)\n";
+  }
+  auto e = engine_of(rules);
+  Collect out;
+  SigStage st(*e, &out);
+  TcpFeed t(st);
+  t.syn(true, 0);
+  std::string chunk;
+  for (int i = 0; i < 150; ++i)
+    chunk += {'A', static_cast<char>('a' + i / 26), static_cast<char>('a' + i % 26)};
+  t.data(true, 1, chunk);
+  EXPECT_TRUE(out.sids.empty());
+  t.data(true, 1 + static_cast<uint32_t>(chunk.size()), "!!");
+  EXPECT_EQ(out.sids.size(), 150u);
+  EXPECT_GE(st.scratch_counters().stream_rescans, 1u);
+}
+
 }  // namespace
 }  // namespace komainu::sig
