@@ -436,6 +436,9 @@ namespace {
 // databases of their own, skipped for larger payloads.
 constexpr int64_t kSmallDsize = 512;
 
+// Longest fast pattern the stream databases hold (longer ones: their first bytes).
+constexpr size_t kMaxStreamPattern = 32;
+
 // The payload sizes a rule's dsize checks accept ([0, max] without one).
 std::pair<int64_t, int64_t> dsize_range(const Signature& s) {
   int64_t lo = 0, hi = INT64_MAX;
@@ -556,11 +559,12 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
   // Keyed by variant and whether the rules need a small payload (dsize).
   std::map<std::pair<uint16_t, bool>, Pending> pending[kLayers][4][2];
   auto add_pattern = [](Pending& p, const Content& fp, uint32_t sig,
-                        std::pair<int64_t, int64_t> dsize) {
+                        std::pair<int64_t, int64_t> dsize, size_t max_len) {
     p.dsize_lo = std::min(p.dsize_lo, dsize.first);
     p.dsize_hi = std::max(p.dsize_hi, dsize.second);
     std::string pat =
         fp.fp_chop_offset >= 0 ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len) : fp.pattern;
+    if (pat.size() > max_len) pat.resize(max_len);
     auto key = std::make_pair(pat, fp.nocase);
     auto it = p.ids.find(key);
     if (it == p.ids.end()) {
@@ -599,12 +603,14 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
       fp = &std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
       fp_variant = s.lists[s.fp_list].variant;
     }
-    // An address side is "narrow" when no range is wider than 2^16 addresses.
+    // An address side is "narrow" when no range is wider than 2^20 addresses (a /12: the
+    // widest blocks of the Spamhaus DROP lists; $EXTERNAL_NET-like complements stay out, so
+    // a stabbing query walks back over few entries).
     const IpRanges* narrow = nullptr;
     auto is_narrow = [](const IpRanges& r) {
       if (r.is_all() || r.size() == 0 || r.size() > 4096) return false;
       for (const auto& [lo, hi] : r.ranges())
-        if (hi - lo > (IpRanges::U128(1) << 16)) return false;
+        if (hi - lo > (IpRanges::U128(1) << 20)) return false;
       return true;
     };
     if (!fp) {
@@ -633,7 +639,13 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
           continue;
         }
         const auto dsize = dsize_range(s);
-        add_pattern(pending[layer][t][d][{fp_variant, dsize.second <= kSmallDsize}], *fp, i, dsize);
+        // Stream chunks scan from max_pattern - 1 bytes before their new bytes: a few long
+        // patterns (up to 210 bytes in ET Open) would make every chunk rescan that much
+        // lookback, so they are prefiltered by their first kMaxStreamPattern bytes.
+        const size_t max_len =
+            layer == kStreamLayer && fp_variant == 0 ? kMaxStreamPattern : SIZE_MAX;
+        add_pattern(pending[layer][t][d][{fp_variant, dsize.second <= kSmallDsize}], *fp, i, dsize,
+                    max_len);
       }
   }
   for (int layer = 0; layer < kLayers; ++layer)
@@ -710,9 +722,11 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
     e->meta_[i].stream_rule = is_stream_rule(sigs[i]);
     if (sigs[i].fp_list >= 0) {
       const auto& fp = std::get<Content>(sigs[i].lists[sigs[i].fp_list].items[sigs[i].fp_item]);
-      e->meta_[i].fp_len = static_cast<uint32_t>(
-          fp.fp_chop_offset >= 0 ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len).size()
-                                 : fp.pattern.size());
+      const size_t len = fp.fp_chop_offset >= 0
+                             ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len).size()
+                             : fp.pattern.size();
+      // As prefiltered on the stream (only stream rules are remembered there).
+      e->meta_[i].fp_len = static_cast<uint32_t>(std::min(len, kMaxStreamPattern));
     }
   }
   e->stats_.signatures = sigs.size();
@@ -849,6 +863,7 @@ bool Engine::fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) cons
   const Content& fp = std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
   std::string_view pat = fp.pattern;
   if (fp.fp_chop_offset >= 0) pat = pat.substr(fp.fp_chop_offset, fp.fp_chop_len);
+  pat = pat.substr(0, meta_[sig].fp_len);
   if (pat.empty() || pat.size() > len) return false;
   if (!fp.nocase) return memmem(data, len, pat.data(), pat.size()) != nullptr;
   // As Hyperscan's HS_FLAG_CASELESS (ASCII folding); the pattern is stored lowercased.
@@ -1188,7 +1203,11 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
       if (sc.mark[s] == sc.stamp) continue;
       sc.mark[s] = sc.stamp;
       if ((c.is_stream || c.stream_covered) && meta_[s].stream_rule != c.is_stream) continue;
-      if (!header_match(sigs_[s], c, sc)) continue;
+      // TCP flags first: most of these are scan rules (flags:S, F, 0) that evaluate() would
+      // reject for the ACK segments that make most of the traffic.
+      bool flags_ok = true;
+      for (const auto& f : sigs_[s].flags) flags_ok = flags_ok && flags_match(f, c);
+      if (!flags_ok || !header_match(sigs_[s], c, sc)) continue;
       sc.candidates.push_back(s);
     }
   }
