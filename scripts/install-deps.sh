@@ -7,6 +7,7 @@ pkgs=(
   libpcap-dev libhyperscan-dev libpcre2-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libtcmalloc-minimal4
   tcpdump tcpreplay iproute2 python3 python3-scapy wireshark-common jq bc time
 )
 missing=()
