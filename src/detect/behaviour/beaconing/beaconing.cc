@@ -258,7 +258,9 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
   if (cfg_.history == 0) return;
   p.add({ts, bytes}, cfg_.history);
   p.newest = ts;
+  bool session = dest.kind == kSessionAddr;
   if (p.alerted || p.count() < cfg_.min_connections) return;
+  if (session && p.count() < cfg_.session_min_bursts) return;
   if (p.events.empty())
     sorted_.assign(1, p.one);
   else
@@ -270,10 +272,10 @@ void BeaconingDetector::contact(TimeNs ts, const IpAddr& src, const Dest& dest, 
     times_.push_back(t);
     sizes_.push_back(b);
   }
-  bool session = dest.kind == kSessionAddr;
   // Bursts are stamped to the packet; RITA's whole seconds make a steady timer score steady.
   BeaconScore s = scorer_.score(times_, sizes_, cfg_.count_full, session ? kNsPerSec : 0);
   if (s.score < (internal ? cfg_.internal_threshold : cfg_.threshold)) return;
+  if (session && s.ts_madm < cfg_.session_regularity) return;
   p.alerted = true;
   bool dns = dest.kind == kDnsName, http = dest.kind == kHttpAddr || dest.kind == kHttpName;
   std::string dest_s = dest_str(dest);
@@ -345,11 +347,12 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   BeaconConfig c;
   double min_interval = 2;
-  if (!config_check_keys(ctx, "beaconing",
-                         {"min_connections", "count_full", "threshold", "history", "external_only",
-                          "dns", "ignore_services", "min_interval", "max_pairs",
-                          "internal_threshold", "http", "sessions", "session_ignore_services"},
-                         error) ||
+  if (!config_check_keys(
+          ctx, "beaconing",
+          {"min_connections", "count_full", "threshold", "history", "external_only", "dns",
+           "ignore_services", "min_interval", "max_pairs", "internal_threshold", "http", "sessions",
+           "session_ignore_services", "session_min_bursts", "session_regularity"},
+          error) ||
       !config_get(ctx, "min_connections", c.min_connections, error) ||
       !config_get(ctx, "count_full", c.count_full, error) ||
       !config_get(ctx, "threshold", c.threshold, error) ||
@@ -361,6 +364,8 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "min_interval", min_interval, error) ||
       !config_get(ctx, "max_pairs", c.max_pairs, error) ||
       !config_get(ctx, "sessions", c.sessions, error) ||
+      !config_get(ctx, "session_min_bursts", c.session_min_bursts, error) ||
+      !config_get(ctx, "session_regularity", c.session_regularity, error) ||
       !config_get(ctx, "session_ignore_services", c.session_ignore_services, error))
     return nullptr;
   // Without analyzers no flow is claimed: every TLS, SSH and RDP session would be scored.

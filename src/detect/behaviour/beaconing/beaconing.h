@@ -35,6 +35,12 @@ struct BeaconConfig {
   // Bursts inside TCP sessions no analyzer claimed (flow BurstRecords); off without
   // analyzers (then no flow is claimed, TLS and SSH sessions included).
   bool sessions = true;
+  // Bursts are many where connections are few (an interactive session pauses often), and
+  // with a constant first message (a keystroke) the size half of the score is full: a
+  // session's bursts also need this many contacts and intervals whose median absolute
+  // deviation is at most 1 - session_regularity of their median (the ts_madm score).
+  uint64_t session_min_bursts = 16;
+  double session_regularity = 0.95;
   // Services whose sessions keep themselves alive with periodic small messages by design:
   // BGP KEEPALIVE, MQTT PINGREQ, XMPP pings, AMQP heartbeats, Kafka/ZooKeeper sessions,
   // pooled database and LDAP connections' validation queries.
