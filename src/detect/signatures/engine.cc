@@ -548,6 +548,10 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
     }
   }
 
+  for (size_t v = 1; v < e->variants_.size(); ++v)
+    if (!e->variants_[v].transforms.empty())
+      e->transformed_variants_.push_back(static_cast<uint16_t>(v));
+
   // Patterns per group and variant: (pattern bytes, nocase) -> pattern id.
   struct Pending {
     std::vector<std::string> pats;
@@ -865,7 +869,19 @@ bool Engine::fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) cons
   if (fp.fp_chop_offset >= 0) pat = pat.substr(fp.fp_chop_offset, fp.fp_chop_len);
   pat = pat.substr(0, meta_[sig].fp_len);
   if (pat.empty() || pat.size() > len) return false;
-  if (!fp.nocase) return memmem(data, len, pat.data(), pat.size()) != nullptr;
+  if (!fp.nocase) {
+    // memchr to the first byte, then compare: glibc's memmem took ~4,000 Ir per lookback.
+    const uint8_t* p = data;
+    const uint8_t* last = data + (len - pat.size());
+    const auto first = static_cast<unsigned char>(pat[0]);
+    while (p <= last) {
+      p = static_cast<const uint8_t*>(std::memchr(p, first, static_cast<size_t>(last - p) + 1));
+      if (!p) return false;
+      if (std::memcmp(p + 1, pat.data() + 1, pat.size() - 1) == 0) return true;
+      ++p;
+    }
+    return false;
+  }
   // As Hyperscan's HS_FLAG_CASELESS (ASCII folding); the pattern is stored lowercased.
   const uint8_t first = static_cast<uint8_t>(pat[0]);
   const uint8_t first_up = first >= 'a' && first <= 'z' ? first - ('a' - 'A') : first;
@@ -1100,9 +1116,8 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
   uint8_t proto = c.pkt ? c.pkt->proto : 6;
 
   // Transformed buffers are computed once per call, for every variant a rule uses.
-  for (size_t v = 1; v < variants_.size(); ++v) {
+  for (const uint16_t v : transformed_variants_) {
     const auto& var = variants_[v];
-    if (var.transforms.empty()) continue;
     std::span<const uint8_t> b;
     bool present = var.buffer == kPayload ? true : (c.buffers && c.buffers->present[var.buffer]);
     if (present) b = var.buffer == kPayload ? c.payload() : c.buffers->data[var.buffer];

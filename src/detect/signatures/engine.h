@@ -152,6 +152,7 @@ class Engine {
   RuleSet rules_;
   std::vector<Signature>& sigs_ = rules_.sigs;
   std::vector<Variant> variants_;
+  std::vector<uint16_t> transformed_variants_;  // the variants with a transform chain
   // [layer][transport][direction]: layer packet (rules on the payload and headers only),
   // app (rules with an app-layer buffer) or stream (TCP payload rules that run on the
   // reassembled stream); transport tcp, udp, icmp, other; direction to_server, to_client.
