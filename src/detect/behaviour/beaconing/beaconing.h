@@ -43,11 +43,13 @@ struct BeaconConfig {
   double session_regularity = 0.95;
   // Services whose sessions keep themselves alive with periodic small messages by design:
   // BGP KEEPALIVE, MQTT PINGREQ, XMPP pings, AMQP heartbeats, Kafka/ZooKeeper sessions,
-  // pooled database and LDAP connections' validation queries.
+  // pooled database and LDAP connections' validation queries, and industrial control
+  // polling (Modbus, S7comm, IEC 60870-5-104 TESTFR, DNP3, EtherNet/IP).
   std::vector<std::string> session_ignore_services = {
-      "tcp/179",  "tcp/1883",  "tcp/8883", "tcp/5222", "tcp/5269", "tcp/5672",
-      "tcp/9092", "tcp/2181",  "tcp/3306", "tcp/5432", "tcp/1433", "tcp/1521",
-      "tcp/6379", "tcp/27017", "tcp/389",  "tcp/636",  "tcp/3268", "tcp/11211"};
+      "tcp/179",  "tcp/1883",  "tcp/8883", "tcp/5222",  "tcp/5269", "tcp/5672",
+      "tcp/9092", "tcp/2181",  "tcp/3306", "tcp/5432",  "tcp/1433", "tcp/1521",
+      "tcp/6379", "tcp/27017", "tcp/389",  "tcp/636",   "tcp/3268", "tcp/11211",
+      "tcp/502",  "tcp/102",   "tcp/2404", "tcp/20000", "tcp/44818"};
 };
 
 struct BeaconScore {
