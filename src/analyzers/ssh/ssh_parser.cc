@@ -66,9 +66,12 @@ std::string hassh_string(const KexInit& k, bool server) {
 }
 
 std::string md5_hex(std::string_view s) {
+  // Fetched once: with EVP_md5()/EVP_sha256() OpenSSL 3 fetches from its provider store on
+  // every digest (locks, name lookups), several times the cost of hashing a HASSH string.
+  static const EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), out, &len, EVP_md5(), nullptr);
+  EVP_Digest(s.data(), s.size(), out, &len, md5 ? md5 : EVP_md5(), nullptr);
   static const char* d = "0123456789abcdef";
   std::string h;
   for (unsigned i = 0; i < len; ++i) {
@@ -81,7 +84,8 @@ std::string md5_hex(std::string_view s) {
 std::string host_key_fingerprint(std::span<const uint8_t> key) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(key.data(), key.size(), md, &len, EVP_sha256(), nullptr);
+  static const EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(key.data(), key.size(), md, &len, sha256 ? sha256 : EVP_sha256(), nullptr);
   unsigned char b64[128];
   int n = EVP_EncodeBlock(b64, md, int(len));
   std::string s(reinterpret_cast<char*>(b64), size_t(n));

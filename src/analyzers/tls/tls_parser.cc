@@ -212,6 +212,19 @@ std::string join_dec(const std::vector<T>& v, bool skip_grease) {
   return s;
 }
 
+// The implementations, fetched once: with EVP_md5() & co. OpenSSL 3 fetches from its provider
+// store on every digest (locks, name lookups), several times the cost of hashing a JA3/JA4
+// string or a certificate.
+struct Digests {
+  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+};
+const Digests& digests() {
+  static const Digests d;
+  return d;
+}
+
 std::string digest_hex(const EVP_MD* md, const void* data, size_t n) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -225,22 +238,31 @@ std::string digest_hex(const EVP_MD* md, const void* data, size_t n) {
   return s;
 }
 
-std::string hex4(uint16_t v) {
-  char b[8];
-  snprintf(b, sizeof b, "%04x", v);
-  return b;
+// Appends v as four lowercase hex digits (JA4's cipher and extension lists).
+void append_hex4(std::string& out, uint16_t v) {
+  static const char* d = "0123456789abcdef";
+  const char b[4] = {d[v >> 12], d[(v >> 8) & 15], d[(v >> 4) & 15], d[v & 15]};
+  out.append(b, 4);
+}
+
+void append_2digits(std::string& out, size_t v) {
+  out.push_back(char('0' + v / 10 % 10));
+  out.push_back(char('0' + v % 10));
 }
 
 }  // namespace
 
 std::string md5_hex(std::string_view s) {
-  return digest_hex(EVP_md5(), s.data(), s.size());
+  const EVP_MD* md = digests().md5;
+  return digest_hex(md ? md : EVP_md5(), s.data(), s.size());
 }
 std::string sha256_hex(std::span<const uint8_t> b) {
-  return digest_hex(EVP_sha256(), b.data(), b.size());
+  const EVP_MD* md = digests().sha256;
+  return digest_hex(md ? md : EVP_sha256(), b.data(), b.size());
 }
 std::string sha1_hex(std::span<const uint8_t> b) {
-  return digest_hex(EVP_sha1(), b.data(), b.size());
+  const EVP_MD* md = digests().sha1;
+  return digest_hex(md ? md : EVP_sha1(), b.data(), b.size());
 }
 
 std::string ja3_string(const ClientHello& ch) {
@@ -310,29 +332,37 @@ std::string ja4(const ClientHello& ch, char transport) {
       alpn = {d[f >> 4], d[l & 15]};
     }
   }
-  char head[16];
-  snprintf(head, sizeof head, "%c%s%c%02zu%02zu", transport, ver, ch.has_sni ? 'd' : 'i',
-           std::min<size_t>(ciphers.size(), 99), std::min<size_t>(ext_count, 99));
+  std::string head;
+  head.push_back(transport);
+  head.append(ver);
+  head.push_back(ch.has_sni ? 'd' : 'i');
+  append_2digits(head, std::min<size_t>(ciphers.size(), 99));
+  append_2digits(head, std::min<size_t>(ext_count, 99));
   std::sort(ciphers.begin(), ciphers.end());
   std::sort(exts.begin(), exts.end());
   std::string cs, es;
-  for (auto c : ciphers) cs += (cs.empty() ? "" : ",") + hex4(c);
-  for (auto e : exts) es += (es.empty() ? "" : ",") + hex4(e);
+  for (auto c : ciphers) {
+    if (!cs.empty()) cs.push_back(',');
+    append_hex4(cs, c);
+  }
+  for (auto e : exts) {
+    if (!es.empty()) es.push_back(',');
+    append_hex4(es, e);
+  }
   if (!ch.sig_algs.empty()) {
     es += "_";
     bool first = true;
     for (auto s : ch.sig_algs) {
       if (!first) es += ",";
       first = false;
-      es += hex4(s);
+      append_hex4(es, s);
     }
   }
   auto trunc = [](const std::string& s) {
     if (s.empty()) return std::string(12, '0');
     return sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()}).substr(0, 12);
   };
-  return std::string(head) + alpn + "_" + trunc(cs) + "_" +
-         (exts.empty() ? std::string(12, '0') : trunc(es));
+  return head + alpn + "_" + trunc(cs) + "_" + (exts.empty() ? std::string(12, '0') : trunc(es));
 }
 
 std::string zeek_version_name(uint16_t v) {
