@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
   // defaults give freed memory back to the kernel and take it again in small steps (brk,
   // mmap for blocks over 128 KiB, a page fault per page each time), about a tenth of the
   // packet path's system time. Keep up to 256 MiB of free heap instead; the peak is bounded
-  // by the configured limits either way.
+  // by the configured limits either way. (Builds linked with tcmalloc, the default when
+  // libtcmalloc-minimal4 is installed, ignore these: tcmalloc keeps its own free lists.)
   mallopt(M_TOP_PAD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -145,6 +145,7 @@ bool load_pipeline_config(const std::string& path, PipelineConfig& cfg, std::str
       {".flow.key.vlan", bool_setter(f.key_vlan)},
       {".flow.key.tunnel", bool_setter(f.key_tunnel)},
       {".flow.analyzers", bool_setter(f.analyzers)},
+      {".flow.burst-gap", seconds_setter(f.burst_gap)},
       {".stream.reassembly.flow-limit", size_setter(f.reassembly_flow_limit)},
       {".stream.reassembly.memcap", size_setter(f.reassembly_global_limit)},
       {".defrag.enabled", bool_setter(d.defrag)},
