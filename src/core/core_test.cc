@@ -2,6 +2,7 @@
 
 #include "core/addr.h"
 #include "core/cursor.h"
+#include "core/digest.h"
 #include "core/json.h"
 #include "core/time.h"
 
@@ -123,4 +124,17 @@ TEST(Time, RefusesTimesOutsideInt64Nanoseconds) {
   EXPECT_EQ(t, INT64_MAX);
   ASSERT_TRUE(parse_iso8601("1677-09-21T00:12:44Z", t));
   EXPECT_EQ(t, -9223372036000000000LL);
+}
+
+TEST(Digest, KnownVectorsAsLowercaseHex) {
+  EXPECT_EQ(digest::md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+  const uint8_t abc[] = {'a', 'b', 'c'};
+  EXPECT_EQ(digest::sha1_hex(abc), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(digest::sha256_hex(abc),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(digest::md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+  std::string out = "x";
+  const unsigned char b[] = {0x00, 0x0f, 0xf0, 0xff};
+  digest::append_hex(out, b, sizeof b);
+  EXPECT_EQ(out, "x000ff0ff");
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "analyzers/files/mime.h"
+#include "core/digest.h"
 #include "core/site.h"
 
 namespace komainu::files {
@@ -123,21 +124,6 @@ void FileTracker::free_digests() {
   digesting_ = false;
 }
 
-namespace {
-// The digest implementations, fetched once: OpenSSL 3 looks EVP_md5() & co. up in its
-// provider store on every EVP_DigestInit_ex (locks, string compares), which cost more than
-// hashing a small body.
-struct DigestAlgs {
-  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-};
-const DigestAlgs& digest_algs() {
-  static const DigestAlgs algs;
-  return algs;
-}
-}  // namespace
-
 void FileTracker::start(TimeNs ts, std::string fuid, std::string_view source, bool is_orig) {
   digesting_ = false;
   const FlowContext* flow = rec_.flow;
@@ -189,16 +175,14 @@ void FileTracker::data_at(uint64_t offset, std::span<const uint8_t> bytes, TimeN
   next_offset_ += bytes.size();
   if (hash_broken_) return;
   if (!digesting_) {
-    const DigestAlgs& algs = digest_algs();
     if (!md5_) {
       md5_ = EVP_MD_CTX_new();
       sha1_ = EVP_MD_CTX_new();
       sha256_ = EVP_MD_CTX_new();
     }
-    if (!md5_ || !sha1_ || !sha256_ || !algs.md5 || !algs.sha1 || !algs.sha256 ||
-        !EVP_DigestInit_ex(md5_, algs.md5, nullptr) ||
-        !EVP_DigestInit_ex(sha1_, algs.sha1, nullptr) ||
-        !EVP_DigestInit_ex(sha256_, algs.sha256, nullptr)) {
+    if (!md5_ || !sha1_ || !sha256_ || !EVP_DigestInit_ex(md5_, digest::md5(), nullptr) ||
+        !EVP_DigestInit_ex(sha1_, digest::sha1(), nullptr) ||
+        !EVP_DigestInit_ex(sha256_, digest::sha256(), nullptr)) {
       hash_broken_ = true;
       free_digests();
       return;
@@ -227,13 +211,7 @@ void finish_digest(evp_md_ctx_st* ctx, std::string& out) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   out.clear();
-  if (!EVP_DigestFinal_ex(ctx, md, &n)) return;
-  static const char kHex[] = "0123456789abcdef";
-  out.resize(n * 2);
-  for (unsigned i = 0; i < n; ++i) {
-    out[2 * i] = kHex[md[i] >> 4];
-    out[2 * i + 1] = kHex[md[i] & 15];
-  }
+  if (EVP_DigestFinal_ex(ctx, md, &n)) digest::append_hex(out, md, n);
 }
 }  // namespace
 

@@ -65,27 +65,10 @@ std::string hassh_string(const KexInit& k, bool server) {
          k.raw[server ? kMacS2C : kMacC2S] + ";" + k.raw[server ? kCompS2C : kCompC2S];
 }
 
-std::string md5_hex(std::string_view s) {
-  // Fetched once: with EVP_md5()/EVP_sha256() OpenSSL 3 fetches from its provider store on
-  // every digest (locks, name lookups), several times the cost of hashing a HASSH string.
-  static const EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), out, &len, md5 ? md5 : EVP_md5(), nullptr);
-  static const char* d = "0123456789abcdef";
-  std::string h;
-  for (unsigned i = 0; i < len; ++i) {
-    h.push_back(d[out[i] >> 4]);
-    h.push_back(d[out[i] & 15]);
-  }
-  return h;
-}
-
 std::string host_key_fingerprint(std::span<const uint8_t> key) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  static const EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_Digest(key.data(), key.size(), md, &len, sha256 ? sha256 : EVP_sha256(), nullptr);
+  EVP_Digest(key.data(), key.size(), md, &len, digest::sha256(), nullptr);
   unsigned char b64[128];
   int n = EVP_EncodeBlock(b64, md, int(len));
   std::string s(reinterpret_cast<char*>(b64), size_t(n));

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/digest.h"
+
 namespace komainu::ssh {
 
 struct Banner {
@@ -37,7 +39,7 @@ std::string negotiate(const std::vector<std::string>& client,
                       const std::vector<std::string>& server);
 
 std::string hassh_string(const KexInit& k, bool server);
-std::string md5_hex(std::string_view s);
+using digest::md5_hex;
 // "SHA256:" + base64 of sha256(key), cut to 32 characters as Zeek's ssh.log has it.
 std::string host_key_fingerprint(std::span<const uint8_t> key);
 

@@ -1,7 +1,5 @@
 #include "analyzers/tls/tls_parser.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -212,32 +210,6 @@ std::string join_dec(const std::vector<T>& v, bool skip_grease) {
   return s;
 }
 
-// The implementations, fetched once: with EVP_md5() & co. OpenSSL 3 fetches from its provider
-// store on every digest (locks, name lookups), several times the cost of hashing a JA3/JA4
-// string or a certificate.
-struct Digests {
-  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-};
-const Digests& digests() {
-  static const Digests d;
-  return d;
-}
-
-std::string digest_hex(const EVP_MD* md, const void* data, size_t n) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data, n, out, &len, md, nullptr);
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) {
-    s.push_back(d[out[i] >> 4]);
-    s.push_back(d[out[i] & 15]);
-  }
-  return s;
-}
-
 // Appends v as four lowercase hex digits (JA4's cipher and extension lists).
 void append_hex4(std::string& out, uint16_t v) {
   static const char* d = "0123456789abcdef";
@@ -251,19 +223,6 @@ void append_2digits(std::string& out, size_t v) {
 }
 
 }  // namespace
-
-std::string md5_hex(std::string_view s) {
-  const EVP_MD* md = digests().md5;
-  return digest_hex(md ? md : EVP_md5(), s.data(), s.size());
-}
-std::string sha256_hex(std::span<const uint8_t> b) {
-  const EVP_MD* md = digests().sha256;
-  return digest_hex(md ? md : EVP_sha256(), b.data(), b.size());
-}
-std::string sha1_hex(std::span<const uint8_t> b) {
-  const EVP_MD* md = digests().sha1;
-  return digest_hex(md ? md : EVP_sha1(), b.data(), b.size());
-}
 
 std::string ja3_string(const ClientHello& ch) {
   return std::to_string(ch.version) + "," + join_dec(ch.ciphers, true) + "," +

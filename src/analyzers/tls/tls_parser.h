@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/digest.h"
+
 namespace komainu::tls {
 
 struct ClientHello {
@@ -57,9 +59,9 @@ bool parse_certificate_list(std::span<const uint8_t> body,
 std::string ja3_string(const ClientHello& ch);
 std::string ja3s_string(const ServerHello& sh);
 std::string ja4(const ClientHello& ch, char transport = 't');
-std::string md5_hex(std::string_view s);
-std::string sha256_hex(std::span<const uint8_t> b);
-std::string sha1_hex(std::span<const uint8_t> b);
+using digest::md5_hex;
+using digest::sha1_hex;
+using digest::sha256_hex;
 
 // Names as Zeek's ssl.log writes them.
 std::string zeek_version_name(uint16_t v);
