@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 
 #include "core/ascii.h"
 
@@ -439,9 +438,6 @@ constexpr int64_t kSmallDsize = 512;
 
 // Longest fast pattern the stream databases hold (longer ones: their first bytes).
 constexpr size_t kMaxStreamPattern = 32;
-// Packet-only TCP databases with more rules than this scan every segment ungated: checking
-// each rule's header would cost more than the scan it saves.
-constexpr size_t kMaxGate = 64;
 
 // The payload sizes a rule's dsize checks accept ([0, max] without one).
 std::pair<int64_t, int64_t> dsize_range(const Signature& s) {
@@ -700,15 +696,8 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
           ++e->stats_.databases;
           size_t max_pattern = 0;
           for (const auto& pat : p.pats) max_pattern = std::max(max_pattern, pat.size());
-          std::vector<uint32_t> gate;
-          if (layer == kPacketLayer && t == kTcp && variant == 0) {
-            for (const auto& of : p.sigs_of) gate.insert(gate.end(), of.begin(), of.end());
-            std::sort(gate.begin(), gate.end());
-            gate.erase(std::unique(gate.begin(), gate.end()), gate.end());
-            if (gate.size() > kMaxGate) gate.clear();
-          }
-          e->groups_[layer][t][d].dbs.push_back({variant, db, std::move(p.sigs_of), p.dsize_lo,
-                                                 p.dsize_hi, max_pattern, std::move(gate)});
+          e->groups_[layer][t][d].dbs.push_back(
+              {variant, db, std::move(p.sigs_of), p.dsize_lo, p.dsize_hi, max_pattern});
         }
   for (auto& l : e->groups_)
     for (auto& t : l)
@@ -742,38 +731,6 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
                              : fp.pattern.size();
       // As prefiltered on the stream (only stream rules are remembered there).
       e->meta_[i].fp_len = static_cast<uint32_t>(std::min(len, kMaxStreamPattern));
-    }
-  }
-  // A gate checks one rule per distinct header (its text up to the options), flow check and
-  // stream class: ET Open's packet-only rules share a few headers (15 are `any any ->
-  // $HOME_NET 21`), and the header checks cost as much as the scan when every rule is tried.
-  for (auto& g : e->groups_[kPacketLayer][kTcp]) {
-    uint32_t gates = 0;
-    for (auto& d : g.dbs) {
-      std::set<std::string> seen;
-      std::vector<uint32_t> kept;
-      for (const uint32_t i : d.gate) {
-        const auto& s = sigs[i];
-        const size_t from = std::min(s.text.find(' '), s.text.size());
-        std::string key = s.text.substr(from, s.text.find('(') - from);
-        const FlowCheck& f = s.flow;
-        for (const bool b :
-             {f.to_server, f.to_client, f.established, f.not_established, f.stateless,
-              f.only_stream, f.no_stream, f.only_frag, f.no_frag, e->meta_[i].stream_rule})
-          key += b ? '1' : '0';
-        // What header_match reads besides the text, in case options set it.
-        for (const bool b : {s.ipv4_only, s.ipv6_only, s.icmp_both, s.bidirectional})
-          key += b ? '1' : '0';
-        key += "|" + std::to_string(s.ip_proto) + "|" + s.app_proto + "|" +
-               std::to_string(e->meta_[i].src_set) + "|" + std::to_string(e->meta_[i].dst_set);
-        if (seen.insert(std::move(key)).second) kept.push_back(i);
-      }
-      d.gate = std::move(kept);
-      if (d.gate.empty()) continue;
-      if (gates == kMaxGates)
-        d.gate.clear();
-      else
-        d.gate_id = gates++;
     }
   }
   e->stats_.signatures = sigs.size();
@@ -986,37 +943,6 @@ bool Engine::header_match(const Signature& s, const InspectContext& c, Scratch& 
     return true;
   return s.bidirectional && in_set(m.src_set, true, sc) && in_set(m.dst_set, false, sc) &&
          ports_match(s, *p, true);
-}
-
-bool Engine::gate_open(const PrefilterDb& d, const InspectContext& c, Scratch& sc) const {
-  const Packet& p = *c.pkt;
-  const uint8_t flags =
-      static_cast<uint8_t>(c.has_flow | c.to_server << 1 | c.established << 2 | c.is_stream << 3 |
-                           c.stream_covered << 4 | c.is_fragment << 5 | p.l4_valid << 6);
-  GateMemo& m = c.gate_memo ? c.gate_memo[d.gate_id] : sc.gate_memo[c.to_server ? 0 : 1][d.gate_id];
-  if (m.valid && m.sport == p.sport && m.dport == p.dport && m.flags == flags &&
-      m.proto == p.proto && m.ip_version == p.ip_version && m.src.b == p.src.b &&
-      m.dst.b == p.dst.b && m.app_proto == c.app_proto)
-    return m.open;
-  bool open = false;
-  for (const uint32_t i : d.gate) {
-    if ((c.is_stream || c.stream_covered) && meta_[i].stream_rule != c.is_stream) continue;
-    if (header_match(sigs_[i], c, sc) && flow_match(sigs_[i].flow, c)) {
-      open = true;
-      break;
-    }
-  }
-  m.valid = true;
-  m.src = p.src;
-  m.dst = p.dst;
-  m.sport = p.sport;
-  m.dport = p.dport;
-  m.flags = flags;
-  m.proto = p.proto;
-  m.ip_version = p.ip_version;
-  m.app_proto.assign(c.app_proto);
-  m.open = open;
-  return open;
 }
 
 bool Engine::evaluate(const Signature& s, const InspectContext& c, Scratch& sc) const {
@@ -1235,7 +1161,6 @@ std::span<const Signature* const> Engine::inspect(const InspectContext& c, Scrat
       for (const auto& d : g.dbs) {
         if ((d.variant == 0) == (pass == 1)) continue;
         if (d.dsize_bounded() && (dsize < d.dsize_lo || dsize > d.dsize_hi)) continue;
-        if (!d.gate.empty() && c.pkt && !gate_open(d, c, sc)) continue;
         const auto& var = variants_[d.variant];
         const char* data;
         size_t len;

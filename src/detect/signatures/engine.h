@@ -51,19 +51,6 @@ struct StreamHits {
 
 class Scratch;
 
-// Packet-only TCP databases with few rules are gated: scanned only when one of their rules
-// passes its header and flow checks. The decision depends on the packet's header and flow
-// view only, so it is remembered per flow direction (InspectContext::gate_memo) and reused
-// while what it depended on is unchanged.
-inline constexpr uint32_t kMaxGates = 2;  // gated databases per group (direction)
-struct GateMemo {
-  IpAddr src, dst;
-  uint16_t sport = 0, dport = 0;
-  uint8_t flags = 0, proto = 0, ip_version = 0;
-  bool valid = false, open = false;
-  std::string app_proto;
-};
-
 struct EngineStats {
   size_t signatures = 0;
   size_t prefiltered = 0;   // rules with a fast pattern in some group
@@ -121,11 +108,6 @@ class Engine {
     int64_t dsize_lo = 0, dsize_hi = INT64_MAX;
     bool dsize_bounded() const { return dsize_lo > 0 || dsize_hi < INT64_MAX; }
     size_t max_pattern = 0;  // longest pattern: how far before new stream bytes one can start
-    // Packet-only TCP payload databases with few rules: those rules. When none passes its
-    // header and flow checks (which evaluate() makes first) the scan could yield no alert
-    // and is skipped; empty means always scan.
-    std::vector<uint32_t> gate;
-    uint32_t gate_id = 0;  // its index among the group's gated databases (< kMaxGates)
   };
   // Rules without a fast pattern whose address side is narrow (IP reputation lists):
   // found by a stabbing query with the packet's addresses instead of checked every time.
@@ -144,8 +126,6 @@ class Engine {
   Engine() = default;
   bool evaluate(const Signature& s, const InspectContext& ctx, Scratch& sc) const;
   bool header_match(const Signature& s, const InspectContext& c, Scratch& sc) const;
-  // Whether some rule of a gated database passes the checks evaluate() makes first.
-  bool gate_open(const PrefilterDb& d, const InspectContext& c, Scratch& sc) const;
   // Whether the packet's source (dst = false) or destination address is in address set `id`,
   // looked up once per inspection and set: most rules share $HOME_NET / $EXTERNAL_NET.
   bool in_set(uint32_t id, bool dst, Scratch& sc) const;
@@ -204,10 +184,7 @@ class Scratch {
   IpRanges::U128 addr_key[2] = {0, 0};
   uint32_t addr_epoch[2] = {1, 2};  // changes when a slot takes another address
   uint32_t addr_epoch_next = 3;
-  uint8_t addr_slot[2] = {0, 1};  // this inspection's slots: [0] source, [1] destination
-  // Gate decisions of inspections without a flow's memo (InspectContext::gate_memo):
-  // [direction][gate id].
-  GateMemo gate_memo[2][kMaxGates];
+  uint8_t addr_slot[2] = {0, 1};         // this inspection's slots: [0] source, [1] destination
   std::vector<std::string> transformed;  // per variant
   std::vector<uint32_t> transformed_stamp;
   std::vector<bool> transformed_present;

@@ -45,7 +45,6 @@ struct FlowVars;
 // One direction of a reassembled stream as the prefilter remembers it (StreamHits, engine.h),
 // so a chunk's lookback is not scanned again.
 struct StreamHits;
-struct GateMemo;
 
 // Which rules an inspection runs: a packet runs the rules on payload and headers, an
 // app-layer transaction the rules with an app-layer buffer (so a rule fires once per
@@ -78,9 +77,6 @@ struct InspectContext {
   uint64_t flow_id = 0;
   uint64_t bytes_to_server = 0, bytes_to_client = 0;  // stream_size (sequence space)
   std::string_view app_proto;                         // "" until an analyzer claims the flow
-  // The flow direction's memory of gated databases ([kMaxGates], engine.h); null: the
-  // scratch's.
-  GateMemo* gate_memo = nullptr;
   FlowVars* flow_vars = nullptr;
   // App-layer / decoder events raised for this packet or transaction ("http.xyz").
   std::span<const std::string_view> events;

@@ -134,7 +134,6 @@ void SigStage::on_packet(const Packet& p, const Flow* f, bool to_server) {
     c.bytes_to_server = st.bytes_to_server;
     c.bytes_to_client = st.bytes_to_client;
     c.flow_vars = st.vars.get();
-    c.gate_memo = st.gate_memo[to_server ? 0 : 1];
   }
   ++counters_.packets;
   StreamUpdate su = StreamUpdate::kNone;

@@ -67,7 +67,6 @@ class SigStage : public WorkerStage {
     bool established = false;
     uint64_t bytes_to_server = 0, bytes_to_client = 0;
     std::unique_ptr<StreamDir> stream[2];  // TCP only: [0] to_server, [1] to_client
-    GateMemo gate_memo[2][kMaxGates];      // per direction (InspectContext::gate_memo)
   };
   // What the stream made of a segment: new in-order bytes to inspect (window grew), bytes
   // already inspected or held back (covered), or not part of the stream (none).
