@@ -11,6 +11,7 @@
 #include <map>
 
 #include "core/ascii.h"
+#include "core/digest.h"
 
 namespace komainu::sig {
 
@@ -51,7 +52,7 @@ int hexv(uint8_t c) {
   return -1;
 }
 
-void digest(const EVP_MD* md, const std::string& in, std::string& out) {
+void digest_raw(const EVP_MD* md, const std::string& in, std::string& out) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(in.data(), in.size(), buf, &n, md, nullptr);
@@ -101,13 +102,13 @@ void apply_transform(Transform t, std::string& in, std::string& tmp) {
       tmp.append(in);
       break;
     case Transform::kToMd5:
-      digest(EVP_md5(), in, tmp);
+      digest_raw(digest::md5(), in, tmp);
       break;
     case Transform::kToSha1:
-      digest(EVP_sha1(), in, tmp);
+      digest_raw(digest::sha1(), in, tmp);
       break;
     case Transform::kToSha256:
-      digest(EVP_sha256(), in, tmp);
+      digest_raw(digest::sha256(), in, tmp);
       break;
     case Transform::kHeaderLowercase: {
       bool in_name = true;
@@ -454,7 +455,7 @@ std::pair<int64_t, int64_t> dsize_range(const Signature& s) {
 // The cache file of one database: SHA-256 of the compile inputs, hex.
 std::string hs_cache_key(const std::vector<std::string>& pats, const std::vector<unsigned>& flags) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx, digest::sha256(), nullptr);
   const char* version = hs_version();
   EVP_DigestUpdate(ctx, version, strlen(version));
   const uint32_t mode = HS_MODE_BLOCK, n = uint32_t(pats.size());
@@ -470,12 +471,8 @@ std::string hs_cache_key(const std::vector<std::string>& pats, const std::vector
   unsigned int mdlen = 0;
   EVP_DigestFinal_ex(ctx, md, &mdlen);
   EVP_MD_CTX_free(ctx);
-  static const char* hex = "0123456789abcdef";
   std::string out;
-  for (unsigned i = 0; i < mdlen; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
+  digest::append_hex(out, md, mdlen);
   return out;
 }
 
