@@ -121,29 +121,6 @@ constexpr KnownOp kOperations[] = {
     {"efsrpc", 4, "EfsRpcEncryptFileSrv"},
 };
 
-std::string uuid_text(const uint8_t* u, bool le) {
-  auto rd32 = [le](const uint8_t* p) {
-    return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
-              : uint32_t(p[3]) | uint32_t(p[2]) << 8 | uint32_t(p[1]) << 16 | uint32_t(p[0]) << 24;
-  };
-  auto rd16 = [le](const uint8_t* p) {
-    return le ? unsigned(p[0] | p[1] << 8) : unsigned(p[1] | p[0] << 8);
-  };
-  // Written digit by digit: snprintf was most of a DCE/RPC record's cost.
-  static const char* hex = "0123456789abcdef";
-  std::string out(36, '-');
-  auto put = [&](size_t at, uint32_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i, v >>= 4) out[at + size_t(i)] = hex[v & 15];
-  };
-  put(0, rd32(u), 8);
-  put(9, rd16(u + 4), 4);
-  put(14, rd16(u + 6), 4);
-  put(19, u[8], 2);
-  put(21, u[9], 2);
-  for (int i = 0; i < 6; ++i) put(24 + size_t(i) * 2, u[10 + i], 2);
-  return out;
-}
-
 bool rd16(Cursor& c, bool le, uint16_t& v) {
   return le ? c.le16(v) : c.be16(v);
 }
@@ -176,6 +153,29 @@ constexpr const char* kIRemoteSCMActivator = "000001a0-0000-0000-c000-0000000000
 constexpr uint8_t kAuthLevelPrivacy = 6;
 
 }  // namespace
+
+std::string uuid_text(const uint8_t* u, bool le) {
+  auto rd32 = [le](const uint8_t* p) {
+    return le ? uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
+              : uint32_t(p[3]) | uint32_t(p[2]) << 8 | uint32_t(p[1]) << 16 | uint32_t(p[0]) << 24;
+  };
+  auto rd16 = [le](const uint8_t* p) {
+    return le ? unsigned(p[0] | p[1] << 8) : unsigned(p[1] | p[0] << 8);
+  };
+  // Written digit by digit: snprintf was most of a DCE/RPC record's cost.
+  static const char* hex = "0123456789abcdef";
+  std::string out(36, '-');
+  auto put = [&](size_t at, uint32_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v >>= 4) out[at + size_t(i)] = hex[v & 15];
+  };
+  put(0, rd32(u), 8);
+  put(9, rd16(u + 4), 4);
+  put(14, rd16(u + 6), 4);
+  put(19, u[8], 2);
+  put(21, u[9], 2);
+  for (int i = 0; i < 6; ++i) put(24 + size_t(i) * 2, u[10 + i], 2);
+  return out;
+}
 
 std::string_view com_class_name(std::string_view clsid) {
   for (const auto& k : kClasses)

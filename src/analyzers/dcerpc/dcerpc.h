@@ -21,6 +21,9 @@ const ZeekSchema& dce_rpc_schema();
 
 // Well-known interfaces: endpoint name as Zeek's DCE_RPC::uuid_endpoint_map writes it.
 // Returns "" when unknown.
+// 16 bytes of a UUID (GUID) in the given byte order -> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
+// Its first three fields follow the byte order; the last 8 bytes are as stored.
+std::string uuid_text(const uint8_t* u, bool little_endian);
 std::string_view endpoint_name(std::string_view uuid);
 // Operation name of a well-known (endpoint, opnum), else "".
 std::string_view operation_name(std::string_view endpoint, uint16_t opnum);

@@ -205,19 +205,4 @@ std::string utf16le_to_utf8(std::span<const uint8_t> in, size_t max_bytes) {
   return out;
 }
 
-std::string guid_text(const uint8_t* p) {
-  // Data1..Data3 little-endian, Data4 as stored (written for every SMB record with a file
-  // id: snprintf was most of its cost).
-  static constexpr uint8_t kOrder[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
-  size_t o = 0;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;
-    out[o++] = kHex[p[kOrder[i]] >> 4];
-    out[o++] = kHex[p[kOrder[i]] & 15];
-  }
-  return out;
-}
-
 }  // namespace komainu::smb

@@ -16,7 +16,5 @@ std::string dialect_name(uint16_t dialect);
 const char* disposition_name(uint32_t disposition);
 // UTF-16LE → UTF-8; unpaired surrogates become U+FFFD; output capped at `max_bytes`.
 std::string utf16le_to_utf8(std::span<const uint8_t> in, size_t max_bytes = 1024);
-// 16 bytes (little-endian GUID fields) → "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
-std::string guid_text(const uint8_t* p);
 
 }  // namespace komainu::smb

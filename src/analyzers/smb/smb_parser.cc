@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyzers/dcerpc/dcerpc.h"
 #include "analyzers/smb/ntlmssp.h"
 #include "analyzers/smb/smb_names.h"
 #include "core/cursor.h"
@@ -56,7 +57,7 @@ std::string fid_text(const FileId& f) {
     b[i] = uint8_t(f.persistent >> (8 * i));
     b[8 + i] = uint8_t(f.volatile_id >> (8 * i));
   }
-  return guid_text(b);
+  return dcerpc::uuid_text(b, true);
 }
 
 }  // namespace
@@ -446,7 +447,7 @@ void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg,
       if (ok && c.le16(mode) && c.le16(dialect) && c.le16(contexts) && c.copy(guid, 16)) {
         dialect_ = dialect_name(dialect);
         r.dialect = dialect_;
-        r.server_guid = guid_text(guid);
+        r.server_guid = dcerpc::uuid_text(guid, true);
       }
       break;
     }

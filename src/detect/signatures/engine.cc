@@ -171,18 +171,19 @@ bool read_number(const uint8_t* data, size_t len, int64_t pos, const ByteCommon&
   return true;
 }
 
-// Case-insensitive search for an already-lowercased pattern.
-const uint8_t* find_nocase(const uint8_t* h, size_t hlen, const std::string& pat) {
+// Case-insensitive search for an already-lowercased pattern (ASCII folding, as Hyperscan's
+// HS_FLAG_CASELESS).
+const uint8_t* find_nocase(const uint8_t* h, size_t hlen, std::string_view pat) {
   size_t n = pat.size();
-  if (n > hlen) return nullptr;
+  if (n == 0 || n > hlen) return nullptr;
   const uint8_t first = static_cast<uint8_t>(pat[0]);
-  const uint8_t first_up = static_cast<uint8_t>(std::toupper(first));
+  const uint8_t first_up = first >= 'a' && first <= 'z' ? uint8_t(first - ('a' - 'A')) : first;
   for (size_t i = 0; i + n <= hlen; ++i) {
     uint8_t c = h[i];
     if (c != first && c != first_up) continue;
     size_t j = 1;
     for (; j < n; ++j)
-      if (std::tolower(h[i + j]) != static_cast<uint8_t>(pat[j])) break;
+      if (ascii_lower(static_cast<char>(h[i + j])) != pat[j]) break;
     if (j == n) return h + i;
   }
   return nullptr;
@@ -563,8 +564,7 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
                         std::pair<int64_t, int64_t> dsize, size_t max_len) {
     p.dsize_lo = std::min(p.dsize_lo, dsize.first);
     p.dsize_hi = std::max(p.dsize_hi, dsize.second);
-    std::string pat =
-        fp.fp_chop_offset >= 0 ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len) : fp.pattern;
+    std::string pat(fp.prefilter_pattern());
     if (pat.size() > max_len) pat.resize(max_len);
     auto key = std::make_pair(pat, fp.nocase);
     auto it = p.ids.find(key);
@@ -723,9 +723,7 @@ std::unique_ptr<Engine> Engine::build(RuleSet rules, std::string& err, const Bui
     e->meta_[i].stream_rule = is_stream_rule(sigs[i]);
     if (sigs[i].fp_list >= 0) {
       const auto& fp = std::get<Content>(sigs[i].lists[sigs[i].fp_list].items[sigs[i].fp_item]);
-      const size_t len = fp.fp_chop_offset >= 0
-                             ? fp.pattern.substr(fp.fp_chop_offset, fp.fp_chop_len).size()
-                             : fp.pattern.size();
+      const size_t len = fp.prefilter_pattern().size();
       // As prefiltered on the stream (only stream rules are remembered there).
       e->meta_[i].fp_len = static_cast<uint32_t>(std::min(len, kMaxStreamPattern));
     }
@@ -862,9 +860,7 @@ bool Engine::in_set(uint32_t id, bool dst, Scratch& sc) const {
 bool Engine::fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) const {
   const Signature& s = sigs_[sig];
   const Content& fp = std::get<Content>(s.lists[s.fp_list].items[s.fp_item]);
-  std::string_view pat = fp.pattern;
-  if (fp.fp_chop_offset >= 0) pat = pat.substr(fp.fp_chop_offset, fp.fp_chop_len);
-  pat = pat.substr(0, meta_[sig].fp_len);
+  const std::string_view pat = fp.prefilter_pattern().substr(0, meta_[sig].fp_len);
   if (pat.empty() || pat.size() > len) return false;
   if (!fp.nocase) {
     // memchr to the first byte, then compare: glibc's memmem took ~4,000 Ir per lookback.
@@ -879,25 +875,15 @@ bool Engine::fast_pattern_in(uint32_t sig, const uint8_t* data, size_t len) cons
     }
     return false;
   }
-  // As Hyperscan's HS_FLAG_CASELESS (ASCII folding); the pattern is stored lowercased.
-  const uint8_t first = static_cast<uint8_t>(pat[0]);
-  const uint8_t first_up = first >= 'a' && first <= 'z' ? first - ('a' - 'A') : first;
-  for (size_t i = 0; i + pat.size() <= len; ++i) {
-    if (data[i] != first && data[i] != first_up) continue;
-    size_t j = 1;
-    while (j < pat.size() && ascii_lower(static_cast<char>(data[i + j])) == pat[j]) ++j;
-    if (j == pat.size()) return true;
-  }
-  return false;
+  return find_nocase(data, len, pat) != nullptr;  // stored lowercased
 }
 
 void Engine::remember_stream_hits(const InspectContext& c, StreamHits& h, size_t hits_begin,
-                                  size_t scanned_lookback, Scratch& sc) const {
+                                  size_t lookback, Scratch& sc) const {
   const std::span<const uint8_t> window = c.payload();
   const size_t hits_end = sc.candidates.size();
   // Lookback bytes not scanned now: a remembered rule is a candidate when its fast pattern
   // lies wholly in them (a match reaching the new bytes was just found by the scan).
-  const size_t lookback = scanned_lookback;
   const uint32_t lookback_start = h.pos - static_cast<uint32_t>(lookback);
   const uint32_t pos_after = h.pos + static_cast<uint32_t>(window.size() - c.stream_seen);
   size_t keep = 0;

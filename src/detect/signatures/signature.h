@@ -86,6 +86,11 @@ struct Content {
   bool relative() const { return has_distance || has_within; }
   // fast_pattern:chop: the slice that goes to the prefilter.
   int fp_chop_offset = -1, fp_chop_len = 0;
+  // What the prefilter looks for: the pattern, or its fast_pattern:chop slice.
+  std::string_view prefilter_pattern() const {
+    std::string_view p = pattern;
+    return fp_chop_offset >= 0 ? p.substr(size_t(fp_chop_offset), size_t(fp_chop_len)) : p;
+  }
 };
 
 struct PcreDeleter {

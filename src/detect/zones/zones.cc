@@ -37,6 +37,13 @@ bool Service::parse(std::string_view s, Service& out) {
   return true;
 }
 
+std::vector<Service> Service::parse_list(const std::vector<std::string>& list) {
+  std::vector<Service> out;
+  for (const auto& s : list)
+    if (Service sv; parse(s, sv)) out.push_back(sv);
+  return out;
+}
+
 Service Service::of(uint8_t ip_proto, uint16_t dport) {
   if (ip_proto == 1 || ip_proto == 58) return {1, 0};
   return {ip_proto, dport};

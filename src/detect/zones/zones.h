@@ -18,6 +18,8 @@ struct Service {
   bool operator==(const Service&) const = default;
   std::string str() const;
   static bool parse(std::string_view s, Service& out);
+  // The entries that parse (config loading has reported the others).
+  static std::vector<Service> parse_list(const std::vector<std::string>& list);
   static Service of(uint8_t ip_proto, uint16_t dport);
 };
 

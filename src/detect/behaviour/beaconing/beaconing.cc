@@ -73,16 +73,17 @@ BeaconScore beacon_score(const std::vector<TimeNs>& times, const std::vector<uin
 }
 
 BeaconingDetector::BeaconingDetector(const BeaconConfig& cfg, const Zones* zones, EventSink* alerts)
-    : cfg_(cfg), zones_(zones), alerts_(alerts) {
-  for (const auto& svc : cfg_.ignore_services) {
-    Service s;
-    if (Service::parse(svc, s)) ignore_.push_back({s.proto, s.port});
-  }
-  for (const auto& svc : cfg_.session_ignore_services) {
-    Service s;
-    if (Service::parse(svc, s)) session_ignore_.push_back({s.proto, s.port});
-  }
+    : cfg_(cfg),
+      zones_(zones),
+      alerts_(alerts),
+      ignore_(Service::parse_list(cfg_.ignore_services)),
+      session_ignore_(Service::parse_list(cfg_.session_ignore_services)) {}
+
+namespace {
+bool listed(const std::vector<Service>& list, const Service& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
 }
+}  // namespace
 
 void BeaconingDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
@@ -92,9 +93,7 @@ void BeaconingDetector::publish(const Record& r) {
     const Flow& f = *c->f;
     std::string sni = sni_by_flow_.take(f.ctx.flow_id);
     const FlowTuple& t = f.ctx.tuple;
-    Service svc = Service::of(t.proto, t.dport);
-    for (const auto& [p, port] : ignore_)
-      if (p == svc.proto && port == svc.port) return;
+    if (listed(ignore_, Service::of(t.proto, t.dport))) return;
     Dest d;
     d.ip = &t.dst;
     d.port = t.dport;
@@ -111,21 +110,13 @@ void BeaconingDetector::publish(const Record& r) {
     // whose sessions are long by nature (SSH, RDP, TLS keep-alive).
     if (!cfg_.sessions || !b || !b->f || !b->f->ctx.app_proto.empty()) return;
     const FlowTuple& t = b->f->ctx.tuple;
-    Service svc = Service::of(t.proto, t.dport);
-    for (const auto& [p, port] : ignore_)
-      if (p == svc.proto && port == svc.port) return;
-    for (const auto& [p, port] : session_ignore_)
-      if (p == svc.proto && port == svc.port) return;
-    ++session_bursts_;
-    Dest d;
-    d.kind = kSessionAddr;
-    d.ip = &t.dst;
-    d.port = t.dport;
+    const Service svc = Service::of(t.proto, t.dport);
+    if (listed(ignore_, svc) || listed(session_ignore_, svc)) return;
     // Scored by its first message (the check-in or heartbeat): what follows in the burst is
     // tasking and its output, whose size varies by nature.
     burst_flow_ = &b->f->ctx;
     burst_bytes_ = b->bytes;
-    contact(b->ts, t.src, d, b->first_bytes);
+    on_burst(b->ts, t.src, t.dst, t.dport, b->first_bytes);
     burst_flow_ = nullptr;
     return;
   }

@@ -144,8 +144,8 @@ class BeaconingDetector : public Detector {
   BeaconConfig cfg_;
   const Zones* zones_;
   EventSink* alerts_;
-  std::vector<std::pair<uint8_t, uint16_t>> ignore_;
-  std::vector<std::pair<uint8_t, uint16_t>> session_ignore_;
+  std::vector<Service> ignore_;
+  std::vector<Service> session_ignore_;
   const FlowContext* burst_flow_ = nullptr;  // the session of the burst being scored
   uint64_t burst_bytes_ = 0;                 // and its bytes both ways
   FlatMap<Key, Pair, KeyHash> pairs_;

@@ -8,12 +8,10 @@ namespace komainu {
 
 VpnApplianceDetector::VpnApplianceDetector(const VpnApplianceConfig& cfg, const Zones* zones,
                                            EventSink* alerts)
-    : cfg_(cfg), zones_(zones), alerts_(alerts) {
-  for (const auto& s : cfg_.allowed_internet_services) {
-    Service sv;
-    if (Service::parse(s, sv)) allowed_.push_back(sv);
-  }
-}
+    : cfg_(cfg),
+      zones_(zones),
+      alerts_(alerts),
+      allowed_(Service::parse_list(cfg_.allowed_internet_services)) {}
 
 void VpnApplianceDetector::publish(const Record& r) {
   const auto* c = r.event_type() == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
