@@ -88,7 +88,7 @@ JsonWriter& JsonWriter::close(char c) {
   return *this;
 }
 
-JsonWriter& JsonWriter::key(std::string_view k) {
+JsonWriter& JsonWriter::key_general(std::string_view k) {
   const bool comma = !after_key_ && need_comma_;
   if (append_plain_quoted(out_, comma, k, "\":")) {
     after_key_ = true;
