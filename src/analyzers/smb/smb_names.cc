@@ -1,6 +1,7 @@
 #include "analyzers/smb/smb_names.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace komainu::smb {
 
@@ -152,6 +153,15 @@ std::string dialect_name(uint16_t d) {
   if (d == 0x02ff) return "2.??";
   char buf[16];
   snprintf(buf, sizeof buf, "%x.%02x", d >> 8, d & 0xff);
+  return buf;
+}
+
+std::string compression_algorithm_name(uint16_t id) {
+  static constexpr const char* kNames[] = {"NONE",         "LZNT1",      "LZ77",
+                                           "LZ77+Huffman", "Pattern_V1", "LZ4"};
+  if (id < std::size(kNames)) return kNames[id];
+  char buf[16];
+  snprintf(buf, sizeof buf, "0x%04x", id);
   return buf;
 }
 

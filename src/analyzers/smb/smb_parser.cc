@@ -75,6 +75,7 @@ void SmbParser::publish(Record& r, bool to_client) {
 }
 
 void SmbParser::data(Direction dir, std::span<const uint8_t> bytes, TimeNs ts) {
+  sides_[static_cast<int>(dir)].seen += bytes.size();
   feed(dir, bytes.data(), bytes.size(), ts);
 }
 
@@ -159,6 +160,10 @@ void SmbParser::large_pdu_head(Side& s, Direction dir, TimeNs ts) {
   std::span<const uint8_t> msg(s.buf);
   Smb2Header h;
   s.skipping = true;
+  if (msg.size() >= 4 && msg[0] == 0xFC && msg[1] == 'S' && msg[2] == 'M' && msg[3] == 'B') {
+    compressed(dir, msg, s.pdu_len, ts);  // its header is all there is to check
+    return;
+  }
   if (!smb2_header(msg, h) || h.next != 0) {
     anomaly("smb_pdu_too_large", ts);
     return;
@@ -222,7 +227,7 @@ void SmbParser::pdu(Direction dir, std::span<const uint8_t> msg, TimeNs ts) {
       encrypted(msg, ts);
       return;
     case 0xFC:
-      anomaly("smb_compressed_pdu_unsupported", ts);
+      compressed(dir, msg, msg.size(), ts);
       return;
     default:
       anomaly("smb_unknown_protocol", ts);
@@ -293,12 +298,22 @@ void SmbParser::smb2_request(const Smb2Header& h, std::span<const uint8_t> msg, 
   bool ok = true;
   switch (h.cmd) {
     case kNegotiate: {
-      uint16_t count;
-      ok = c.le16(count) && c.skip(2 + 2 + 4 + 16 + 8);
+      uint16_t count, mode, reserved, ctx_count, reserved2;
+      uint32_t caps, ctx_off;
+      uint8_t guid[16];
+      ok = c.le16(count) && c.le16(mode) && c.le16(reserved) && c.le32(caps) && c.copy(guid, 16) &&
+           c.le32(ctx_off) && c.le16(ctx_count) && c.le16(reserved2);
+      bool smb311 = false;
       for (uint16_t i = 0; ok && i < count && i < 32; ++i) {
         uint16_t d;
         ok = c.le16(d);
         if (ok) p.dialects.push_back(dialect_name(d));
+        smb311 = smb311 || (ok && d == 0x0311);
+      }
+      if (ok) {
+        comp_.client_guid_zero = std::all_of(guid, guid + 16, [](uint8_t b) { return b == 0; });
+        // Only a 3.1.1 offer carries contexts (before, those bytes are ClientStartTime).
+        if (smb311 && ctx_count) negotiate_contexts(msg, ctx_off, ctx_count, false, ts);
       }
       break;
     }
@@ -448,7 +463,25 @@ void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg,
         dialect_ = dialect_name(dialect);
         r.dialect = dialect_;
         r.server_guid = dcerpc::uuid_text(guid, true);
+        uint32_t caps, ctx_off;
+        uint64_t system_time, start_time;
+        uint16_t sec_off, sec_len;
+        comp_.negotiated = c.le32(caps) && c.le32(comp_.max_transact) && c.le32(comp_.max_read) &&
+                           c.le32(comp_.max_write) && c.le64(system_time) && c.le64(start_time) &&
+                           c.le16(sec_off) && c.le16(sec_len) && c.le32(ctx_off);
+        if (!comp_.negotiated) {
+          comp_.max_transact = comp_.max_read = comp_.max_write = 0;
+          anomaly("smb2_truncated_response", ts);
+        } else if (dialect == 0x0311 && contexts) {
+          negotiate_contexts(msg, ctx_off, contexts, true, ts);
+        }
       }
+      for (uint16_t a : comp_.offered)
+        r.compression_offered.push_back(compression_algorithm_name(a));
+      for (uint16_t a : comp_.accepted)
+        r.compression_accepted.push_back(compression_algorithm_name(a));
+      r.client_guid_zero = comp_.client_guid_zero;
+      r.client_bytes = sides_[0].seen;
       break;
     }
     case kSessionSetup:
@@ -989,6 +1022,129 @@ void SmbParser::encrypted(std::span<const uint8_t> msg, TimeNs ts) {
   r.session_id = session;
   r.encrypted = true;
   publish(r, false);
+}
+
+void SmbParser::negotiate_contexts(std::span<const uint8_t> msg, uint32_t off, uint16_t count,
+                                   bool server, TimeNs ts) {
+  constexpr uint16_t kCompressionCapabilities = 3;
+  constexpr size_t kMaxAlgorithms = 8;
+  for (uint16_t i = 0; i < count && i < 32; ++i) {
+    Cursor c(msg.subspan(std::min<size_t>(off, msg.size())));
+    uint16_t type, len;
+    uint32_t reserved;
+    Cursor data;
+    if (!c.le16(type) || !c.le16(len) || !c.le32(reserved) || !c.take(len, data)) {
+      anomaly("smb2_bad_negotiate_context", ts);
+      return;
+    }
+    if (type == kCompressionCapabilities) {
+      uint16_t n, padding;
+      uint32_t flags;
+      if (!data.le16(n) || !data.le16(padding) || !data.le32(flags) || !data.has(size_t(n) * 2)) {
+        anomaly("smb2_bad_negotiate_context", ts);
+        return;
+      }
+      auto& algorithms = server ? comp_.accepted : comp_.offered;
+      (server ? comp_.accepted_chained : comp_.offered_chained) = flags & 1;
+      algorithms.clear();
+      for (uint16_t k = 0; k < n && algorithms.size() < kMaxAlgorithms; ++k) {
+        uint16_t a = 0;
+        data.le16(a);
+        algorithms.push_back(a);
+      }
+    }
+    // Contexts after the first start 8-byte aligned (from the SMB2 header).
+    size_t next = size_t(off) + 8 + len;
+    next = (next + 7) & ~size_t(7);
+    if (next >= msg.size()) return;
+    off = uint32_t(next);
+  }
+}
+
+void SmbParser::compressed(Direction dir, std::span<const uint8_t> msg, size_t pdu_len, TimeNs ts) {
+  ++compressed_pdus_;
+  constexpr size_t kHeader = 16;
+  Cursor c(msg);
+  uint32_t proto, original, offset;
+  uint16_t algorithm, flags;
+  if (pdu_len < kHeader || !c.be32(proto) || !c.le32(original) || !c.le16(algorithm) ||
+      !c.le16(flags) || !c.le32(offset)) {
+    anomaly("smb3_bad_compression_header", ts);
+    return;
+  }
+  const size_t after = pdu_len - kHeader;  // bytes after the header, present or not
+  const bool limits = comp_.negotiated && (comp_.max_transact || comp_.max_read || comp_.max_write);
+  const uint64_t limit =
+      limits ? 256 + kHeader + std::max({comp_.max_transact, comp_.max_read, comp_.max_write}) : 0;
+  // The algorithms a receiver may accept: those the server chose, plus NONE in a chain.
+  auto accepted = [&](uint16_t a, bool chained) {
+    if (!comp_.negotiated) return true;  // NEGOTIATE not seen: nothing to hold it against
+    if (chained && a == 0) return true;
+    return std::find(comp_.accepted.begin(), comp_.accepted.end(), a) != comp_.accepted.end();
+  };
+  std::string_view problem;
+  auto found = [&](std::string_view name) {
+    // weird.log's addl / EVE anomaly.addl: the header as read.
+    std::string addl = "OriginalCompressedSegmentSize=" + std::to_string(original) +
+                       " CompressionAlgorithm=" + compression_algorithm_name(algorithm) +
+                       " Flags=" + std::to_string(flags) + (flags ? " Length=" : " Offset=") +
+                       std::to_string(offset) + " message=" + std::to_string(pdu_len);
+    anomalies_.report(ctx_.sink, ctx_.flow, ts, name, dir == Direction::kToClient, std::move(addl));
+    if (problem.empty()) problem = name;
+  };
+  if (flags == 0) {
+    // SMBGhost: srv2.sys allocated OriginalCompressedSegmentSize + Offset as a 32-bit sum, so a
+    // wrapped sum gave a small buffer that decompression then overran.
+    if (uint64_t(original) + offset > 0xffffffffull) found("smb3_compression_size_overflow");
+    if (offset > after) found("smb3_bad_compression_offset");
+    if (algorithm == 0 || !accepted(algorithm, false)) found("smb3_compression_not_negotiated");
+  } else if (flags == 1) {
+    // Chained (2.2.42.2): payload headers follow OriginalCompressedSegmentSize, each with its
+    // Length; LZNT1/LZ77/LZ77+Huffman/LZ4 payloads open with their OriginalPayloadSize.
+    Cursor chain(msg.subspan(8));
+    size_t left = pdu_len - 8;
+    for (size_t n = 0; n < 256 && left > 0; ++n) {
+      uint16_t a, f;
+      uint32_t len;
+      if (left < 8) {
+        found("smb3_bad_compression_payload");
+        break;
+      }
+      if (!chain.le16(a) || !chain.le16(f) || !chain.le32(len)) break;  // beyond the head kept
+      left -= 8;
+      if (len > left || ((a == 1 || a == 2 || a == 3 || a == 5) && len < 4)) {
+        found("smb3_bad_compression_payload");
+        break;
+      }
+      if (!accepted(a, true)) found("smb3_compression_not_negotiated");
+      left -= len;
+      if (!chain.skip(len)) break;
+    }
+  } else {
+    found("smb3_bad_compression_header");
+  }
+  if (limit && original > limit) found("smb3_compression_size_too_large");
+  if (comp_.negotiated && comp_.accepted.empty() && problem.empty())
+    found("smb3_compression_not_negotiated");
+  if (problem.empty()) {
+    // A well-formed compressed message: its content is not decompressed here.
+    anomaly("smb_compressed_pdu_unsupported", ts);
+    return;
+  }
+  SmbCompressionRecord r;
+  r.ts = ts;
+  r.anomaly = problem;
+  r.original_size = original;
+  r.algorithm = algorithm;
+  r.flags = flags;
+  r.offset = offset;
+  r.pdu_length = uint32_t(std::min<size_t>(pdu_len, 0xffffffffu));
+  r.dialect = dialect_;
+  r.negotiated = comp_.negotiated;
+  for (uint16_t a : comp_.accepted) r.compression_accepted.push_back(compression_algorithm_name(a));
+  r.max_transact = comp_.max_transact, r.max_read = comp_.max_read, r.max_write = comp_.max_write;
+  r.size_limit = limit;
+  publish(r, dir == Direction::kToClient);
 }
 
 void SmbParser::gap(Direction dir, uint64_t len, TimeNs ts) {

@@ -1,7 +1,10 @@
 // SMB over NetBIOS session framing (TCP 445/139): SMB2/3 commands are parsed and matched
 // request → response by MessageId (compounded chains via NextCommand, related operations
 // via the chain's FileId), SMB1 AndX chains are parsed (tree connect, create, read, write,
-// close), SMB3 transform (encrypted) PDUs are recorded as encrypted. State is bounded: pending
+// close), SMB3 transform (encrypted) PDUs are recorded as encrypted, SMB 3.1.1 compression
+// transform headers are checked against the negotiated limits (the payload is not
+// decompressed; a malformed header is a named anomaly and an SmbCompressionRecord). State is
+// bounded: pending
 // requests, trees and open files are capped (exceeding evicts and counts), and per-file state is
 // freed on CLOSE, so thousands of files in a session cost what the open ones cost. PDUs above the
 // buffer limit are streamed when they are READ/WRITE data and skipped otherwise.
@@ -62,6 +65,7 @@ class SmbParser {
   uint64_t encrypted_pdus() const { return encrypted_pdus_; }
   uint64_t smb1_pdus() const { return smb1_pdus_; }
   uint64_t commands() const { return commands_; }
+  uint64_t compressed_pdus() const { return compressed_pdus_; }
 
  private:
   struct Side {
@@ -76,6 +80,7 @@ class SmbParser {
     FileId stream_fid;
     uint64_t stream_offset = 0;
     uint64_t stream_left = 0;
+    uint64_t seen = 0;  // bytes received in this direction (gaps excluded)
   };
   struct Pending {
     uint16_t cmd = 0;
@@ -145,6 +150,13 @@ class SmbParser {
   void smb1_command(const Smb1Header& h, uint8_t cmd, Cursor words, Cursor bytes, size_t bytes_off,
                     std::span<const uint8_t> msg, TimeNs ts);
   void encrypted(std::span<const uint8_t> msg, TimeNs ts);
+  // A COMPRESSION_TRANSFORM_HEADER PDU (0xFC 'SMB', MS-SMB2 2.2.42) of `pdu_len` bytes, of
+  // which `msg` holds the first ones (all of it unless the PDU is over the buffer limit).
+  void compressed(Direction dir, std::span<const uint8_t> msg, size_t pdu_len, TimeNs ts);
+  // SMB2 NEGOTIATE contexts (MS-SMB2 2.2.3.1 / 2.2.4.1) at `off` from the header: only the
+  // compression capabilities are kept.
+  void negotiate_contexts(std::span<const uint8_t> msg, uint32_t off, uint16_t count, bool server,
+                          TimeNs ts);
 
   OpenFile* find_file(const FileId& fid);
   void file_data(const FileId& fid, uint64_t offset, std::span<const uint8_t> data, bool write,
@@ -183,7 +195,18 @@ class SmbParser {
   uint64_t encrypted_pdus_ = 0;
   uint64_t smb1_pdus_ = 0;
   uint64_t commands_ = 0;
+  uint64_t compressed_pdus_ = 0;
   bool encrypted_logged_ = false;
+  // SMB 3.1.1 compression as NEGOTIATE set it up: the algorithms each side listed in its
+  // SMB2_COMPRESSION_CAPABILITIES context (capped) and the server's size limits, which bound
+  // what a compressed message may expand to (MS-SMB2 3.3.5.2.1.2).
+  struct Compression {
+    std::vector<uint16_t> offered, accepted;
+    bool offered_chained = false, accepted_chained = false;
+    bool negotiated = false;  // a NEGOTIATE response was read
+    bool client_guid_zero = false;
+    uint32_t max_transact = 0, max_read = 0, max_write = 0;
+  } comp_;
 };
 
 }  // namespace komainu::smb

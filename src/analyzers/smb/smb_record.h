@@ -42,6 +42,38 @@ class SmbRecord : public Record {
   std::string set_info_level;
   uint64_t bytes = 0;  // READ/WRITE data length
   bool has_bytes = false;
+  // NEGOTIATE, for detectors; not written to EVE (Suricata's smb object has no such fields):
+  // the SMB 3.1.1 compression algorithms the client offered and the server chose
+  // (SMB2_COMPRESSION_CAPABILITIES contexts), whether the client's ClientGuid was zero, and
+  // how many bytes the client had sent on the connection when the response came.
+  std::vector<std::string> compression_offered, compression_accepted;
+  bool client_guid_zero = false;
+  uint64_t client_bytes = 0;
+};
+
+// A compressed SMB 3.1.1 message whose COMPRESSION_TRANSFORM_HEADER (MS-SMB2 2.2.42) its
+// receiver must refuse (MS-SMB2 3.3.5.2.1.2): OriginalCompressedSegmentSize + Offset wraps 32
+// bits (CVE-2020-0796, SMBGhost: srv2.sys sized its buffer with that sum), the offset or a
+// chained payload runs past the message, the size exceeds the negotiated limits, or compression
+// was not negotiated. No EVE body or Zeek row of its own (the anomaly event and weird.log row
+// name the problem); detectors take the header fields from it.
+class SmbCompressionRecord : public Record {
+ public:
+  std::string_view event_type() const override { return "smb_compression"; }
+  bool has_eve() const override { return false; }
+  void write_eve(JsonWriter&) const override {}
+
+  std::string_view anomaly;    // the anomaly name of the (first) problem, a string literal
+  uint32_t original_size = 0;  // OriginalCompressedSegmentSize
+  uint16_t algorithm = 0;      // CompressionAlgorithm (chained: the first payload's)
+  uint16_t flags = 0;          // 0: unchained, 1: chained
+  uint32_t offset = 0;         // Offset (unchained) or the first payload's Length (chained)
+  uint32_t pdu_length = 0;     // the whole message, this header included
+  std::string dialect;         // as negotiated on the connection, "" when not seen
+  bool negotiated = false;     // a NEGOTIATE response was read on this connection
+  std::vector<std::string> compression_accepted;  // the server's algorithms
+  uint32_t max_transact = 0, max_read = 0, max_write = 0;
+  uint64_t size_limit = 0;  // 256 + 16 + the largest of the three (0: not negotiated)
 };
 
 // A Zeek smb_files.log row (no EVE body of its own: EVE has the smb command events).

@@ -299,6 +299,14 @@ TEST(Smb, FullSessionAnyChunking) {
     le16(negr, 0x0311);
     le16(negr, 0);
     for (int i = 0; i < 16; ++i) negr.push_back(uint8_t(i));
+    le32(negr, 0);               // Capabilities
+    for (int i = 0; i < 3; ++i)  // MaxTransactSize, MaxReadSize, MaxWriteSize
+      le32(negr, 8 << 20);
+    le64(negr, 0);  // SystemTime
+    le64(negr, 0);  // ServerStartTime
+    le16(negr, 0);  // SecurityBufferOffset
+    le16(negr, 0);  // SecurityBufferLength
+    le32(negr, 0);  // NegotiateContextOffset
     h.server(negr, bytewise);
     EXPECT_EQ(h.session->parser().dialect(), "3.11");
     // SESSION_SETUP with NTLMSSP AUTHENTICATE
@@ -701,6 +709,358 @@ TEST(Smb, Probe) {
   Bytes http = {'G', 'E', 'T', ' '};
   EXPECT_EQ(probe_smb(http, Direction::kToServer, 445), ProbeResult::kNo);
   EXPECT_NE(Registry<AnalyzerApi>::find("smb"), nullptr);
+}
+
+// --- SMB 3.1.1 compression (MS-SMB2 2.2.3.1.3, 2.2.42) -------------------------------
+
+// Keeps the typed SMB records a detector reads (fields EVE does not show).
+struct TypedSink : EventSink {
+  std::vector<SmbRecord> smb;
+  std::vector<SmbCompressionRecord> compression;
+  std::vector<std::string> anomalies;
+  void publish(const Record& r) override {
+    if (auto* s = dynamic_cast<const SmbRecord*>(&r)) smb.push_back(*s);
+    if (auto* c = dynamic_cast<const SmbCompressionRecord*>(&r)) compression.push_back(*c);
+    if (auto* a = dynamic_cast<const AnomalyRecord*>(&r)) anomalies.emplace_back(a->name);
+  }
+};
+
+// A negotiate context, padded to 8 bytes.
+void context(Bytes& b, uint16_t type, const Bytes& data) {
+  while (b.size() % 8) b.push_back(0);
+  le16(b, type);
+  le16(b, uint16_t(data.size()));
+  le32(b, 0);
+  b.insert(b.end(), data.begin(), data.end());
+}
+
+Bytes compression_caps(std::vector<uint16_t> algorithms, uint32_t flags = 0) {
+  Bytes d;
+  le16(d, uint16_t(algorithms.size()));
+  le16(d, 0);
+  le32(d, flags);
+  for (uint16_t a : algorithms) le16(d, a);
+  return d;
+}
+
+// An SMB 3.1.1 NEGOTIATE request with a preauth context and, if any, the compression
+// algorithms; a zero ClientGuid when asked (what SMBGhost scanners send).
+Bytes negotiate_311(std::vector<uint16_t> algorithms, bool zero_guid = false) {
+  Bytes b = header(0, 0, false, 0, 0, 0);
+  le16(b, 36);
+  le16(b, 2);
+  le16(b, 1);
+  le16(b, 0);
+  le32(b, 0x7f);
+  for (int i = 0; i < 16; ++i) b.push_back(zero_guid ? 0 : uint8_t(0x10 + i));
+  size_t ctx_off_at = b.size();
+  le32(b, 0);  // NegotiateContextOffset, set below
+  le16(b, algorithms.empty() ? 1 : 2);
+  le16(b, 0);
+  le16(b, 0x0300);
+  le16(b, 0x0311);
+  while (b.size() % 8) b.push_back(0);
+  uint32_t off = uint32_t(b.size());
+  memcpy(&b[ctx_off_at], &off, 4);
+  Bytes preauth(38, 0);
+  preauth[0] = 1, preauth[2] = 32, preauth[4] = 1;
+  context(b, 1, preauth);
+  if (!algorithms.empty()) context(b, 3, compression_caps(algorithms));
+  return b;
+}
+
+Bytes negotiate_311_response(std::vector<uint16_t> algorithms, uint32_t max_size = 8 << 20) {
+  Bytes b = header(0, 0, true, 0, 0, 0);
+  le16(b, 65);
+  le16(b, 1);
+  le16(b, 0x0311);
+  le16(b, algorithms.empty() ? 1 : 2);
+  for (int i = 0; i < 16; ++i) b.push_back(uint8_t(i));
+  le32(b, 0x2f);
+  le32(b, max_size);
+  le32(b, max_size);
+  le32(b, max_size);
+  le64(b, 0);
+  le64(b, 0);
+  le16(b, 0);
+  le16(b, 0);
+  size_t ctx_off_at = b.size();
+  le32(b, 0);
+  while (b.size() % 8) b.push_back(0);
+  uint32_t off = uint32_t(b.size());
+  memcpy(&b[ctx_off_at], &off, 4);
+  Bytes preauth(38, 0);
+  preauth[0] = 1, preauth[2] = 32, preauth[4] = 1;
+  context(b, 1, preauth);
+  if (!algorithms.empty()) context(b, 3, compression_caps(algorithms));
+  return b;
+}
+
+// SMB2_COMPRESSION_TRANSFORM_HEADER_UNCHAINED followed by `body` bytes.
+Bytes compressed_unchained(uint32_t original, uint16_t algorithm, uint32_t offset, size_t body) {
+  Bytes b = {0xFC, 'S', 'M', 'B'};
+  le32(b, original);
+  le16(b, algorithm);
+  le16(b, 0);
+  le32(b, offset);
+  for (size_t i = 0; i < body; ++i) b.push_back(uint8_t(i * 7));
+  return b;
+}
+
+struct CompressionHarness {
+  explicit CompressionHarness(std::vector<uint16_t> offered = {1, 2},
+                              std::vector<uint16_t> accepted = {1}) {
+    flow.uid = "CComp";
+    session = std::make_unique<SmbSession>(SessionContext{&sink, &flow});
+    send(Direction::kToServer, negotiate_311(offered));
+    send(Direction::kToClient, negotiate_311_response(accepted));
+  }
+  void send(Direction d, const Bytes& pdu, bool bytewise = false) {
+    Bytes b = nbss(pdu);
+    if (!bytewise) {
+      session->on_data(d, b, ++ts);
+      return;
+    }
+    for (uint8_t c : b) session->on_data(d, {&c, 1}, ++ts);
+  }
+  uint64_t count(const char* name) const { return session->anomalies().count(name); }
+  FlowContext flow;
+  TypedSink sink;
+  std::unique_ptr<SmbSession> session;
+  TimeNs ts = 1000;
+};
+
+TEST(SmbCompression, NegotiateRecordsTheCompressionContexts) {
+  CompressionHarness h({2, 3, 1}, {1});
+  ASSERT_EQ(h.sink.smb.size(), 1u);
+  const SmbRecord& r = h.sink.smb[0];
+  EXPECT_EQ(r.dialect, "3.11");
+  EXPECT_EQ(r.compression_offered, (std::vector<std::string>{"LZ77", "LZ77+Huffman", "LZNT1"}));
+  EXPECT_EQ(r.compression_accepted, (std::vector<std::string>{"LZNT1"}));
+  EXPECT_FALSE(r.client_guid_zero);
+  EXPECT_EQ(h.session->anomalies().total(), 0u);
+  // EVE stays Suricata's smb object.
+  std::string eve;
+  JsonWriter w(eve);
+  w.begin_object();
+  r.write_eve(w);
+  w.end_object();
+  EXPECT_EQ(eve.find("compression"), std::string::npos) << eve;
+
+  // No compression context offered (a pre-1903 client): nothing recorded.
+  CompressionHarness none({}, {});
+  ASSERT_EQ(none.sink.smb.size(), 1u);
+  EXPECT_TRUE(none.sink.smb[0].compression_offered.empty());
+  EXPECT_TRUE(none.sink.smb[0].compression_accepted.empty());
+}
+
+TEST(SmbCompression, SmbGhostSizeOverflow) {
+  for (bool bytewise : {false, true}) {
+    CompressionHarness h;
+    // The public exploit: OriginalCompressedSegmentSize 0xFFFFFFFF, Offset 16: the 32-bit sum
+    // srv2.sys allocated with wraps to 15.
+    h.send(Direction::kToServer, compressed_unchained(0xffffffffu, 1, 16, 35), bytewise);
+    EXPECT_EQ(h.count("smb3_compression_size_overflow"), 1u);
+    EXPECT_EQ(h.count("smb3_compression_size_too_large"), 1u);
+    EXPECT_EQ(h.count("smb_compressed_pdu_unsupported"), 0u);
+    ASSERT_EQ(h.sink.compression.size(), 1u);
+    const SmbCompressionRecord& c = h.sink.compression[0];
+    EXPECT_EQ(c.anomaly, "smb3_compression_size_overflow");
+    EXPECT_EQ(c.original_size, 0xffffffffu);
+    EXPECT_EQ(c.offset, 16u);
+    EXPECT_EQ(c.algorithm, 1);
+    EXPECT_EQ(c.flags, 0);
+    EXPECT_EQ(c.pdu_length, 51u);
+    EXPECT_FALSE(c.to_client);
+    EXPECT_TRUE(c.negotiated);
+    EXPECT_EQ(c.max_read, 8u << 20);
+    EXPECT_EQ(c.size_limit, (8u << 20) + 272u);
+    EXPECT_EQ(c.compression_accepted, (std::vector<std::string>{"LZNT1"}));
+    EXPECT_EQ(h.session->parser().compressed_pdus(), 1u);
+    // Published once per name and flow, with the header as read.
+    ASSERT_FALSE(h.sink.anomalies.empty());
+    EXPECT_EQ(h.sink.anomalies[0], "smb3_compression_size_overflow");
+  }
+}
+
+TEST(SmbCompression, ValidMessagesAreNotMalformed) {
+  CompressionHarness h;
+  // Whole message compressed (Offset 0), and a READ response whose header stays clear (64
+  // bytes before the compressed data), both within the negotiated 8 MiB.
+  h.send(Direction::kToServer, compressed_unchained(4096, 1, 0, 300));
+  h.send(Direction::kToClient, compressed_unchained(1 << 20, 1, 64, 5000));
+  h.send(Direction::kToClient, compressed_unchained((8u << 20) + 272, 1, 80, 200));
+  // Chained (2.2.42.2): NONE payload (the clear header), then LZNT1 with OriginalPayloadSize.
+  Bytes chained = {0xFC, 'S', 'M', 'B'};
+  le32(chained, 64 + 65536);
+  le16(chained, 0);  // NONE
+  le16(chained, 1);  // SMB2_COMPRESSION_FLAG_CHAINED
+  le32(chained, 64);
+  chained.resize(chained.size() + 64, 0xFE);
+  le16(chained, 1);  // LZNT1
+  le16(chained, 0);
+  le32(chained, 4 + 100);
+  le32(chained, 65536);
+  chained.resize(chained.size() + 100, 0x11);
+  h.send(Direction::kToServer, chained);
+  EXPECT_TRUE(h.sink.compression.empty());
+  EXPECT_EQ(h.count("smb_compressed_pdu_unsupported"), 4u);
+  EXPECT_EQ(h.session->anomalies().total(), 4u);
+  EXPECT_EQ(h.session->parser().compressed_pdus(), 4u);
+}
+
+TEST(SmbCompression, MalformedHeadersAreNamed) {
+  {
+    CompressionHarness h;  // limits: 8 MiB
+    h.send(Direction::kToServer, compressed_unchained((8u << 20) + 273, 1, 0, 100));
+    EXPECT_EQ(h.count("smb3_compression_size_too_large"), 1u);
+    EXPECT_EQ(h.count("smb3_compression_size_overflow"), 0u);
+    ASSERT_EQ(h.sink.compression.size(), 1u);
+    EXPECT_EQ(h.sink.compression[0].anomaly, "smb3_compression_size_too_large");
+  }
+  {
+    CompressionHarness h;
+    h.send(Direction::kToClient, compressed_unchained(4096, 1, 200, 100));  // past the end
+    EXPECT_EQ(h.count("smb3_bad_compression_offset"), 1u);
+    ASSERT_EQ(h.sink.compression.size(), 1u);
+    EXPECT_TRUE(h.sink.compression[0].to_client);
+  }
+  {
+    CompressionHarness h({1}, {});  // the server chose no compression
+    h.send(Direction::kToServer, compressed_unchained(4096, 1, 0, 100));
+    EXPECT_EQ(h.count("smb3_compression_not_negotiated"), 1u);
+    CompressionHarness other({1, 2}, {1});  // an algorithm the server did not choose
+    other.send(Direction::kToServer, compressed_unchained(4096, 2, 0, 100));
+    EXPECT_EQ(other.count("smb3_compression_not_negotiated"), 1u);
+  }
+  {
+    CompressionHarness h;
+    Bytes bad = compressed_unchained(4096, 1, 0, 100);
+    bad[10] = 7;  // Flags neither NONE nor CHAINED
+    h.send(Direction::kToServer, bad);
+    EXPECT_EQ(h.count("smb3_bad_compression_header"), 1u);
+  }
+  {
+    CompressionHarness h;
+    Bytes chained = {0xFC, 'S', 'M', 'B'};
+    le32(chained, 4096);
+    le16(chained, 1);
+    le16(chained, 1);
+    le32(chained, 5000);  // longer than the message
+    chained.resize(chained.size() + 40, 0);
+    h.send(Direction::kToServer, chained);
+    EXPECT_EQ(h.count("smb3_bad_compression_payload"), 1u);
+  }
+  {
+    // No NEGOTIATE seen (capture started later): sizes are not judged, the overflow still is.
+    FlowContext flow;
+    TypedSink sink;
+    SmbSession s(SessionContext{&sink, &flow});
+    Bytes big = nbss(compressed_unchained(0x7fffffff, 1, 0, 64));
+    s.on_data(Direction::kToServer, big, 1);
+    EXPECT_EQ(s.anomalies().count("smb_compressed_pdu_unsupported"), 1u);
+    Bytes wrap = nbss(compressed_unchained(0xfffffff0u, 1, 0x20, 64));
+    s.on_data(Direction::kToServer, wrap, 2);
+    EXPECT_EQ(s.anomalies().count("smb3_compression_size_overflow"), 1u);
+    ASSERT_EQ(sink.compression.size(), 1u);
+    EXPECT_FALSE(sink.compression[0].negotiated);
+    EXPECT_EQ(sink.compression[0].size_limit, 0u);
+  }
+}
+
+TEST(SmbCompression, Truncation) {
+  CompressionHarness h;
+  // Shorter than the 16-byte header, at every length.
+  for (size_t n = 4; n < 16; ++n) {
+    Bytes pdu = compressed_unchained(0xffffffffu, 1, 16, 0);
+    pdu.resize(n);
+    h.send(Direction::kToServer, pdu);
+  }
+  EXPECT_EQ(h.count("smb3_bad_compression_header"), 12u);
+  EXPECT_TRUE(h.sink.compression.empty());
+  // A chain cut inside a payload header.
+  Bytes chained = {0xFC, 'S', 'M', 'B'};
+  le32(chained, 4096);
+  le16(chained, 0);
+  le16(chained, 1);
+  le32(chained, 8);
+  chained.resize(chained.size() + 8, 0);
+  le16(chained, 1);
+  le16(chained, 0);  // cut: no Length
+  h.send(Direction::kToServer, chained);
+  EXPECT_EQ(h.count("smb3_bad_compression_payload"), 1u);
+  // A negotiate context running past the message.
+  Bytes neg = negotiate_311({1});
+  neg.resize(neg.size() - 4);
+  CompressionHarness g;
+  g.send(Direction::kToServer, neg);
+  EXPECT_EQ(g.count("smb2_bad_negotiate_context"), 1u);
+  // A NEGOTIATE response cut after the ServerGuid: no limits to judge sizes by.
+  Bytes resp = negotiate_311_response({1});
+  resp.resize(64 + 24);
+  CompressionHarness r({1}, {1});
+  r.send(Direction::kToClient, resp);
+  EXPECT_EQ(r.count("smb2_truncated_response"), 1u);
+}
+
+TEST(SmbCompression, OversizedMessageHeadIsChecked) {
+  // Larger than the PDU buffer: only its head is kept, and the header is judged on it with
+  // the message's real length.
+  SmbLimits limits;
+  limits.max_pdu_buffer = 4096;
+  FlowContext flow;
+  TypedSink sink;
+  SmbSession s(SessionContext{&sink, &flow}, limits);
+  Bytes pdu = nbss(compressed_unchained(0xffffff00u, 1, 0x1000, 20000));
+  s.on_data(Direction::kToServer, pdu, 1);
+  EXPECT_EQ(s.anomalies().count("smb3_compression_size_overflow"), 1u);
+  EXPECT_EQ(s.anomalies().count("smb_pdu_too_large"), 0u);
+  ASSERT_EQ(sink.compression.size(), 1u);
+  EXPECT_EQ(sink.compression[0].pdu_length, 20016u);
+}
+
+TEST(SmbCompression, CorpusSmbGhostCaptures) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(KOMAINU_SHARED_DIR) / "corpus/pcap/smb-lateral-movement";
+  const fs::path exploit = dir / "CVE-2020-0796_SMBGhost_PrivEsc_Loopback_traffic.pcapng";
+  const fs::path scanner = dir / "SMBGhost.pcap";
+  if (!fs::exists(exploit) || !fs::exists(scanner)) GTEST_SKIP() << "corpus not found at " << dir;
+  auto replay = [](const fs::path& pcap, TypedSink& sink, AnomalyReporter const** anomalies,
+                   std::unique_ptr<SmbSession>& keep, FlowContext& flow) {
+    auto conns = testing::read_tcp_streams(pcap.string());
+    ASSERT_EQ(conns.size(), 1u);
+    keep = std::make_unique<SmbSession>(SessionContext{&sink, &flow});
+    for (const auto& ch : conns[0].chunks)
+      keep->on_data(ch.dir == 0 ? Direction::kToServer : Direction::kToClient, ch.bytes, ch.ts_ns);
+    *anomalies = &keep->anomalies();
+  };
+  {
+    TypedSink sink;
+    FlowContext flow;
+    std::unique_ptr<SmbSession> s;
+    const AnomalyReporter* a = nullptr;
+    replay(exploit, sink, &a, s, flow);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->count("smb3_compression_size_overflow"), 1u);
+    ASSERT_EQ(sink.compression.size(), 1u);
+    EXPECT_EQ(sink.compression[0].original_size, 0xffffffffu);
+    EXPECT_EQ(sink.compression[0].offset, 16u);
+    ASSERT_FALSE(sink.smb.empty());
+    EXPECT_FALSE(sink.smb[0].compression_offered.empty());
+  }
+  {
+    TypedSink sink;
+    FlowContext flow;
+    std::unique_ptr<SmbSession> s;
+    const AnomalyReporter* a = nullptr;
+    replay(scanner, sink, &a, s, flow);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->total(), 0u);
+    ASSERT_EQ(sink.smb.size(), 1u);  // the NEGOTIATE, nothing after it
+    EXPECT_EQ(sink.smb[0].compression_offered, (std::vector<std::string>{"LZNT1"}));
+    EXPECT_EQ(sink.smb[0].compression_accepted, (std::vector<std::string>{"LZNT1"}));
+    EXPECT_TRUE(sink.smb[0].client_guid_zero);
+  }
 }
 
 // --- real payloads against Zeek baselines ----------------------------------------------

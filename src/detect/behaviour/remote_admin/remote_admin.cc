@@ -4,8 +4,10 @@
 #include <cctype>
 
 #include "analyzers/dcerpc/dcerpc.h"
+#include "analyzers/smb/smb_names.h"
 #include "analyzers/smb/smb_record.h"
 #include "core/ascii.h"
+#include "core/site.h"
 #include "flow/flow.h"
 
 namespace komainu {
@@ -55,6 +57,14 @@ constexpr RuleInfo kRules[] = {
     {RemoteAdminDetector::kDcomActivation,
      "remote activation of a command-running DCOM object (MMC20.Application, ShellWindows ...)",
      "TA0008", "T1021.003", 1},
+    // Tactic and technique of these two depend on who is involved (see on_compression and
+    // on_flow_end).
+    {RemoteAdminDetector::kSmbGhost,
+     "SMBv3 compression header size overflow (SMBGhost, CVE-2020-0796)", "TA0008", "T1210", 1},
+    {RemoteAdminDetector::kSmbGhostScan,
+     "SMBv3 compression probe: SMB 3.1.1 NEGOTIATE offering compression, closed without a "
+     "session (SMBGhost scanner)",
+     "TA0007", "T1046", 3},
 };
 
 const RuleInfo& rule_info(uint32_t sid) {
@@ -91,12 +101,39 @@ bool is_exec_tool_pipe(std::string_view pipe) {
          ascii_istarts_with(pipe, "paexec") || ascii_istarts_with(pipe, "csexecsvc");
 }
 
+bool is_loopback(const IpAddr& a) {
+  static const IpAddr kV6Loopback = *IpAddr::parse("::1");
+  return a.is_v4() ? (a.v4_host() >> 24) == 127 : a == kV6Loopback;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+void list_value(JsonWriter& w, std::string_view key, const std::string& joined) {
+  w.key(key).begin_array();
+  for (size_t start = 0; start < joined.size();) {
+    size_t end = joined.find(',', start);
+    if (end == std::string::npos) end = joined.size();
+    w.value(std::string_view(joined).substr(start, end - start));
+    start = end + 1;
+  }
+  w.end_array();
+}
+
 }  // namespace
 
 void RemoteAdminDetector::publish(const Record& r) {
   std::string_view type = r.event_type();
   if (type == "flow") {
+    if (!negotiate_only_.empty()) on_flow_end(r);
     if (r.flow && flows_.size()) flows_.erase(r.flow->flow_id);
+    return;
+  }
+  if (type == "smb_compression") {
+    on_compression(r);
     return;
   }
   if (const auto* d = type == "dcerpc" ? dynamic_cast<const dcerpc::DceRpcRecord*>(&r) : nullptr) {
@@ -112,6 +149,8 @@ void RemoteAdminDetector::publish(const Record& r) {
   }
   const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
+  on_negotiate(*s, s->command, s->dialect, s->compression_offered, s->compression_accepted,
+               s->client_guid_zero, s->client_bytes);
   bool inserted = false;
   FlowInfo& fi = flows_.find_or_insert(s->flow->flow_id, cfg_.max_keys, evictions_, inserted);
   fi.last = s->ts;
@@ -265,10 +304,142 @@ void RemoteAdminDetector::on_smb_file(TimeNs ts, const IpAddr& src, const IpAddr
   }
 }
 
-void RemoteAdminDetector::hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst,
-                              const std::string& detail, const std::string& pipe,
-                              const std::string& share, const std::string& user,
-                              const char* technique, int severity) {
+// SMB records of a flow: a compression-offering 3.1.1 NEGOTIATE is remembered until another
+// command shows the client went on (every real client sets up a session next).
+void RemoteAdminDetector::on_negotiate(const Record& r, const std::string& command,
+                                       const std::string& dialect,
+                                       const std::vector<std::string>& offered,
+                                       const std::vector<std::string>& accepted, bool guid_zero,
+                                       uint64_t client_bytes) {
+  const uint64_t id = r.flow->flow_id;
+  if (!std::string_view(command).ends_with("NEGOTIATE_PROTOCOL")) {
+    if (!negotiate_only_.empty()) negotiate_only_.erase(id);
+    return;
+  }
+  // Over NetBIOS (139) a 3.1.1 client closes and reconnects after the multi-protocol
+  // negotiate by design (MS-SMB2 3.2.5.2); scanners speak SMB2 straight away on 445.
+  if (r.flow->tuple.dport == 139) return;
+  if (!negotiate_only_.count(id) && negotiate_only_.size() >= cfg_.max_keys) {
+    negotiate_only_.erase(negotiate_only_.begin());
+    ++evictions_;
+  }
+  NegotiateOnly& n = negotiate_only_[id];
+  ++n.negotiates;  // every NEGOTIATE counts: an SMB1 multi-protocol one first is a client's
+  n.ts = r.ts;
+  n.dialect = dialect;
+  n.offered = join(offered);
+  n.accepted = join(accepted);
+  n.client_guid_zero = guid_zero;
+  n.client_bytes = client_bytes;
+}
+
+// The flow of a remembered NEGOTIATE ended: the scanners' fingerprint when the client itself
+// closed it (FIN or RST from the originator), not when the capture or a timeout cut it.
+void RemoteAdminDetector::on_flow_end(const Record& r) {
+  if (!r.flow) return;
+  auto it = negotiate_only_.find(r.flow->flow_id);
+  if (it == negotiate_only_.end()) return;
+  NegotiateOnly n = std::move(it->second);
+  negotiate_only_.erase(it);
+  // One SMB2 NEGOTIATE, answered with 3.1.1, in which the client offered compression.
+  if (n.negotiates != 1 || n.dialect != "3.11" || n.offered.empty()) return;
+  const auto* c = dynamic_cast<const ConnRecord*>(&r);
+  // Nothing sent after the NEGOTIATE (a request the server never answered has no record).
+  if (!c || !c->f || c->orig_bytes > n.client_bytes) return;
+  std::string_view history(c->f->history, c->f->hist_len);
+  const char* closed = history.find('F') != std::string_view::npos   ? "client FIN"
+                       : history.find('R') != std::string_view::npos ? "client RST"
+                                                                     : nullptr;
+  if (!closed) return;
+  const IpAddr& src = r.flow->tuple.src;
+  const IpAddr& dst = r.flow->tuple.dst;
+  // The evidence is complete when the client closes: at the flow's last packet.
+  const TimeNs ts = std::max(n.ts, c->f->last);
+  Hit* h = nullptr;
+  // One alert per scanning source; further targets are counted into its entry.
+  if (!first_hit(kSmbGhostScan, ts, src, IpAddr{}, dst.str(), &h)) return;
+  const RuleInfo& info = rule_info(kSmbGhostScan);
+  // From inside, probing for a wormable flaw is discovery; from outside, reconnaissance.
+  const bool internal = is_zeek_local(src);
+  std::string msg = std::string("KOMAINU REMOTE_ADMIN ") + info.what + ": " + src.str() + " -> " +
+                    dst.str() + ":" + std::to_string(r.flow->tuple.dport);
+  AlertBuilder a("remote_admin", kSmbGhostScan, msg, info.severity, internal ? "TA0007" : "TA0043",
+                 internal ? "T1046" : "T1595.002");
+  a.meta("cve", "CVE-2020-0796");
+  a.ip(src).ip(dst);
+  a.ev.kv("rule", info.what).kv("transport", "smb").kv("uid", r.flow->uid).kv("dialect", n.dialect);
+  list_value(a.ev, "compression_offered", n.offered);
+  list_value(a.ev, "compression_accepted", n.accepted);
+  a.ev.kv("client_guid_zero", n.client_guid_zero)
+      .kv("closed_by", closed)
+      .kv("history", history)
+      .kv("negotiate_seen", format_eve_time(n.ts))
+      .kv("count", h->count);
+  a.publish(alerts_, ts, &src, &dst);
+  ++alerts_sent_;
+}
+
+// A compression transform header the SMB analyzer found malformed. The one that alerts is the
+// SMBGhost size overflow; the other problems stay counted anomalies.
+void RemoteAdminDetector::on_compression(const Record& r) {
+  const auto* c = dynamic_cast<const smb::SmbCompressionRecord*>(&r);
+  if (!c || !c->flow) return;
+  if (!negotiate_only_.empty()) negotiate_only_.erase(c->flow->flow_id);  // not a probe, then
+  if (c->anomaly != "smb3_compression_size_overflow") return;
+  // The sender of the message is the attacker: a client attacking srv2.sys, or a server
+  // attacking the client's mrxsmb.
+  const IpAddr& from = c->to_client ? c->flow->tuple.dst : c->flow->tuple.src;
+  const IpAddr& to = c->to_client ? c->flow->tuple.src : c->flow->tuple.dst;
+  const uint64_t wrapped = (uint64_t(c->original_size) + c->offset) & 0xffffffffull;
+  std::string detail = "OriginalCompressedSegmentSize " + std::to_string(c->original_size) +
+                       " + Offset " + std::to_string(c->offset) + " = " + std::to_string(wrapped) +
+                       " (mod 2^32)";
+  Hit* h = nullptr;
+  if (!first_hit(kSmbGhost, c->ts, from, to, detail, &h)) return;
+  const RuleInfo& info = rule_info(kSmbGhost);
+  // Source and target the same host (loopback): the exploit's local privilege escalation.
+  const bool local = from == to || (is_loopback(from) && is_loopback(to));
+  std::string msg = std::string("KOMAINU REMOTE_ADMIN ") + info.what + ": " + from.str() + " -> " +
+                    to.str() + (local ? " (local privilege escalation)" : "");
+  AlertBuilder a("remote_admin", kSmbGhost, msg, info.severity, local ? "TA0004" : "TA0008",
+                 local ? "T1068" : "T1210");
+  a.meta("cve", "CVE-2020-0796");
+  a.ip(from).ip(to);
+  a.ev.kv("rule", info.what)
+      .kv("transport", "smb")
+      .kv("uid", c->flow->uid)
+      .kv("direction", c->to_client ? "to_client" : "to_server")
+      .kv("anomaly", c->anomaly);
+  a.ev.key("compression_transform_header")
+      .begin_object()
+      .kv("protocol_id", "0xFC534D42")
+      .kv("original_compressed_segment_size", uint64_t(c->original_size))
+      .kv("compression_algorithm", smb::compression_algorithm_name(c->algorithm))
+      .kv("flags", uint64_t(c->flags))
+      .kv("offset", uint64_t(c->offset))
+      .end_object();
+  a.ev.kv("size_plus_offset", uint64_t(c->original_size) + c->offset)
+      .kv("size_plus_offset_32bit", wrapped)
+      .kv("message_length", uint64_t(c->pdu_length));
+  if (c->negotiated) {
+    a.ev.kv("dialect", c->dialect).kv("compression_negotiated", !c->compression_accepted.empty());
+    a.ev.key("compression_accepted").begin_array();
+    for (const auto& name : c->compression_accepted) a.ev.value(name);
+    a.ev.end_array();
+    a.ev.kv("max_transact_size", uint64_t(c->max_transact))
+        .kv("max_read_size", uint64_t(c->max_read))
+        .kv("max_write_size", uint64_t(c->max_write))
+        .kv("size_limit", c->size_limit);
+  }
+  a.ev.kv("count", h->count)
+      .kv("first_seen", format_eve_time(h->first))
+      .kv("last_seen", format_eve_time(h->last));
+  a.publish(alerts_, c->ts, &from, &to);
+  ++alerts_sent_;
+}
+
+bool RemoteAdminDetector::first_hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                    const std::string& detail, Hit** out) {
   auto key = std::make_tuple(uint32_t(rule), src, dst);
   auto it = hits_.find(key);
   if (it == hits_.end()) {
@@ -284,8 +455,19 @@ void RemoteAdminDetector::hit(Rule rule, TimeNs ts, const IpAddr& src, const IpA
   h.last = std::max(h.last, ts);
   ++h.count;
   if (h.details.size() < 10) h.details.insert(detail);
-  if (h.alerted) return;  // one alert per (rule, source, target); the rest is counted
+  *out = &h;
+  if (h.alerted) return false;  // one alert per (rule, source, target); the rest is counted
   h.alerted = true;
+  return true;
+}
+
+void RemoteAdminDetector::hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                              const std::string& detail, const std::string& pipe,
+                              const std::string& share, const std::string& user,
+                              const char* technique, int severity) {
+  Hit* hp = nullptr;
+  if (!first_hit(rule, ts, src, dst, detail, &hp)) return;
+  Hit& h = *hp;
   const RuleInfo& info = rule_info(rule);
   int sev = severity ? severity : info.severity;
   std::string msg =

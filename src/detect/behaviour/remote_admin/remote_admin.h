@@ -5,6 +5,9 @@
 // brute force, WMI / DCOM execution, account/session/share enumeration, tools copied to
 // ADMIN$ / C$ and command-output polling through C$. One alert per (source, target, rule)
 // with the evidence (interface, operations, pipe, share, files, first/last seen).
+// SMBGhost (CVE-2020-0796): a compression transform header whose sizes wrap 32 bits, read by
+// the SMB analyzer; and the scanners' fingerprint, an SMB 3.1.1 NEGOTIATE offering compression
+// that the client closes without any further command.
 #pragma once
 #include <map>
 #include <set>
@@ -45,13 +48,15 @@ class RemoteAdminDetector : public Detector {
     kExecToolPipe = 9100814,
     kOutputPolling = 9100815,
     kDcomActivation = 9100816,
+    kSmbGhost = 9100817,
+    kSmbGhostScan = 9100818,
   };
 
   RemoteAdminDetector(const RemoteAdminConfig& cfg, EventSink* alerts)
       : cfg_(cfg), alerts_(alerts) {}
   void publish(const Record& r) override;
   bool wants(std::string_view type) const override {
-    return type == "flow" || type == "smb" || type == "dcerpc";
+    return type == "flow" || type == "smb" || type == "dcerpc" || type == "smb_compression";
   }
   void write_stats(JsonWriter& w) const override;
 
@@ -85,6 +90,25 @@ class RemoteAdminDetector : public Detector {
     std::map<uint32_t, std::string> trees;
     TimeNs last = 0;
   };
+  // The NEGOTIATEs of an SMB flow that has carried no other SMB command so far (the last
+  // one's dialect and compression algorithms).
+  struct NegotiateOnly {
+    TimeNs ts = 0;
+    uint32_t negotiates = 0;
+    uint64_t client_bytes = 0;  // what the client had sent when the last one was answered
+    std::string dialect, offered, accepted;
+    bool client_guid_zero = false;
+  };
+  void on_negotiate(const Record& r, const std::string& command, const std::string& dialect,
+                    const std::vector<std::string>& offered,
+                    const std::vector<std::string>& accepted, bool guid_zero,
+                    uint64_t client_bytes);
+  void on_flow_end(const Record& r);
+  void on_compression(const Record& r);
+  // The alert bookkeeping of `hit`: the (rule, source, target) entry, counted; true the first
+  // time (alert now).
+  bool first_hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                 const std::string& detail, Hit** out);
   void hit(Rule rule, TimeNs ts, const IpAddr& src, const IpAddr& dst, const std::string& detail,
            const std::string& pipe, const std::string& share, const std::string& user,
            const char* technique = nullptr, int severity = 0);
@@ -102,6 +126,8 @@ class RemoteAdminDetector : public Detector {
   };
   // SMB flow_id → user, trees. Open addressing: every flow's end probes it.
   FlatMap<uint64_t, FlowInfo, FlowIdHash> flows_;
+  // SMB flow_id → its NEGOTIATE, while nothing else has followed (SMBGhost scanners).
+  std::unordered_map<uint64_t, NegotiateOnly> negotiate_only_;
   uint64_t rpc_calls_ = 0, smb_events_ = 0, alerts_sent_ = 0, evictions_ = 0;
 };
 
