@@ -9,7 +9,10 @@ namespace komainu::smb {
 class SmbSession : public AppSession {
  public:
   explicit SmbSession(const SessionContext& ctx, SmbLimits limits = {})
-      : parser_(ctx, limits, anomalies_) {}
+      : parser_(ctx, limits, anomalies_) {
+    // Counted per worker too, for stats.json's app_layer anomalies.
+    if (ctx.worker) anomalies_.count_into(&ctx.worker->anomalies);
+  }
   void on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) override {
     parser_.data(dir, data, ts);
   }

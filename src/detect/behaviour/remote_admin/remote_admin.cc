@@ -514,6 +514,7 @@ void RemoteAdminDetector::write_stats(JsonWriter& w) const {
   w.kv("rpc_calls", rpc_calls_)
       .kv("smb_file_events", smb_events_)
       .kv("keys", uint64_t(hits_.size()))
+      .kv("smb_negotiate_only_flows", uint64_t(negotiate_only_.size()))
       .kv("evictions", evictions_)
       .kv("alerts", alerts_sent_);
 }
