@@ -1097,7 +1097,10 @@ void SmbParser::compressed(Direction dir, std::span<const uint8_t> msg, size_t p
     // wrapped sum gave a small buffer that decompression then overran.
     if (uint64_t(original) + offset > 0xffffffffull) found("smb3_compression_size_overflow");
     if (offset > after) found("smb3_bad_compression_offset");
-    if (algorithm == 0 || !accepted(algorithm, false)) found("smb3_compression_not_negotiated");
+    if (algorithm == 0)  // NONE only exists inside a chain
+      found("smb3_bad_compression_header");
+    else if (!accepted(algorithm, false))
+      found("smb3_compression_not_negotiated");
   } else if (flags == 1) {
     // Chained (2.2.42.2): payload headers follow OriginalCompressedSegmentSize, each with its
     // Length; LZNT1/LZ77/LZ77+Huffman/LZ4 payloads open with their OriginalPayloadSize.

@@ -939,6 +939,8 @@ TEST(SmbCompression, MalformedHeadersAreNamed) {
     bad[10] = 7;  // Flags neither NONE nor CHAINED
     h.send(Direction::kToServer, bad);
     EXPECT_EQ(h.count("smb3_bad_compression_header"), 1u);
+    h.send(Direction::kToServer, compressed_unchained(4096, 0, 0, 100));  // NONE, unchained
+    EXPECT_EQ(h.count("smb3_bad_compression_header"), 2u);
   }
   {
     CompressionHarness h;

@@ -346,10 +346,14 @@ void RemoteAdminDetector::on_flow_end(const Record& r) {
   const auto* c = dynamic_cast<const ConnRecord*>(&r);
   // Nothing sent after the NEGOTIATE (a request the server never answered has no record).
   if (!c || !c->f || c->orig_bytes > n.client_bytes) return;
+  // The client closed first: its FIN or RST comes before any of the server's (a server that
+  // turns a client away closes first, and the client follows).
   std::string_view history(c->f->history, c->f->hist_len);
-  const char* closed = history.find('F') != std::string_view::npos   ? "client FIN"
-                       : history.find('R') != std::string_view::npos ? "client RST"
-                                                                     : nullptr;
+  size_t first_close = history.find_first_of("FRfr");
+  if (first_close == std::string_view::npos) return;
+  const char* closed = history[first_close] == 'F'   ? "client FIN"
+                       : history[first_close] == 'R' ? "client RST"
+                                                     : nullptr;
   if (!closed) return;
   const IpAddr& src = r.flow->tuple.src;
   const IpAddr& dst = r.flow->tuple.dst;

@@ -360,6 +360,8 @@ TEST(RemoteAdmin, ClientsThatGoOnAreNotScanners) {
     quiet(f, {f.negotiate({"LZNT1"})}, "ShADd");
     SmbFlow g("10.0.0.2", "10.0.0.9", ++id);
     quiet(g, {g.negotiate({"LZNT1"})}, "ShADdfr");  // the server closed
+    SmbFlow h("10.0.0.2", "10.0.0.9", ++id);
+    quiet(h, {h.negotiate({"LZNT1"})}, "ShADdfFa");  // the server first, the client followed
   }
   {  // a compressed message followed (the exploit itself has its own rule)
     SmbFlow f("10.0.0.2", "10.0.0.9", ++id);
