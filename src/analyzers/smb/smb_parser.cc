@@ -1056,7 +1056,10 @@ void SmbParser::negotiate_contexts(std::span<const uint8_t> msg, uint32_t off, u
     // Contexts after the first start 8-byte aligned (from the SMB2 header).
     size_t next = size_t(off) + 8 + len;
     next = (next + 7) & ~size_t(7);
-    if (next >= msg.size()) return;
+    if (next >= msg.size()) {
+      if (i + 1 < count) anomaly("smb2_bad_negotiate_context", ts);  // fewer than counted
+      return;
+    }
     off = uint32_t(next);
   }
 }

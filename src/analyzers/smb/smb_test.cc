@@ -997,6 +997,12 @@ TEST(SmbCompression, Truncation) {
   CompressionHarness g;
   g.send(Direction::kToServer, neg);
   EXPECT_EQ(g.count("smb2_bad_negotiate_context"), 1u);
+  // Fewer contexts than NegotiateContextCount says.
+  Bytes few = negotiate_311({1});
+  few[64 + 32] = 5;
+  CompressionHarness k;
+  k.send(Direction::kToServer, few);
+  EXPECT_EQ(k.count("smb2_bad_negotiate_context"), 1u);
   // A NEGOTIATE response cut after the ServerGuid: no limits to judge sizes by.
   Bytes resp = negotiate_311_response({1});
   resp.resize(64 + 24);
