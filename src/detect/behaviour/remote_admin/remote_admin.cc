@@ -106,20 +106,9 @@ bool is_loopback(const IpAddr& a) {
   return a.is_v4() ? (a.v4_host() >> 24) == 127 : a == kV6Loopback;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-void list_value(JsonWriter& w, std::string_view key, const std::string& joined) {
+void list_value(JsonWriter& w, std::string_view key, const std::vector<std::string>& values) {
   w.key(key).begin_array();
-  for (size_t start = 0; start < joined.size();) {
-    size_t end = joined.find(',', start);
-    if (end == std::string::npos) end = joined.size();
-    w.value(std::string_view(joined).substr(start, end - start));
-    start = end + 1;
-  }
+  for (const auto& v : values) w.value(v);
   w.end_array();
 }
 
@@ -327,8 +316,8 @@ void RemoteAdminDetector::on_negotiate(const Record& r, const std::string& comma
   ++n.negotiates;  // every NEGOTIATE counts: an SMB1 multi-protocol one first is a client's
   n.ts = r.ts;
   n.dialect = dialect;
-  n.offered = join(offered);
-  n.accepted = join(accepted);
+  n.offered = offered;
+  n.accepted = accepted;
   n.client_guid_zero = guid_zero;
   n.client_bytes = client_bytes;
 }
@@ -427,9 +416,7 @@ void RemoteAdminDetector::on_compression(const Record& r) {
       .kv("message_length", uint64_t(c->pdu_length));
   if (c->negotiated) {
     a.ev.kv("dialect", c->dialect).kv("compression_negotiated", !c->compression_accepted.empty());
-    a.ev.key("compression_accepted").begin_array();
-    for (const auto& name : c->compression_accepted) a.ev.value(name);
-    a.ev.end_array();
+    list_value(a.ev, "compression_accepted", c->compression_accepted);
     a.ev.kv("max_transact_size", uint64_t(c->max_transact))
         .kv("max_read_size", uint64_t(c->max_read))
         .kv("max_write_size", uint64_t(c->max_write))

@@ -96,7 +96,8 @@ class RemoteAdminDetector : public Detector {
     TimeNs ts = 0;
     uint32_t negotiates = 0;
     uint64_t client_bytes = 0;  // what the client had sent when the last one was answered
-    std::string dialect, offered, accepted;
+    std::string dialect;
+    std::vector<std::string> offered, accepted;
     bool client_guid_zero = false;
   };
   void on_negotiate(const Record& r, const std::string& command, const std::string& dialect,
