@@ -20,20 +20,7 @@ struct PlainTable {
 };
 constexpr PlainTable kPlain;
 
-constexpr uint64_t kOnes = 0x0101010101010101ull;
-constexpr uint64_t kHighs = 0x8080808080808080ull;
-
-// Whether any of the 8 bytes in `x` is not plain (below 0x20, 0x80 and above, '"' or '\\'):
-// eight bytes per step instead of a table lookup per byte (each test is exact, see "Bit
-// Twiddling Hacks": determine if a word has a byte less than n / equal to n).
-inline bool word_needs_escape(uint64_t x) {
-  const uint64_t quote = x ^ (kOnes * '"');
-  const uint64_t backslash = x ^ (kOnes * '\\');
-  const uint64_t below_space = (x - kOnes * 0x20) & ~x;
-  const uint64_t is_quote = (quote - kOnes) & ~quote;
-  const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
-  return ((below_space | is_quote | is_backslash | x) & kHighs) != 0;
-}
+using json_detail::word_needs_escape;
 
 inline bool all_plain(const char* s, size_t n) {
   size_t i = 0;

@@ -9,6 +9,23 @@
 
 namespace komainu {
 
+namespace json_detail {
+// Whether one of the 8 bytes of `x` needs escaping (below 0x20, 0x80 and above, '"', '\\'):
+// eight bytes per step instead of a table lookup per byte; each test is exact ("Bit Twiddling
+// Hacks": determine if a word has a byte less than n / equal to n). constexpr so that a literal
+// key's test folds at compile time.
+constexpr bool word_needs_escape(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  const uint64_t quote = x ^ (kOnes * '"');
+  const uint64_t backslash = x ^ (kOnes * '\\');
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x;
+  const uint64_t is_quote = (quote - kOnes) & ~quote;
+  const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+  return ((below_space | is_quote | is_backslash | x) & kHighs) != 0;
+}
+}  // namespace json_detail
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
@@ -70,38 +87,26 @@ class JsonWriter {
 
  private:
   static constexpr size_t kShortKey = 24;
-  static constexpr uint64_t kOnes = 0x0101010101010101ull;
-  static constexpr uint64_t kHighs = 0x8080808080808080ull;
-
-  // Whether one of the bytes of `x` needs escaping (below 0x20, 0x80 and above, '"', '\\'):
-  // each test is exact ("Bit Twiddling Hacks": a word has a byte less than / equal to n).
-  static constexpr bool word_needs_escape(uint64_t x) {
-    const uint64_t quote = x ^ (kOnes * '"');
-    const uint64_t backslash = x ^ (kOnes * '\\');
-    const uint64_t below_space = (x - kOnes * 0x20) & ~x;
-    const uint64_t is_quote = (quote - kOnes) & ~quote;
-    const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
-    return ((below_space | is_quote | is_backslash | x) & kHighs) != 0;
-  }
   // 1..kShortKey bytes as at most three words (overlapping loads), so a literal's test is
   // constant-folded once inlined; exact for any bytes.
   [[gnu::always_inline]] static bool short_plain(const char* s, size_t n) {
     if (n < 4) {  // the first, middle and last byte, the other five bytes plain 'a'
       const uint64_t x = uint64_t(uint8_t(s[0])) | uint64_t(uint8_t(s[n / 2])) << 8 |
                          uint64_t(uint8_t(s[n - 1])) << 16 | 0x6161616161000000ull;
-      return !word_needs_escape(x);
+      return !json_detail::word_needs_escape(x);
     }
     if (n < 8) {
       uint32_t lo, hi;
       memcpy(&lo, s, 4);
       memcpy(&hi, s + n - 4, 4);
-      return !word_needs_escape(uint64_t(lo) | uint64_t(hi) << 32);
+      return !json_detail::word_needs_escape(uint64_t(lo) | uint64_t(hi) << 32);
     }
     uint64_t a, b, c;
     memcpy(&a, s, 8);
     memcpy(&b, s + (n >= 16 ? 8 : n - 8), 8);
     memcpy(&c, s + n - 8, 8);
-    return !word_needs_escape(a) && !word_needs_escape(b) && !word_needs_escape(c);
+    return !json_detail::word_needs_escape(a) && !json_detail::word_needs_escape(b) &&
+           !json_detail::word_needs_escape(c);
   }
   JsonWriter& key_general(std::string_view k);
   void append_token(const char* p, size_t n) { out_.append(p, n); }
