@@ -481,7 +481,7 @@ void SmbParser::smb2_response(const Smb2Header& h, std::span<const uint8_t> msg,
       for (uint16_t a : comp_.accepted)
         r.compression_accepted.push_back(compression_algorithm_name(a));
       r.client_guid_zero = comp_.client_guid_zero;
-      r.client_bytes = sides_[0].seen;
+      r.client_bytes = sides_[static_cast<int>(Direction::kToServer)].seen;
       break;
     }
     case kSessionSetup:

@@ -743,6 +743,18 @@ Bytes compression_caps(std::vector<uint16_t> algorithms, uint32_t flags = 0) {
   return d;
 }
 
+// The negotiate contexts at the next 8-byte boundary (their offset written at `ctx_off_at`):
+// preauth integrity, then compression capabilities when `algorithms` is not empty.
+void append_contexts(Bytes& b, size_t ctx_off_at, const std::vector<uint16_t>& algorithms) {
+  while (b.size() % 8) b.push_back(0);
+  uint32_t off = uint32_t(b.size());
+  memcpy(&b[ctx_off_at], &off, 4);
+  Bytes preauth(38, 0);
+  preauth[0] = 1, preauth[2] = 32, preauth[4] = 1;
+  context(b, 1, preauth);
+  if (!algorithms.empty()) context(b, 3, compression_caps(algorithms));
+}
+
 // An SMB 3.1.1 NEGOTIATE request with a preauth context and, if any, the compression
 // algorithms; a zero ClientGuid when asked (what SMBGhost scanners send).
 Bytes negotiate_311(std::vector<uint16_t> algorithms, bool zero_guid = false) {
@@ -759,13 +771,7 @@ Bytes negotiate_311(std::vector<uint16_t> algorithms, bool zero_guid = false) {
   le16(b, 0);
   le16(b, 0x0300);
   le16(b, 0x0311);
-  while (b.size() % 8) b.push_back(0);
-  uint32_t off = uint32_t(b.size());
-  memcpy(&b[ctx_off_at], &off, 4);
-  Bytes preauth(38, 0);
-  preauth[0] = 1, preauth[2] = 32, preauth[4] = 1;
-  context(b, 1, preauth);
-  if (!algorithms.empty()) context(b, 3, compression_caps(algorithms));
+  append_contexts(b, ctx_off_at, algorithms);
   return b;
 }
 
@@ -786,13 +792,7 @@ Bytes negotiate_311_response(std::vector<uint16_t> algorithms, uint32_t max_size
   le16(b, 0);
   size_t ctx_off_at = b.size();
   le32(b, 0);
-  while (b.size() % 8) b.push_back(0);
-  uint32_t off = uint32_t(b.size());
-  memcpy(&b[ctx_off_at], &off, 4);
-  Bytes preauth(38, 0);
-  preauth[0] = 1, preauth[2] = 32, preauth[4] = 1;
-  context(b, 1, preauth);
-  if (!algorithms.empty()) context(b, 3, compression_caps(algorithms));
+  append_contexts(b, ctx_off_at, algorithms);
   return b;
 }
 

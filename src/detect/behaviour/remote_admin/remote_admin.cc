@@ -138,8 +138,7 @@ void RemoteAdminDetector::publish(const Record& r) {
   }
   const auto* s = type == "smb" ? dynamic_cast<const smb::SmbRecord*>(&r) : nullptr;
   if (!s || !s->flow) return;
-  on_negotiate(*s, s->command, s->dialect, s->compression_offered, s->compression_accepted,
-               s->client_guid_zero, s->client_bytes);
+  on_negotiate(*s);
   bool inserted = false;
   FlowInfo& fi = flows_.find_or_insert(s->flow->flow_id, cfg_.max_keys, evictions_, inserted);
   fi.last = s->ts;
@@ -295,31 +294,27 @@ void RemoteAdminDetector::on_smb_file(TimeNs ts, const IpAddr& src, const IpAddr
 
 // SMB records of a flow: a compression-offering 3.1.1 NEGOTIATE is remembered until another
 // command shows the client went on (every real client sets up a session next).
-void RemoteAdminDetector::on_negotiate(const Record& r, const std::string& command,
-                                       const std::string& dialect,
-                                       const std::vector<std::string>& offered,
-                                       const std::vector<std::string>& accepted, bool guid_zero,
-                                       uint64_t client_bytes) {
-  const uint64_t id = r.flow->flow_id;
-  if (!std::string_view(command).ends_with("NEGOTIATE_PROTOCOL")) {
+void RemoteAdminDetector::on_negotiate(const smb::SmbRecord& s) {
+  const uint64_t id = s.flow->flow_id;
+  if (!std::string_view(s.command).ends_with("NEGOTIATE_PROTOCOL")) {
     if (!negotiate_only_.empty()) negotiate_only_.erase(id);
     return;
   }
   // Over NetBIOS (139) a 3.1.1 client closes and reconnects after the multi-protocol
   // negotiate by design (MS-SMB2 3.2.5.2); scanners speak SMB2 straight away on 445.
-  if (r.flow->tuple.dport == 139) return;
+  if (s.flow->tuple.dport == 139) return;
   if (!negotiate_only_.count(id) && negotiate_only_.size() >= cfg_.max_keys) {
     negotiate_only_.erase(negotiate_only_.begin());
     ++evictions_;
   }
   NegotiateOnly& n = negotiate_only_[id];
   ++n.negotiates;  // every NEGOTIATE counts: an SMB1 multi-protocol one first is a client's
-  n.ts = r.ts;
-  n.dialect = dialect;
-  n.offered = offered;
-  n.accepted = accepted;
-  n.client_guid_zero = guid_zero;
-  n.client_bytes = client_bytes;
+  n.ts = s.ts;
+  n.dialect = s.dialect;
+  n.offered = s.compression_offered;
+  n.accepted = s.compression_accepted;
+  n.client_guid_zero = s.client_guid_zero;
+  n.client_bytes = s.client_bytes;
 }
 
 // The flow of a remembered NEGOTIATE ended: the scanners' fingerprint when the client itself

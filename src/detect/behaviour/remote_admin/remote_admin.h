@@ -20,6 +20,10 @@
 
 namespace komainu {
 
+namespace smb {
+class SmbRecord;
+}
+
 struct RemoteAdminConfig {
   TimeNs window = 60 * kNsPerSec;         // counting rules (Netlogon, share enumeration)
   uint64_t netlogon_auth_attempts = 20;   // NetrServerAuthenticate* per source→DC in window
@@ -100,10 +104,7 @@ class RemoteAdminDetector : public Detector {
     std::vector<std::string> offered, accepted;
     bool client_guid_zero = false;
   };
-  void on_negotiate(const Record& r, const std::string& command, const std::string& dialect,
-                    const std::vector<std::string>& offered,
-                    const std::vector<std::string>& accepted, bool guid_zero,
-                    uint64_t client_bytes);
+  void on_negotiate(const smb::SmbRecord& s);
   void on_flow_end(const Record& r);
   void on_compression(const Record& r);
   // The alert bookkeeping of `hit`: the (rule, source, target) entry, counted; true the first
