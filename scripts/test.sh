@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start (b): installs what is needed, builds, and runs the whole test suite:
 #   1. the unit, golden and parity tests (ctest) of the normal build;
-#   2. every capture and log in ../shared/corpus through komainu built with ASan+UBSan.
+#   2. every capture and log in ../shared/corpus through komainu built with ASan+UBSan;
+#   3. the multi-worker comparison (tests/workers) through komainu built with TSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,4 +11,9 @@ ctest --test-dir build -j2 --output-on-failure --timeout 1200
 if [ "${KOMAINU_SKIP_ASAN:-0}" != 1 ]; then
   BUILD_DIR=build-asan scripts/build.sh -DKOMAINU_SANITIZE=ON -DBUILD_TESTING=OFF -DKOMAINU_BENCH=OFF
   tests/corpus_asan.sh build-asan/src/cli/komainu
+fi
+if [ "${KOMAINU_SKIP_TSAN:-0}" != 1 ]; then
+  BUILD_DIR=build-tsan scripts/build.sh -DKOMAINU_TSAN=ON -DBUILD_TESTING=OFF -DKOMAINU_BENCH=OFF
+  TSAN_OPTIONS=halt_on_error=1:exitcode=88 \
+    python3 tests/workers/run.py build-tsan/src/cli/komainu samples/sample.pcap ../shared
 fi

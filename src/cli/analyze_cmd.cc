@@ -142,6 +142,10 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_flag("--zeek-logs", args->run.zeek_logs, "Also write Zeek TSV logs (conn.log, ...)");
   cmd->add_flag("--zeek-json", args->run.zeek_json, "Write the Zeek logs in Zeek's JSON form");
   cmd->add_flag("--no-progress", args->no_progress, "Never print the progress line");
+  cmd->add_option("--workers", args->run.workers,
+                  "Worker threads, each owning a shard of the flows (0: one per core; default: "
+                  "the config's threading.workers, else 1)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--sigma", args->sigma,
                   "Sigma rule file or directory for log inputs (repeatable)")
       ->check(CLI::ExistingPath);

@@ -43,6 +43,10 @@ void setup(CLI::App& root, int& exit_code) {
   cmd->add_option("-f,--bpf", args->live.bpf, "Capture filter (BPF syntax)");
   cmd->add_option("--snaplen", args->live.snaplen, "Snap length")->capture_default_str();
   cmd->add_flag("--zeek-logs", args->run.zeek_logs, "Also write Zeek TSV logs");
+  cmd->add_option("--workers", args->run.workers,
+                  "Worker threads, each owning a shard of the flows (0: one per core; default: "
+                  "the config's threading.workers, else 1)")
+      ->check(CLI::Range(0, 64));
   cmd->add_flag("--zeek-json", args->run.zeek_json, "Write the Zeek logs in Zeek's JSON form");
   cmd->callback([args, &exit_code] { exit_code = capture(*args); });
 }

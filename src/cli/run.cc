@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "detect/detector.h"
 #include "detect/signatures/engine.h"
@@ -154,9 +155,12 @@ bool prepare_out_dir(const std::string& dir, std::string* error) {
   return true;
 }
 
-int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& opt,
+int run_packets(PacketSource& src, const PipelineConfig& config, const RunOptions& opt,
                 const std::vector<std::string>& input_names) {
   std::string err;
+  PipelineConfig cfg = config;
+  if (opt.workers >= 0) cfg.workers = unsigned(opt.workers);
+  if (cfg.workers == 0) cfg.workers = std::max(1u, std::thread::hardware_concurrency());
   EveWriter eve;
   if (!eve.open(opt.out_dir + "/eve.json", &err)) {
     fprintf(stderr, "komainu: %s\n", err.c_str());
@@ -189,6 +193,12 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
     fprintf(stderr, "komainu: %s\n", err.c_str());
     return 2;
   }
+  bool threaded = cfg.workers > 1;
+  if (threaded) {
+    eve.set_concurrent(true);
+    zeek.set_concurrent(true);
+    detectors.set_concurrent(true);
+  }
   bus.add(&detectors);
 
   // Signatures: one engine shared by the workers, one stage (and Scratch) per worker.
@@ -217,11 +227,17 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
   double next_progress = 0.5;
   RawFrame frame;
   int rc = 0;
+  TimeNs watermark = 0;
   for (;;) {
     SourceStatus st = src.next(frame);
     if (st == SourceStatus::kFrame) {
       pipeline.process(frame);
-      detectors.advance(pipeline.now());
+      if (!threaded) {
+        detectors.advance(pipeline.now());
+      } else if (TimeNs wm = pipeline.watermark(); wm != watermark) {
+        watermark = wm;
+        detectors.advance(wm);
+      }
       if (show_progress && (pipeline.frames() & 0x3fff) == 0) {
         double el = seconds_since(t0);
         if (el >= next_progress) {
@@ -232,6 +248,7 @@ int run_packets(PacketSource& src, const PipelineConfig& cfg, const RunOptions& 
       continue;
     }
     if (st == SourceStatus::kIdle) {
+      pipeline.idle();
       if (show_progress) print_progress(src, pipeline, seconds_since(t0));
       continue;
     }

@@ -20,6 +20,8 @@ struct RunOptions {
   // -S/--rules: Suricata rule files; vars from config_file's `vars:`, HOME_NET from the
   // zones when the config does not set it.
   std::vector<std::string> rule_files;
+  // --workers: worker threads (0: one per CPU core); -1 keeps the config file's value.
+  int workers = -1;
 };
 
 // Creates the output directory; false with a message on failure.

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include "core/event.h"
 #include "core/json.h"
 #include "core/registry.h"
+#include "core/spin_mutex.h"
 #include "core/time.h"
 
 namespace komainu {
@@ -203,13 +205,35 @@ class DetectorSet : public EventSink {
     }
     return true;
   }
-  void publish(const Record& r) override {
-    for (Detector* d : route(r.event_type())) d->publish(r);
+  // Records will come from several worker threads at once (--workers): each detector is then
+  // locked on its own, so two workers can be in different detectors at the same time. Set
+  // before the first record.
+  void set_concurrent(bool on) {
+    concurrent_ = on;
+    locks_ = std::make_unique<SpinMutex[]>(detectors_.size());
   }
+  void publish(const Record& r) override {
+    if (!concurrent_) {
+      for (Detector* d : route(r.event_type())) d->publish(r);
+      return;
+    }
+    for (Detector* d : route_concurrent(r.event_type())) {
+      std::lock_guard lock(lock_of(d));
+      d->publish(r);
+    }
+  }
+  // From one thread (the reading thread).
   void advance(TimeNs now) {
     if (now < next_advance_) return;
     next_advance_ = now + kNsPerSec / 10;
-    for (auto& d : detectors_) d.second->advance(now);
+    for (size_t i = 0; i < detectors_.size(); ++i) {
+      if (!concurrent_) {
+        detectors_[i].second->advance(now);
+        continue;
+      }
+      std::lock_guard lock(locks_[i]);
+      detectors_[i].second->advance(now);
+    }
   }
   void finish(TimeNs now) {
     for (auto& d : detectors_) d.second->finish(now);
@@ -262,10 +286,50 @@ class DetectorSet : public EventSink {
     return routes_.back().detectors;
   }
 
+  SpinMutex& lock_of(const Detector* d) {
+    size_t i = 0;
+    while (i + 1 < detectors_.size() && detectors_[i].second.get() != d) ++i;
+    return locks_[i];
+  }
+  // route() for any thread: each thread keeps its own copy of the routes it used, so a
+  // record takes no shared lock before its detectors'.
+  const std::vector<Detector*>& route_concurrent(std::string_view type) {
+    struct Cached {
+      uint64_t set;
+      const char* data;
+      size_t size;
+      std::vector<Detector*> detectors;
+    };
+    thread_local std::vector<Cached> cache;
+    thread_local std::vector<Detector*> scratch;
+    for (const Cached& c : cache)
+      if (c.set == id_ && c.data == type.data() && c.size == type.size()) return c.detectors;
+    std::vector<Detector*> ds;
+    {
+      std::lock_guard lock(route_mu_);
+      ds = route(type);
+    }
+    if (cache.size() >= 256) {
+      scratch = std::move(ds);
+      return scratch;
+    }
+    cache.push_back({id_, type.data(), type.size(), std::move(ds)});
+    return cache.back().detectors;
+  }
+
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> n{0};
+    return ++n;
+  }
+
   std::vector<std::pair<std::string_view, std::unique_ptr<Detector>>> detectors_;
   std::vector<Route> routes_;
   std::vector<Detector*> scratch_route_;
   TimeNs next_advance_ = 0;
+  bool concurrent_ = false;
+  std::unique_ptr<SpinMutex[]> locks_;  // one per detector, when concurrent
+  SpinMutex route_mu_;
+  const uint64_t id_ = next_id();  // tells sets apart in the per-thread route caches
 };
 
 // The SNI of a flow's TLS ClientHello, held until the flow's conn record arrives (a flow's

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/event.h"
+#include "core/spin_mutex.h"
 #include "output/async_file.h"
 
 namespace komainu {
@@ -18,6 +19,8 @@ class EveWriter : public EventSink {
   bool open(const std::string& path, std::string* error);
   void publish(const Record& r) override;
   void flush() override;
+  // Records will come from several threads at once: render outside the lock.
+  void set_concurrent(bool on) { concurrent_ = on; }
   uint64_t events() const { return events_; }
   // Failed writes so far (disk full, I/O error), with the first one's text.
   uint64_t write_errors() const { return out_.errors(); }
@@ -26,7 +29,9 @@ class EveWriter : public EventSink {
   static void render(const Record& r, std::string& out);
 
  private:
-  std::mutex mu_;
+  void append_done();  // under mu_, after a line was appended to buf_
+  SpinMutex mu_;
+  bool concurrent_ = false;
   int fd_ = -1;
   std::string buf_;  // rendered lines not yet handed to out_
   uint64_t events_ = 0;

@@ -162,6 +162,27 @@ ZeekLogWriter::Log* ZeekLogWriter::log_for(const ZeekSchema& s, TimeNs ts) {
 void ZeekLogWriter::publish(const Record& r) {
   const ZeekSchema* schema = r.zeek_schema();
   if (!schema) return;
+  if (concurrent_) {
+    // Several workers: each fills and renders its row on its own thread; only the append is
+    // serialised.
+    thread_local ZeekRow row;
+    thread_local std::string line;
+    row.reset(schema);
+    r.write_zeek(row);
+    line.clear();
+    if (json_) {
+      render_json(row, line);
+    } else {
+      render_tsv(row, line);
+    }
+    line.push_back('\n');
+    std::lock_guard lock(mu_);
+    Log* log = log_for(*schema, r.ts);
+    if (log->fd < 0) return;
+    log->buf += line;
+    if (log->buf.size() >= AsyncFileWriter::kChunk) out_.write(log->fd, log->buf);
+    return;
+  }
   std::lock_guard lock(mu_);
   Log* log = log_for(*schema, r.ts);
   if (log->fd < 0) return;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/spin_mutex.h"
 #include "output/async_file.h"
 
 namespace komainu {
@@ -18,6 +19,8 @@ class ZeekLogWriter : public EventSink {
   ~ZeekLogWriter() override;
   void publish(const Record& r) override;
   void flush() override;
+  // Records will come from several threads at once: render outside the lock.
+  void set_concurrent(bool on) { concurrent_ = on; }
   // Writes #close lines and closes every file. Called once at the end.
   void close(TimeNs now);
   const std::string& error() const { return error_; }
@@ -36,7 +39,8 @@ class ZeekLogWriter : public EventSink {
   Log* log_for(const ZeekSchema& s, TimeNs ts);
   void close_all(TimeNs now, bool footer);
 
-  std::mutex mu_;
+  SpinMutex mu_;
+  bool concurrent_ = false;
   std::string dir_;
   bool json_;
   std::map<std::string, Log> logs_;

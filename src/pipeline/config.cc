@@ -161,11 +161,13 @@ bool load_pipeline_config(const std::string& path, PipelineConfig& cfg, std::str
       {".tunnels.teredo-port", int_setter(d.teredo_port, 65535)},
       {".tunnels.ayiya-port", int_setter(d.ayiya_port, 65535)},
       {".tunnels.gtp-port", int_setter(d.gtp_port, 65535)},
+      {".threading.workers", int_setter(cfg.workers, 64)},
   };
   // Sections owned by other stages (rules variables, detectors, logs) are theirs to check.
   for (const auto& kv : root) {
     std::string top = kv.first.Scalar();
-    if (top == "flow" || top == "stream" || top == "defrag" || top == "tunnels") {
+    if (top == "flow" || top == "stream" || top == "defrag" || top == "tunnels" ||
+        top == "threading") {
       if (!apply(c, kv.second, "." + top, setters)) return false;
     } else if (top == "app-layer") {
       if (!load_analyzer_settings(kv.second, path, f.analyzer_settings, error)) return false;

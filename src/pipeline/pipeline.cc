@@ -1,34 +1,123 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace komainu {
 
 Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStageFactory& stage) {
-  // One worker today; the flow table and decoder are per worker, so more shards are a
-  // dispatcher away (FlowTable::shard_of).
-  workers_.push_back(std::make_unique<Worker>(cfg, sink, 0, stage));
+  unsigned n = cfg.workers ? cfg.workers : 1;
+  // Memory limits are the whole process's: each shard gets its part.
+  PipelineConfig shard = cfg;
+  shard.flow.memcap /= n;
+  shard.flow.reassembly_global_limit /= n;
+  shard.decode.frag_memcap /= n;
+  shard.decode.frag_max_datagrams = std::max<uint32_t>(1, shard.decode.frag_max_datagrams / n);
+  for (unsigned i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>(n == 1 ? cfg : shard, sink, i, stage));
+  runners_.resize(n);
+  for (unsigned i = 0; i < n; ++i) runners_[i].worker = workers_[i].get();
+  if (n == 1) return;
+  for (unsigned i = 0; i < n; ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    lanes_[i]->filling = lanes_[i]->queue.take_empty();
+  }
+  for (unsigned i = 0; i < n; ++i) lanes_[i]->thread = std::thread([this, i] { work(i); });
+}
+
+Pipeline::~Pipeline() {
+  if (!lanes_.empty() && !finished_)
+    for (size_t i = 0; i < lanes_.size(); ++i) {
+      hand_over(i, true);
+      lanes_[i]->thread.join();
+    }
+}
+
+void Pipeline::Runner::advance(TimeNs now) {
+  if (!clock.advance(now)) return;
+  worker->advance(clock.now());
+  if (clock.now() >= next_housekeeping) {
+    worker->housekeeping(clock.now());
+    next_housekeeping = clock.now() + kNsPerSec;
+  }
+}
+
+void Pipeline::Runner::run(const RawFrame& f, TimeNs now) {
+  advance(now);
+  DecodeResult r = worker->process(f);
+  if (r == DecodeResult::kInvalid && invalid.size() < kMaxInvalidSamples) {
+    const char* why = worker->decoder().last_weird();
+    invalid.push_back({f.input, f.number, why ? why : "invalid"});
+  }
 }
 
 void Pipeline::process(const RawFrame& f) {
   ++frames_;
   bytes_ += f.caplen;
   if (frames_ == 1) first_ts_ = f.ts;
-  Worker& w = *workers_[0];
-  if (clock_.advance(f.ts)) {
-    w.advance(clock_.now());
-    if (clock_.now() >= next_housekeeping_) {
-      w.housekeeping(clock_.now());
-      next_housekeeping_ = clock_.now() + kNsPerSec;
-    }
+  clock_.advance(f.ts);
+  if (lanes_.empty()) {
+    runners_[0].run(f, clock_.now());
+    return;
   }
-  DecodeResult r = w.process(f);
-  if (r == DecodeResult::kInvalid && invalid_samples_.size() < 20) {
-    const char* why = w.decoder().last_weird();
-    invalid_samples_.push_back("input " + std::to_string(f.input) + " packet " +
-                               std::to_string(f.number) + ": " + (why ? why : "invalid"));
+  size_t shard = frame_shard(f, unsigned(lanes_.size()));
+  Lane& lane = *lanes_[shard];
+  lane.filling->add(f, clock_.now());
+  if (lane.filling->full()) hand_over(shard, false);
+  // Every kHandOverEvery of data time each worker hears the clock, so an idle shard's flows
+  // time out as they would with one worker, and the workers stay close in data time: the
+  // cross-flow detectors see the shards' records interleaved within about that much.
+  if (clock_.now() >= next_hand_over_) {
+    for (size_t i = 0; i < lanes_.size(); ++i) hand_over(i, false);
+    next_hand_over_ = clock_.now() + kHandOverEvery;
   }
 }
 
+void Pipeline::hand_over(size_t shard, bool last) {
+  Lane& lane = *lanes_[shard];
+  lane.filling->now = clock_.now();
+  lane.filling->last = last;
+  lane.queue.push(std::move(lane.filling));
+  if (!last) lane.filling = lane.queue.take_empty();
+}
+
+void Pipeline::idle() {
+  for (size_t i = 0; i < lanes_.size(); ++i)
+    if (!lanes_[i]->filling->items.empty()) hand_over(i, false);
+}
+
+void Pipeline::work(size_t shard) {
+  Lane& lane = *lanes_[shard];
+  Runner& runner = runners_[shard];
+  for (;;) {
+    std::unique_ptr<FrameBatch> b = lane.queue.pop();
+    for (auto& it : b->items) {
+      it.frame.data = b->bytes.data() + it.offset;
+      runner.run(it.frame, it.now);
+    }
+    runner.advance(b->now);
+    lane.done.store(runner.clock.now(), std::memory_order_release);
+    bool last = b->last;
+    lane.queue.recycle(std::move(b));
+    if (last) return;
+  }
+}
+
+TimeNs Pipeline::watermark() const {
+  if (lanes_.empty()) return clock_.now();
+  TimeNs m = lanes_[0]->done.load(std::memory_order_acquire);
+  for (size_t i = 1; i < lanes_.size(); ++i)
+    m = std::min(m, lanes_[i]->done.load(std::memory_order_acquire));
+  return m;
+}
+
 void Pipeline::finish() {
+  if (!lanes_.empty() && !finished_)
+    for (size_t i = 0; i < lanes_.size(); ++i) {
+      hand_over(i, true);
+      lanes_[i]->thread.join();
+    }
+  finished_ = true;
   for (auto& w : workers_) w->finish(clock_.now());
 }
 
@@ -56,8 +145,17 @@ void Pipeline::write_stats(JsonWriter& w) const {
       .kv("invalid", invalid)
       .kv("dropped", dropped_)
       .kv("bytes", bytes_);
+  // The first frames that failed to decode, in input order, over every worker.
+  std::vector<Invalid> samples;
+  for (const auto& r : runners_) samples.insert(samples.end(), r.invalid.begin(), r.invalid.end());
+  std::sort(samples.begin(), samples.end(), [](const Invalid& a, const Invalid& b) {
+    return std::tie(a.input, a.number) < std::tie(b.input, b.number);
+  });
+  if (samples.size() > kMaxInvalidSamples) samples.resize(kMaxInvalidSamples);
   w.key("invalid_samples").begin_array();
-  for (const auto& s : invalid_samples_) w.value(s);
+  for (const auto& s : samples)
+    w.value("input " + std::to_string(s.input) + " packet " + std::to_string(s.number) + ": " +
+            s.why);
   w.end_array();
   w.end_object();
   auto counters = [&](const char* name, const CounterSet& c) {

@@ -1,7 +1,9 @@
 #pragma once
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/event.h"
@@ -9,6 +11,7 @@
 #include "core/time.h"
 #include "decode/decoder.h"
 #include "flow/flow.h"
+#include "pipeline/dispatch.h"
 
 namespace komainu {
 
@@ -16,6 +19,10 @@ namespace komainu {
 struct PipelineConfig {
   DecodeConfig decode;
   FlowConfig flow;
+  // Worker threads, each owning the flows of one shard (frame_shard). 1: the reading thread
+  // processes every frame itself and output order is fully deterministic. The flow,
+  // reassembly and fragment memcaps are shared out between the workers.
+  unsigned workers = 1;
 };
 
 // A per-worker stage between the flow table and the outputs (the signature engine): it sees
@@ -52,14 +59,23 @@ class Worker {
   ArpPublisher arp_;  // ARP messages as records, beside the flows' (ARP sweeps)
 };
 
+// With more than one worker, `sink` is called from every worker thread: it must be safe to
+// publish to concurrently (the EVE and Zeek writers lock; run.cc serialises the detectors).
 class Pipeline {
  public:
   // `stage`, when given, makes one WorkerStage per worker.
   Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStageFactory& stage = {});
+  ~Pipeline();
 
   void process(const RawFrame& f);
+  // The source has nothing for now (live capture): hand partly filled batches over so their
+  // frames are not held back.
+  void idle();
   // End of input: every open flow is logged.
   void finish();
+  // Data time every worker has processed up to: records published from now on are not older
+  // (cross-flow detectors advance their windows to it). now() with one worker.
+  TimeNs watermark() const;
   // Frames the capture layer lost before they reached us (live kernel drops).
   void set_dropped(uint64_t n) { dropped_ = n; }
 
@@ -72,15 +88,42 @@ class Pipeline {
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
+  // The thread and queue of one worker when there are several.
+  struct Lane {
+    BatchQueue queue;
+    std::unique_ptr<FrameBatch> filling;
+    std::thread thread;
+    std::atomic<TimeNs> done{0};  // data time the worker has processed up to
+  };
+  static constexpr size_t kMaxInvalidSamples = 20;
+  struct Invalid {
+    uint16_t input;
+    uint64_t number;
+    std::string why;
+  };
+  // What one worker does with one frame, on whichever thread runs it.
+  struct Runner {
+    Worker* worker = nullptr;
+    DataClock clock;
+    TimeNs next_housekeeping = 0;
+    std::vector<Invalid> invalid;
+    void run(const RawFrame& f, TimeNs now);
+    void advance(TimeNs now);
+  };
+  void hand_over(size_t shard, bool last);
+  void work(size_t shard);
+
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<Runner> runners_;
+  std::vector<std::unique_ptr<Lane>> lanes_;  // empty with one worker
+  bool finished_ = false;
   DataClock clock_;
-  TimeNs next_housekeeping_ = 0;
+  static constexpr TimeNs kHandOverEvery = kNsPerSec / 10;  // the detectors' advance step
+  TimeNs next_hand_over_ = 0;
   TimeNs first_ts_ = 0;
   uint64_t frames_ = 0;
   uint64_t bytes_ = 0;
   uint64_t dropped_ = 0;
-  // Frames whose decoding failed, with the first few packet numbers per reason for messages.
-  std::vector<std::string> invalid_samples_;
 };
 
 }  // namespace komainu
