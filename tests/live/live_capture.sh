@@ -2,9 +2,11 @@
 # Live capture end to end: a veth pair inside a network namespace this test creates,
 # tcpreplay of a corpus capture into one end, `komainu capture` on the other, then SIGTERM:
 # outputs must be flushed and every packet accounted for. Exit 77 = skipped (CTest).
+#   live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]
 set -uo pipefail
-komainu=${1:?usage: live_capture.sh KOMAINU [SHARED_DIR]}
+komainu=${1:?usage: live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]}
 shared=${2:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}
+workers=${3:-1}
 pcap="$shared/corpus/zeek/traces/http/concurrent-range-requests.pcap"
 
 if [ -z "$pcap" ] || [ ! -f "$pcap" ]; then echo "SKIPPED: corpus capture not present under $shared"; exit 77; fi
@@ -17,7 +19,7 @@ trap cleanup EXIT
 ip -n "$ns" link add kmnA type veth peer name kmnB || { echo "SKIPPED: no veth support"; exit 77; }
 ip -n "$ns" link set kmnA up && ip -n "$ns" link set kmnB up && ip -n "$ns" link set lo up
 
-ip netns exec "$ns" "$komainu" capture -i kmnB -l "$out" --zeek-logs >"$out/stdout" 2>"$out/stderr" &
+ip netns exec "$ns" "$komainu" capture -i kmnB -l "$out" --zeek-logs --workers "$workers" >"$out/stdout" 2>"$out/stderr" &
 pid=$!
 sleep 1.5
 expected=$(tcpdump -nr "$pcap" 2>/dev/null | wc -l)
@@ -33,7 +35,7 @@ read_pkts=$(jq .packets.read "$out/stats.json" 2>/dev/null || echo 0)
 processed=$(jq '.packets.processed + .packets.invalid + .packets.dropped' "$out/stats.json" 2>/dev/null || echo -1)
 sig=$(jq .stopped_by_signal "$out/stats.json" 2>/dev/null)
 flows=$(grep -c '"event_type":"flow"' "$out/eve.json" 2>/dev/null || echo 0)
-echo "replayed $expected packets; komainu read $read_pkts, processed+invalid+dropped $processed, flows $flows, signal $sig"
+echo "replayed $expected packets; komainu ($workers workers) read $read_pkts, processed+invalid+dropped $processed, flows $flows, signal $sig"
 [ "$read_pkts" -ge "$expected" ] || { echo "FAIL: fewer packets read than replayed"; fail=1; }
 [ "$read_pkts" = "$processed" ] || { echo "FAIL: read != processed + invalid + dropped"; fail=1; }
 [ "$flows" -ge 1 ] || { echo "FAIL: no flow records flushed"; fail=1; }
