@@ -41,8 +41,10 @@ namespace {
 struct Ctx {
   const std::string& path;
   std::string* error;
+  // Keys are looked up as ".section.key"; messages name them as written ("section.key").
   bool fail(const YAML::Node& n, const std::string& what) {
-    *error = path + ":" + std::to_string(n.Mark().line + 1) + ": " + what;
+    *error = path + ":" + std::to_string(n.Mark().line + 1) + ": " +
+             (what.starts_with('.') ? what.substr(1) : what);
     return false;
   }
 };
@@ -108,7 +110,7 @@ bool apply(Ctx& c, const YAML::Node& node, const std::string& prefix,
     bool is_prefix = false;
     for (const auto& [k, s] : setters)
       if (k.rfind(key + ".", 0) == 0) is_prefix = true;
-    if (!is_prefix) return c.fail(kv.first, "unknown setting '" + key + "'");
+    if (!is_prefix) return c.fail(kv.first, "unknown setting '" + key.substr(1) + "'");
     if (!apply(c, kv.second, key, setters)) return false;
   }
   return true;
