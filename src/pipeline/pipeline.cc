@@ -44,6 +44,8 @@ void Pipeline::Runner::advance(TimeNs now) {
 
 void Pipeline::Runner::run(const RawFrame& f, TimeNs now) {
   advance(now);
+  ++frames;
+  bytes += f.caplen;
   DecodeResult r = worker->process(f);
   if (r == DecodeResult::kInvalid && invalid.size() < kMaxInvalidSamples) {
     const char* why = worker->decoder().last_weird();
@@ -168,6 +170,15 @@ void Pipeline::write_stats(JsonWriter& w) const {
   for (size_t k = 0; k < weirds.names().size(); ++k) w.kv(weirds.names()[k], weirds.counts()[k]);
   w.end_object();
   counters("flow", flow);
+  // Each worker's share: how evenly the shards split the traffic.
+  w.key("workers").begin_array();
+  for (size_t i = 0; i < runners_.size(); ++i)
+    w.begin_object()
+        .kv("frames", runners_[i].frames)
+        .kv("bytes", runners_[i].bytes)
+        .kv("flows", workers_[i]->flows().counters()[kFlowsCreated])
+        .end_object();
+  w.end_array();
   // Named app-layer anomalies per analyzer, summed over the workers (only those seen).
   w.key("app_layer").begin_object();
   const FlowTable& first = workers_[0]->flows();

@@ -107,6 +107,7 @@ class Pipeline {
     DataClock clock;
     TimeNs next_housekeeping = 0;
     std::vector<Invalid> invalid;
+    uint64_t frames = 0, bytes = 0;  // this worker's share (stats.json "workers")
     void run(const RawFrame& f, TimeNs now);
     void advance(TimeNs now);
   };
