@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/hash.h"
 #include "flow/flow.h"
 
 namespace komainu {
@@ -35,15 +36,6 @@ const CounterInfo kFlowCounterInfo[] = {
 
 inline int32_t seq_delta(uint32_t a, uint32_t b) {
   return int32_t(a - b);
-}
-
-inline uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
 }
 
 uint64_t hash_addr(const IpAddr& a) {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/hash.h"
+
 namespace komainu {
 namespace {
 
@@ -9,21 +11,12 @@ uint16_t rd16(const uint8_t* p) {
   return uint16_t(p[0] << 8 | p[1]);
 }
 
-uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
 uint64_t hash_bytes(const uint8_t* p, size_t n) {
   uint64_t h = 0x9e3779b97f4a7c15ULL;
   for (size_t i = 0; i + 4 <= n; i += 4) {
     uint32_t w;
     memcpy(&w, p + i, 4);
-    h = mix(h ^ w);
+    h = mix64(h ^ w);
   }
   return h;
 }
@@ -75,12 +68,12 @@ uint32_t frame_shard(const RawFrame& f, unsigned n) {
   if (type == 0x0800 || (type == 0 && version == 4)) {
     if (version != 4 || cap < off + 20) return 0;
     uint64_t a = hash_bytes(p + off + 12, 4), b = hash_bytes(p + off + 16, 4);
-    return uint32_t(mix((a ^ b) + mix(a + b)) % n);
+    return uint32_t(mix64((a ^ b) + mix64(a + b)) % n);
   }
   if (type == 0x86DD || (type == 0 && version == 6)) {
     if (version != 6 || cap < off + 40) return 0;
     uint64_t a = hash_bytes(p + off + 8, 16), b = hash_bytes(p + off + 24, 16);
-    return uint32_t(mix((a ^ b) + mix(a + b)) % n);
+    return uint32_t(mix64((a ^ b) + mix64(a + b)) % n);
   }
   return 0;
 }
