@@ -60,7 +60,8 @@ class Worker {
 };
 
 // With more than one worker, `sink` is called from every worker thread: it must be safe to
-// publish to concurrently (the EVE and Zeek writers lock; run.cc serialises the detectors).
+// publish to concurrently (the EVE and Zeek writers and the detectors lock once told so by
+// their set_concurrent()).
 class Pipeline {
  public:
   // `stage`, when given, makes one WorkerStage per worker.
