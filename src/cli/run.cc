@@ -193,8 +193,7 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
     fprintf(stderr, "komainu: %s\n", err.c_str());
     return 2;
   }
-  bool threaded = cfg.workers > 1;
-  if (threaded) {
+  if (cfg.workers > 1) {
     eve.set_concurrent(true);
     zeek.set_concurrent(true);
     detectors.set_concurrent(true);
@@ -227,17 +226,11 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
   double next_progress = 0.5;
   RawFrame frame;
   int rc = 0;
-  TimeNs watermark = 0;
   for (;;) {
     SourceStatus st = src.next(frame);
     if (st == SourceStatus::kFrame) {
       pipeline.process(frame);
-      if (!threaded) {
-        detectors.advance(pipeline.now());
-      } else if (TimeNs wm = pipeline.watermark(); wm != watermark) {
-        watermark = wm;
-        detectors.advance(wm);
-      }
+      detectors.advance(pipeline.watermark());
       if (show_progress && (pipeline.frames() & 0x3fff) == 0) {
         double el = seconds_since(t0);
         if (el >= next_progress) {

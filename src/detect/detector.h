@@ -217,9 +217,9 @@ class DetectorSet : public EventSink {
       for (Detector* d : route(r.event_type())) d->publish(r);
       return;
     }
-    for (Detector* d : route_concurrent(r.event_type())) {
-      std::lock_guard lock(lock_of(d));
-      d->publish(r);
+    for (size_t i : route_concurrent(r.event_type())) {
+      std::lock_guard lock(locks_[i]);
+      detectors_[i].second->publish(r);
     }
   }
   // From one thread (the reading thread).
@@ -227,11 +227,8 @@ class DetectorSet : public EventSink {
     if (now < next_advance_) return;
     next_advance_ = now + kNsPerSec / 10;
     for (size_t i = 0; i < detectors_.size(); ++i) {
-      if (!concurrent_) {
-        detectors_[i].second->advance(now);
-        continue;
-      }
-      std::lock_guard lock(locks_[i]);
+      std::unique_lock<SpinMutex> lock;
+      if (concurrent_) lock = std::unique_lock<SpinMutex>(locks_[i]);
       detectors_[i].second->advance(now);
     }
   }
@@ -286,28 +283,25 @@ class DetectorSet : public EventSink {
     return routes_.back().detectors;
   }
 
-  SpinMutex& lock_of(const Detector* d) {
-    size_t i = 0;
-    while (i + 1 < detectors_.size() && detectors_[i].second.get() != d) ++i;
-    return locks_[i];
-  }
-  // route() for any thread: each thread keeps its own copy of the routes it used, so a
-  // record takes no shared lock before its detectors'.
-  const std::vector<Detector*>& route_concurrent(std::string_view type) {
+  // route() for any thread, as indices into detectors_ (and locks_): each thread keeps its
+  // own copy of the routes it used, so a record takes no shared lock before its detectors'.
+  const std::vector<size_t>& route_concurrent(std::string_view type) {
     struct Cached {
       uint64_t set;
       const char* data;
       size_t size;
-      std::vector<Detector*> detectors;
+      std::vector<size_t> detectors;
     };
     thread_local std::vector<Cached> cache;
-    thread_local std::vector<Detector*> scratch;
+    thread_local std::vector<size_t> scratch;
     for (const Cached& c : cache)
       if (c.set == id_ && c.data == type.data() && c.size == type.size()) return c.detectors;
-    std::vector<Detector*> ds;
+    std::vector<size_t> ds;
     {
       std::lock_guard lock(route_mu_);
-      ds = route(type);
+      for (Detector* d : route(type))
+        for (size_t i = 0; i < detectors_.size(); ++i)
+          if (detectors_[i].second.get() == d) ds.push_back(i);
     }
     if (cache.size() >= 256) {
       scratch = std::move(ds);

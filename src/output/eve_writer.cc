@@ -144,24 +144,22 @@ void EveWriter::render(const Record& r, std::string& out) {
 
 void EveWriter::publish(const Record& r) {
   if (!r.has_eve()) return;
+  const std::string* rendered = nullptr;
   if (concurrent_) {
     // Several workers: each renders on its own thread and only the append is serialised.
     thread_local std::string line;
     line.clear();
     render(r, line);
     line.push_back('\n');
-    std::lock_guard lock(mu_);
-    buf_ += line;
-    append_done();
-    return;
+    rendered = &line;
   }
   std::lock_guard lock(mu_);
-  render(r, buf_);
-  buf_.push_back('\n');
-  append_done();
-}
-
-void EveWriter::append_done() {
+  if (rendered) {
+    buf_ += *rendered;
+  } else {
+    render(r, buf_);
+    buf_.push_back('\n');
+  }
   if (buf_.size() >= AsyncFileWriter::kChunk) {
     if (fd_ >= 0) {
       out_.write(fd_, buf_);

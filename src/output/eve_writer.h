@@ -29,7 +29,6 @@ class EveWriter : public EventSink {
   static void render(const Record& r, std::string& out);
 
  private:
-  void append_done();  // under mu_, after a line was appended to buf_
   SpinMutex mu_;
   bool concurrent_ = false;
   int fd_ = -1;

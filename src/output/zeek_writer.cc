@@ -159,41 +159,39 @@ ZeekLogWriter::Log* ZeekLogWriter::log_for(const ZeekSchema& s, TimeNs ts) {
   return &log;
 }
 
+void ZeekLogWriter::render_line(const Record& r, const ZeekSchema* schema, ZeekRow& row,
+                                std::string& out) const {
+  row.reset(schema);
+  r.write_zeek(row);
+  if (json_) {
+    render_json(row, out);
+  } else {
+    render_tsv(row, out);
+  }
+  out.push_back('\n');
+}
+
 void ZeekLogWriter::publish(const Record& r) {
   const ZeekSchema* schema = r.zeek_schema();
   if (!schema) return;
+  const std::string* rendered = nullptr;
   if (concurrent_) {
     // Several workers: each fills and renders its row on its own thread; only the append is
     // serialised.
     thread_local ZeekRow row;
     thread_local std::string line;
-    row.reset(schema);
-    r.write_zeek(row);
     line.clear();
-    if (json_) {
-      render_json(row, line);
-    } else {
-      render_tsv(row, line);
-    }
-    line.push_back('\n');
-    std::lock_guard lock(mu_);
-    Log* log = log_for(*schema, r.ts);
-    if (log->fd < 0) return;
-    log->buf += line;
-    if (log->buf.size() >= AsyncFileWriter::kChunk) out_.write(log->fd, log->buf);
-    return;
+    render_line(r, schema, row, line);
+    rendered = &line;
   }
   std::lock_guard lock(mu_);
   Log* log = log_for(*schema, r.ts);
   if (log->fd < 0) return;
-  row_.reset(schema);
-  r.write_zeek(row_);
-  if (json_) {
-    render_json(row_, log->buf);
+  if (rendered) {
+    log->buf += *rendered;
   } else {
-    render_tsv(row_, log->buf);
+    render_line(r, schema, row_, log->buf);
   }
-  log->buf.push_back('\n');
   if (log->buf.size() >= AsyncFileWriter::kChunk) out_.write(log->fd, log->buf);
 }
 

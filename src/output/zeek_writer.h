@@ -37,6 +37,8 @@ class ZeekLogWriter : public EventSink {
     std::string buf;  // rendered rows not yet handed to out_
   };
   Log* log_for(const ZeekSchema& s, TimeNs ts);
+  // Fills `row` from the record and appends its line (with newline) to `out`.
+  void render_line(const Record& r, const ZeekSchema* schema, ZeekRow& row, std::string& out) const;
   void close_all(TimeNs now, bool footer);
 
   SpinMutex mu_;

@@ -1,44 +1,43 @@
 #include "pipeline/dispatch.h"
 
 #include <cstring>
+#include <span>
 
+#include "core/cursor.h"
 #include "core/hash.h"
 
 namespace komainu {
 namespace {
 
-uint16_t rd16(const uint8_t* p) {
-  return uint16_t(p[0] << 8 | p[1]);
-}
-
-uint64_t hash_bytes(const uint8_t* p, size_t n) {
+uint64_t hash_bytes(std::span<const uint8_t> b) {
   uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (size_t i = 0; i + 4 <= n; i += 4) {
+  for (size_t i = 0; i + 4 <= b.size(); i += 4) {
     uint32_t w;
-    memcpy(&w, p + i, 4);
+    memcpy(&w, b.data() + i, 4);
     h = mix64(h ^ w);
   }
   return h;
+}
+
+// Symmetric in the two addresses: both directions of a flow get the same shard.
+uint32_t pair_shard(Cursor ip, size_t at, size_t len, unsigned n) {
+  std::span<const uint8_t> src, dst;
+  if (!ip.skip(at) || !ip.bytes(len, src) || !ip.bytes(len, dst)) return 0;
+  uint64_t a = hash_bytes(src), b = hash_bytes(dst);
+  return uint32_t(mix64((a ^ b) + mix64(a + b)) % n);
 }
 
 }  // namespace
 
 uint32_t frame_shard(const RawFrame& f, unsigned n) {
   if (n <= 1) return 0;
-  const uint8_t* p = f.data;
-  size_t cap = f.caplen;
+  Cursor c(f.data, f.caplen);
   uint16_t type = 0;  // ethertype; 0: the IP version nibble decides
-  size_t off = 0;
   switch (f.linktype) {
     case 1:  // Ethernet, up to two VLAN tags
-      if (cap < 14) return 0;
-      type = rd16(p + 12);
-      off = 14;
-      for (int i = 0; i < 2 && (type == 0x8100 || type == 0x88a8 || type == 0x9100); ++i) {
-        if (cap < off + 4) return 0;
-        type = rd16(p + off + 2);
-        off += 4;
-      }
+      if (!c.skip(12) || !c.be16(type)) return 0;
+      for (int i = 0; i < 2 && (type == 0x8100 || type == 0x88a8 || type == 0x9100); ++i)
+        if (!c.skip(2) || !c.be16(type)) return 0;
       break;
     case 12:
     case 14:
@@ -47,34 +46,25 @@ uint32_t frame_shard(const RawFrame& f, unsigned n) {
     case 229:
       break;
     case 113:  // Linux SLL
-      if (cap < 16) return 0;
-      type = rd16(p + 14);
-      off = 16;
+      if (!c.skip(14) || !c.be16(type)) return 0;
       break;
     case 276:  // Linux SLL2
-      if (cap < 20) return 0;
-      type = rd16(p);
-      off = 20;
+      if (!c.be16(type) || !c.skip(18)) return 0;
       break;
     case 0:
     case 108:  // BSD null / loopback
-      off = 4;
+      if (!c.skip(4)) return 0;
       break;
     default:
       return 0;
   }
-  if (cap <= off) return 0;
-  unsigned version = p[off] >> 4;
-  if (type == 0x0800 || (type == 0 && version == 4)) {
-    if (version != 4 || cap < off + 20) return 0;
-    uint64_t a = hash_bytes(p + off + 12, 4), b = hash_bytes(p + off + 16, 4);
-    return uint32_t(mix64((a ^ b) + mix64(a + b)) % n);
-  }
-  if (type == 0x86DD || (type == 0 && version == 6)) {
-    if (version != 6 || cap < off + 40) return 0;
-    uint64_t a = hash_bytes(p + off + 8, 16), b = hash_bytes(p + off + 24, 16);
-    return uint32_t(mix64((a ^ b) + mix64(a + b)) % n);
-  }
+  uint8_t first = 0;
+  if (!Cursor(c).u8(first)) return 0;
+  unsigned version = first >> 4;
+  if (type == 0x0800 || (type == 0 && version == 4))
+    return version == 4 && c.has(20) ? pair_shard(c, 12, 4, n) : 0;
+  if (type == 0x86DD || (type == 0 && version == 6))
+    return version == 6 && c.has(40) ? pair_shard(c, 8, 16, n) : 0;
   return 0;
 }
 

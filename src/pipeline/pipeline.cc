@@ -26,11 +26,16 @@ Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStage
 }
 
 Pipeline::~Pipeline() {
-  if (!lanes_.empty() && !finished_)
-    for (size_t i = 0; i < lanes_.size(); ++i) {
-      hand_over(i, true);
-      lanes_[i]->thread.join();
-    }
+  stop_lanes();
+}
+
+void Pipeline::stop_lanes() {
+  if (finished_) return;
+  finished_ = true;
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    hand_over(i, true);
+    lanes_[i]->thread.join();
+  }
 }
 
 void Pipeline::Runner::advance(TimeNs now) {
@@ -114,12 +119,7 @@ TimeNs Pipeline::watermark() const {
 }
 
 void Pipeline::finish() {
-  if (!lanes_.empty() && !finished_)
-    for (size_t i = 0; i < lanes_.size(); ++i) {
-      hand_over(i, true);
-      lanes_[i]->thread.join();
-    }
-  finished_ = true;
+  stop_lanes();
   for (auto& w : workers_) w->finish(clock_.now());
 }
 

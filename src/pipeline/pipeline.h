@@ -113,12 +113,13 @@ class Pipeline {
     void advance(TimeNs now);
   };
   void hand_over(size_t shard, bool last);
+  void stop_lanes();  // hands every worker its last batch and joins it (once)
   void work(size_t shard);
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<Runner> runners_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // empty with one worker
-  bool finished_ = false;
+  bool finished_ = false;                     // the worker threads are joined
   DataClock clock_;
   static constexpr TimeNs kHandOverEvery = kNsPerSec / 10;  // the detectors' advance step
   TimeNs next_hand_over_ = 0;
