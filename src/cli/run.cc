@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "analyzers/files/file_tracker.h"
 #include "detect/detector.h"
 #include "detect/signatures/engine.h"
 #include "detect/sigstage/sig_stage.h"
@@ -161,6 +162,7 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
   PipelineConfig cfg = config;
   if (opt.workers >= 0) cfg.workers = unsigned(opt.workers);
   if (cfg.workers == 0) cfg.workers = std::max(1u, std::thread::hardware_concurrency());
+  files::set_digests(cfg.file_digests);
   EveWriter eve;
   if (!eve.open(opt.out_dir + "/eve.json", &err)) {
     fprintf(stderr, "komainu: %s\n", err.c_str());

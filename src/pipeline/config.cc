@@ -8,6 +8,7 @@
 #include <map>
 
 #include "analyzers/analyzer_config.h"
+#include "analyzers/files/file_tracker.h"
 
 namespace komainu {
 
@@ -97,6 +98,21 @@ Setter bool_setter(bool& dst) {
   };
 }
 
+// A list of digest names; [] turns hashing off.
+Setter digests_setter(uint8_t& dst) {
+  return [&dst](Ctx& c, const YAML::Node& n, const std::string& key) {
+    if (!n.IsSequence()) return c.fail(n, key + ": expected a list such as [md5, sha1, sha256]");
+    uint8_t mask = 0;
+    for (const auto& item : n) {
+      uint8_t d = item.IsScalar() ? files::digest_from_name(item.Scalar()) : 0;
+      if (!d) return c.fail(item, key + ": unknown digest (md5, sha1 or sha256)");
+      mask |= d;
+    }
+    dst = mask;
+    return true;
+  };
+}
+
 bool apply(Ctx& c, const YAML::Node& node, const std::string& prefix,
            const std::map<std::string, Setter>& setters) {
   if (!node.IsMap()) return c.fail(node, prefix + ": expected a mapping");
@@ -164,12 +180,13 @@ bool load_pipeline_config(const std::string& path, PipelineConfig& cfg, std::str
       {".tunnels.ayiya-port", int_setter(d.ayiya_port, 65535)},
       {".tunnels.gtp-port", int_setter(d.gtp_port, 65535)},
       {".threading.workers", int_setter(cfg.workers, 64)},
+      {".files.hashes", digests_setter(cfg.file_digests)},
   };
   // Sections owned by other stages (rules variables, detectors, logs) are theirs to check.
   for (const auto& kv : root) {
     std::string top = kv.first.Scalar();
     if (top == "flow" || top == "stream" || top == "defrag" || top == "tunnels" ||
-        top == "threading") {
+        top == "threading" || top == "files") {
       if (!apply(c, kv.second, "." + top, setters)) return false;
     } else if (top == "app-layer") {
       if (!load_analyzer_settings(kv.second, path, f.analyzer_settings, error)) return false;

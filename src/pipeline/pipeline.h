@@ -23,6 +23,8 @@ struct PipelineConfig {
   // processes every frame itself and output order is fully deterministic. The flow,
   // reassembly and fragment memcaps are shared out between the workers.
   unsigned workers = 1;
+  // Digests of every file (files::Digest bits, config `files.hashes`).
+  uint8_t file_digests = 7;
 };
 
 // A per-worker stage between the flow table and the outputs (the signature engine): it sees

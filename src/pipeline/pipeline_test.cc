@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzers/files/file_tracker.h"
 #include "output/eve_writer.h"
 #include "pipeline/config.h"
 #include "pipeline/dispatch.h"
@@ -280,6 +281,23 @@ TEST(PipelineConfig, WorkersAndMemcapsLoad) {
   EXPECT_EQ(cfg.flow.memcap, 64ull << 20);
   PipelineConfig dflt;
   EXPECT_EQ(dflt.workers, 1u);
+  EXPECT_EQ(dflt.file_digests, 7u);
+}
+
+TEST(PipelineConfig, FileHashes) {
+  PipelineConfig cfg;
+  std::string err;
+  ASSERT_TRUE(load_pipeline_config(write_temp("files:\n  hashes: [sha256, sha1]\n"), cfg, &err))
+      << err;
+  EXPECT_EQ(cfg.file_digests, files::kSha256 | files::kSha1);
+  ASSERT_TRUE(load_pipeline_config(write_temp("files:\n  hashes: []\n"), cfg, &err)) << err;
+  EXPECT_EQ(cfg.file_digests, 0u);
+  std::string path = write_temp("files:\n  hashes:\n    - md5\n    - crc32\n");
+  EXPECT_FALSE(load_pipeline_config(path, cfg, &err));
+  EXPECT_EQ(err, path + ":4: files.hashes: unknown digest (md5, sha1 or sha256)");
+  path = write_temp("files:\n  hashes: md5\n");
+  EXPECT_FALSE(load_pipeline_config(path, cfg, &err));
+  EXPECT_EQ(err, path + ":2: files.hashes: expected a list such as [md5, sha1, sha256]");
 }
 
 TEST(PipelineConfig, BadValuesNameFileLineAndKey) {

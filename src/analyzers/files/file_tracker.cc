@@ -50,9 +50,9 @@ void FileRecord::write_eve(JsonWriter& w) const {
   w.kv("gaps", missing_bytes > 0);
   w.kv("state", complete ? "CLOSED" : "TRUNCATED");
   if (hashed) {
-    w.kv("md5", md5);
-    w.kv("sha1", sha1);
-    w.kv("sha256", sha256);
+    if (!md5.empty()) w.kv("md5", md5);
+    if (!sha1.empty()) w.kv("sha1", sha1);
+    if (!sha256.empty()) w.kv("sha256", sha256);
   }
   w.kv("stored", false);
   w.kv("size", seen_bytes);
@@ -81,11 +81,8 @@ void FileRecord::write_zeek(ZeekRow& row) const {
   row.interval(last_ts > ts ? last_ts - ts : 0).boolean(local).boolean(is_orig).count(seen_bytes);
   has_total ? row.count(total_bytes) : row.unset();
   row.count(missing_bytes).count(overflow_bytes).boolean(timedout).unset();
-  if (hashed) {
-    row.str(md5).str(sha1).str(sha256);
-  } else {
-    row.unset().unset().unset();
-  }
+  for (const std::string* h : {&md5, &sha1, &sha256})
+    hashed && !h->empty() ? row.str(*h) : row.unset();
   row.unset().unset().unset();
 }
 
@@ -175,23 +172,26 @@ void FileTracker::data_at(uint64_t offset, std::span<const uint8_t> bytes, TimeN
   next_offset_ += bytes.size();
   if (hash_broken_) return;
   if (!digesting_) {
-    if (!md5_) {
-      md5_ = EVP_MD_CTX_new();
-      sha1_ = EVP_MD_CTX_new();
-      sha256_ = EVP_MD_CTX_new();
-    }
-    if (!md5_ || !sha1_ || !sha256_ || !EVP_DigestInit_ex(md5_, digest::md5(), nullptr) ||
-        !EVP_DigestInit_ex(sha1_, digest::sha1(), nullptr) ||
-        !EVP_DigestInit_ex(sha256_, digest::sha256(), nullptr)) {
+    const uint8_t want = digests();
+    auto init = [&](evp_md_ctx_st*& ctx, Digest d, const EVP_MD* md) {
+      if (!(want & d)) {
+        EVP_MD_CTX_free(ctx);
+        ctx = nullptr;
+        return true;
+      }
+      if (!ctx) ctx = EVP_MD_CTX_new();
+      return ctx && EVP_DigestInit_ex(ctx, md, nullptr);
+    };
+    if (!want || !init(md5_, kMd5, digest::md5()) || !init(sha1_, kSha1, digest::sha1()) ||
+        !init(sha256_, kSha256, digest::sha256())) {
       hash_broken_ = true;
       free_digests();
       return;
     }
     digesting_ = true;
   }
-  EVP_DigestUpdate(md5_, bytes.data(), bytes.size());
-  EVP_DigestUpdate(sha1_, bytes.data(), bytes.size());
-  EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
+  for (evp_md_ctx_st* ctx : {md5_, sha1_, sha256_})
+    if (ctx) EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
 }
 
 void FileTracker::gap(uint64_t len, TimeNs ts) {
@@ -207,12 +207,18 @@ const char* FileTracker::sniffed_mime() const {
 }
 
 namespace {
-void finish_digest(evp_md_ctx_st* ctx, std::string& out) {
+// False when the digest was wanted and failed.
+bool finish_digest(evp_md_ctx_st* ctx, std::string& out) {
+  out.clear();
+  if (!ctx) return true;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  out.clear();
-  if (EVP_DigestFinal_ex(ctx, md, &n)) digest::append_hex(out, md, n);
+  if (!EVP_DigestFinal_ex(ctx, md, &n)) return false;
+  digest::append_hex(out, md, n);
+  return true;
 }
+
+uint8_t g_digests = kAllDigests;
 }  // namespace
 
 FileRecord& FileTracker::finish(TimeNs, bool complete) {
@@ -222,15 +228,30 @@ FileRecord& FileTracker::finish(TimeNs, bool complete) {
   rec_.complete = complete && rec_.missing_bytes == 0;
   rec_.hashed = false;
   if (digesting_ && !hash_broken_ && rec_.complete) {
-    finish_digest(md5_, rec_.md5);
-    finish_digest(sha1_, rec_.sha1);
-    finish_digest(sha256_, rec_.sha256);
-    rec_.hashed = !rec_.md5.empty();
+    bool ok = finish_digest(md5_, rec_.md5);
+    ok = finish_digest(sha1_, rec_.sha1) && ok;
+    ok = finish_digest(sha256_, rec_.sha256) && ok;
+    rec_.hashed = ok;
   }
   digesting_ = false;
   rec_.head = {magic_.data(), magic_len_};
   active_ = false;
   return rec_;
+}
+
+void set_digests(uint8_t mask) {
+  g_digests = mask & kAllDigests;
+}
+
+uint8_t digests() {
+  return g_digests;
+}
+
+uint8_t digest_from_name(std::string_view name) {
+  if (name == "md5") return kMd5;
+  if (name == "sha1") return kSha1;
+  if (name == "sha256") return kSha256;
+  return 0;
 }
 
 std::string make_fuid(std::string_view flow_uid, uint64_t counter, uint64_t salt) {

@@ -39,9 +39,9 @@ class FileRecord : public Record {
   uint64_t missing_bytes = 0;
   uint64_t overflow_bytes = 0;
   bool timedout = false;
-  bool complete = false;  // all bytes of the file were seen
-  bool hashed = false;    // the digests cover the whole file
-  std::string md5, sha1, sha256;
+  bool complete = false;          // all bytes of the file were seen
+  bool hashed = false;            // the digests cover the whole file
+  std::string md5, sha1, sha256;  // "" when not computed (files.hashes)
   // The file's first bytes in order (up to 512; the signature engine's file.data), valid
   // while the record is published.
   std::span<const uint8_t> head;
@@ -98,6 +98,15 @@ class FileTracker {
   evp_md_ctx_st* sha256_ = nullptr;
   bool digesting_ = false;
 };
+
+// Which digests every file gets (config `files.hashes`; default all three). Set once before
+// packets flow: md5 alone costs more than sha1 and sha256 together (no CPU instructions for
+// it), and a site that keys its threat intel on sha256 can turn the others off.
+enum Digest : uint8_t { kMd5 = 1, kSha1 = 2, kSha256 = 4, kAllDigests = 7 };
+void set_digests(uint8_t mask);
+uint8_t digests();
+// "md5", "sha1", "sha256" -> its bit; 0 for anything else.
+uint8_t digest_from_name(std::string_view name);
 
 // A deterministic Zeek-style file id ("F" + base62) from the flow uid and a per-flow counter.
 std::string make_fuid(std::string_view flow_uid, uint64_t counter, uint64_t salt = 0);

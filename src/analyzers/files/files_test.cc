@@ -27,6 +27,47 @@ TEST(Files, DigestsAcrossChunks) {
   EXPECT_EQ(r.last_ts - r.ts, 2000);
 }
 
+// files.hashes: only the chosen digests are computed and written; a tracker reused for the
+// next file follows the setting in force when that file's data starts.
+TEST(Files, OnlyConfiguredDigests) {
+  FileTracker t;
+  set_digests(kSha256);
+  t.start(1000, "Fabc", "HTTP", false);
+  t.data(bytes("abc"), 1000);
+  FileRecord r = t.finish(3000, true);
+  EXPECT_TRUE(r.hashed);
+  EXPECT_EQ(r.md5, "");
+  EXPECT_EQ(r.sha1, "");
+  EXPECT_EQ(r.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::string eve;
+  JsonWriter w(eve);
+  w.begin_object();
+  r.write_eve(w);
+  w.end_object();
+  EXPECT_EQ(eve.find("md5"), std::string::npos) << eve;
+  EXPECT_NE(eve.find("\"sha256\":\"ba78"), std::string::npos) << eve;
+  ZeekRow row;
+  row.reset(r.zeek_schema());
+  r.write_zeek(row);
+  EXPECT_EQ(row.size(), files_schema().fields.size());
+
+  set_digests(0);
+  t.start(4000, "Fdef", "HTTP", false);
+  t.data(bytes("abc"), 4000);
+  r = t.finish(5000, true);
+  EXPECT_FALSE(r.hashed);
+  EXPECT_EQ(r.sha256, "");
+
+  set_digests(kAllDigests);
+  t.start(6000, "Fghi", "HTTP", false);
+  t.data(bytes("abc"), 6000);
+  r = t.finish(7000, true);
+  EXPECT_EQ(r.md5, "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(r.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(digest_from_name("sha1"), kSha1);
+  EXPECT_EQ(digest_from_name("SHA1"), 0);
+}
+
 TEST(Files, PlainTextNeedsTenBytesLikeZeeksSignature) {
   auto mime = [](std::string_view s) {
     const char* m = mime_from_magic({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
