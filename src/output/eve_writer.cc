@@ -39,6 +39,7 @@ const char* eve_proto_name(uint8_t proto) {
 
 EveWriter::~EveWriter() {
   if (fd_ < 0) return;
+  threads_.drain([this](void*, std::string& buf) { out_.write(fd_, buf); });
   out_.write(fd_, buf_);
   out_.drain();
   ::close(fd_);
@@ -144,33 +145,35 @@ void EveWriter::render(const Record& r, std::string& out) {
 
 void EveWriter::publish(const Record& r) {
   if (!r.has_eve()) return;
-  const std::string* rendered = nullptr;
   if (concurrent_) {
-    // Several workers: each renders on its own thread and only the append is serialised.
-    thread_local std::string line;
-    line.clear();
-    render(r, line);
-    line.push_back('\n');
-    rendered = &line;
+    ThreadBuffers::Slot& s = threads_.mine();
+    std::lock_guard lock(s.mu);
+    void* unused;
+    std::string* buf = s.find(this, &unused);
+    if (!buf) buf = &s.add(this, nullptr);
+    render(r, *buf);
+    buf->push_back('\n');
+    ++s.lines;
+    if (buf->size() >= AsyncFileWriter::kChunk) hand_over(*buf);
+    return;
   }
-  std::lock_guard lock(mu_);
-  if (rendered) {
-    buf_ += *rendered;
-  } else {
-    render(r, buf_);
-    buf_.push_back('\n');
-  }
-  if (buf_.size() >= AsyncFileWriter::kChunk) {
-    if (fd_ >= 0) {
-      out_.write(fd_, buf_);
-    } else {
-      buf_.clear();  // not opened: rendered for the count only
-    }
-  }
+  render(r, buf_);
+  buf_.push_back('\n');
+  if (buf_.size() >= AsyncFileWriter::kChunk) hand_over(buf_);
   ++events_;
 }
 
+void EveWriter::hand_over(std::string& buf) {
+  std::lock_guard lock(mu_);
+  if (fd_ >= 0) {
+    out_.write(fd_, buf);
+  } else {
+    buf.clear();  // not opened: rendered for the count only
+  }
+}
+
 void EveWriter::flush() {
+  threads_.drain([this](void*, std::string& buf) { hand_over(buf); });
   std::lock_guard lock(mu_);
   if (fd_ < 0) return;
   out_.write(fd_, buf_);

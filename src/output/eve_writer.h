@@ -5,6 +5,7 @@
 #include "core/event.h"
 #include "core/spin_mutex.h"
 #include "output/async_file.h"
+#include "output/thread_buffers.h"
 
 namespace komainu {
 
@@ -19,9 +20,9 @@ class EveWriter : public EventSink {
   bool open(const std::string& path, std::string* error);
   void publish(const Record& r) override;
   void flush() override;
-  // Records will come from several threads at once: render outside the lock.
+  // Records will come from several threads at once: each renders into its own buffer.
   void set_concurrent(bool on) { concurrent_ = on; }
-  uint64_t events() const { return events_; }
+  uint64_t events() { return events_ + threads_.lines(); }
   // Failed writes so far (disk full, I/O error), with the first one's text.
   uint64_t write_errors() const { return out_.errors(); }
   std::string write_error() const { return out_.first_error(); }
@@ -29,12 +30,16 @@ class EveWriter : public EventSink {
   static void render(const Record& r, std::string& out);
 
  private:
+  // Hands a thread's full (or flushed) buffer to out_; takes mu_.
+  void hand_over(std::string& buf);
+
   SpinMutex mu_;
   bool concurrent_ = false;
   int fd_ = -1;
   std::string buf_;  // rendered lines not yet handed to out_
   uint64_t events_ = 0;
-  AsyncFileWriter out_;  // last: its destructor writes what the others handed over
+  ThreadBuffers threads_;  // concurrent: each thread's rendered lines
+  AsyncFileWriter out_;    // last: its destructor writes what the others handed over
 };
 
 }  // namespace komainu

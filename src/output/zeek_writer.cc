@@ -39,6 +39,7 @@ inline bool word_needs_escape(uint64_t x, bool in_set) {
 }  // namespace
 
 ZeekLogWriter::~ZeekLogWriter() {
+  drain_threads();
   close_all(0, false);
 }
 
@@ -174,28 +175,49 @@ void ZeekLogWriter::render_line(const Record& r, const ZeekSchema* schema, ZeekR
 void ZeekLogWriter::publish(const Record& r) {
   const ZeekSchema* schema = r.zeek_schema();
   if (!schema) return;
-  const std::string* rendered = nullptr;
   if (concurrent_) {
-    // Several workers: each fills and renders its row on its own thread; only the append is
-    // serialised.
     thread_local ZeekRow row;
-    thread_local std::string line;
-    line.clear();
-    render_line(r, schema, row, line);
-    rendered = &line;
+    ThreadBuffers::Slot& s = threads_.mine();
+    std::lock_guard lock(s.mu);
+    void* found = nullptr;
+    std::string* buf = s.find(schema, &found);
+    Log* log = static_cast<Log*>(found);
+    if (!buf) {
+      std::lock_guard writer(mu_);
+      log = log_for(*schema, r.ts);
+      // The header goes out before any thread's rows can.
+      if (log->fd >= 0) out_.write(log->fd, log->buf);
+      buf = &s.add(schema, log);
+    }
+    if (log->fd < 0) return;
+    render_line(r, schema, row, *buf);
+    ++s.lines;
+    if (buf->size() >= AsyncFileWriter::kChunk) {
+      std::lock_guard writer(mu_);
+      out_.write(log->fd, *buf);
+    }
+    return;
   }
-  std::lock_guard lock(mu_);
   Log* log = log_for(*schema, r.ts);
   if (log->fd < 0) return;
-  if (rendered) {
-    log->buf += *rendered;
-  } else {
-    render_line(r, schema, row_, log->buf);
-  }
+  render_line(r, schema, row_, log->buf);
   if (log->buf.size() >= AsyncFileWriter::kChunk) out_.write(log->fd, log->buf);
 }
 
+void ZeekLogWriter::drain_threads() {
+  threads_.drain([this](void* value, std::string& buf) {
+    Log* log = static_cast<Log*>(value);
+    std::lock_guard writer(mu_);
+    if (log->fd >= 0) {
+      out_.write(log->fd, buf);
+    } else {
+      buf.clear();
+    }
+  });
+}
+
 void ZeekLogWriter::flush() {
+  drain_threads();
   std::lock_guard lock(mu_);
   for (auto& [path, log] : logs_)
     if (log.fd >= 0) out_.write(log.fd, log.buf);
@@ -203,6 +225,7 @@ void ZeekLogWriter::flush() {
 }
 
 void ZeekLogWriter::close(TimeNs now) {
+  drain_threads();
   std::lock_guard lock(mu_);
   close_all(now, !json_);
   if (error_.empty() && out_.errors()) error_ = "writing Zeek logs: " + out_.first_error();

@@ -8,6 +8,7 @@
 #include "core/event.h"
 #include "core/spin_mutex.h"
 #include "output/async_file.h"
+#include "output/thread_buffers.h"
 
 namespace komainu {
 
@@ -19,7 +20,7 @@ class ZeekLogWriter : public EventSink {
   ~ZeekLogWriter() override;
   void publish(const Record& r) override;
   void flush() override;
-  // Records will come from several threads at once: render outside the lock.
+  // Records will come from several threads at once: each renders into its own buffers.
   void set_concurrent(bool on) { concurrent_ = on; }
   // Writes #close lines and closes every file. Called once at the end.
   void close(TimeNs now);
@@ -40,6 +41,8 @@ class ZeekLogWriter : public EventSink {
   // Fills `row` from the record and appends its line (with newline) to `out`.
   void render_line(const Record& r, const ZeekSchema* schema, ZeekRow& row, std::string& out) const;
   void close_all(TimeNs now, bool footer);
+  // Hands every thread's buffered lines to out_ (mu_ not held).
+  void drain_threads();
 
   SpinMutex mu_;
   bool concurrent_ = false;
@@ -51,7 +54,8 @@ class ZeekLogWriter : public EventSink {
   std::vector<std::pair<const ZeekSchema*, Log*>> by_schema_;
   ZeekRow row_;
   std::string error_;
-  AsyncFileWriter out_;  // last: its destructor writes what the others handed over
+  ThreadBuffers threads_;  // concurrent: each thread's rendered lines per log
+  AsyncFileWriter out_;    // last: its destructor writes what the others handed over
 };
 
 // Zeek's #open/#close form: 2024-01-01-00-00-00 (UTC).

@@ -78,38 +78,69 @@ void FrameBatch::add(const RawFrame& f, TimeNs clock) {
   bytes.insert(bytes.end(), f.data, f.data + f.caplen);
 }
 
-std::unique_ptr<FrameBatch> BatchQueue::take_empty() {
+std::unique_ptr<FrameBatch> BatchScheduler::take_empty() {
   std::unique_lock lock(mu_);
-  // At most kDepth batches wait in the queue and one is being filled; the worker holds one.
-  cv_.wait(lock, [&] { return !empty_.empty() || allocated_ < kDepth + 2; });
-  if (empty_.empty()) {
+  if (free_.empty() && allocated_ >= max_batches_) {
+    // Everything is in flight: sleep until a few batches are free, not just one, so the
+    // reader wakes once per few batches instead of once per batch.
+    reader_waiting_ = true;
+    free_cv_.wait(lock, [&] { return free_.size() >= refill_; });
+    reader_waiting_ = false;
+  }
+  if (free_.empty()) {
     ++allocated_;
     return std::make_unique<FrameBatch>();
   }
-  auto b = std::move(empty_.back());
-  empty_.pop_back();
+  auto b = std::move(free_.back());
+  free_.pop_back();
   return b;
 }
 
-void BatchQueue::push(std::unique_ptr<FrameBatch> b) {
+void BatchScheduler::make_ready(size_t shard) {
+  Shard& s = shards_[shard];
+  if (s.busy || s.queued || s.pending.empty()) return;
+  s.queued = true;
+  ready_.push_back(shard);
+  work_cv_.notify_one();
+}
+
+void BatchScheduler::push(size_t shard, std::unique_ptr<FrameBatch> b) {
   std::lock_guard lock(mu_);
-  full_.push_back(std::move(b));
-  cv_.notify_all();
+  shards_[shard].pending.push_back(std::move(b));
+  make_ready(shard);
 }
 
-std::unique_ptr<FrameBatch> BatchQueue::pop() {
+std::unique_ptr<FrameBatch> BatchScheduler::next(size_t thread, size_t threads, size_t& shard) {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !full_.empty(); });
-  auto b = std::move(full_.front());
-  full_.pop_front();
+  work_cv_.wait(lock, [&] { return !ready_.empty() || ended_ == shards_.size(); });
+  if (ready_.empty()) return nullptr;
+  // A thread keeps to its own shards while they have work, so their flow tables stay in its
+  // core's cache; it takes another thread's shard only instead of waiting.
+  auto it =
+      std::find_if(ready_.begin(), ready_.end(), [&](size_t s) { return s % threads == thread; });
+  if (it == ready_.end()) it = ready_.begin();
+  shard = *it;
+  ready_.erase(it);
+  Shard& s = shards_[shard];
+  s.queued = false;
+  s.busy = true;
+  auto b = std::move(s.pending.front());
+  s.pending.pop_front();
   return b;
 }
 
-void BatchQueue::recycle(std::unique_ptr<FrameBatch> b) {
+void BatchScheduler::done(size_t shard, std::unique_ptr<FrameBatch> b) {
+  bool last = b->last;
   b->clear();
   std::lock_guard lock(mu_);
-  empty_.push_back(std::move(b));
-  cv_.notify_all();
+  free_.push_back(std::move(b));
+  if (reader_waiting_ && free_.size() >= refill_) free_cv_.notify_one();
+  shards_[shard].busy = false;
+  if (last && ++ended_ == shards_.size()) {
+    work_cv_.notify_all();
+  } else {
+    make_ready(shard);
+  }
 }
 
 }  // namespace komainu

@@ -1,6 +1,7 @@
 // Handing frames to worker threads: which shard a frame belongs to, and the bounded queue of
 // frame batches between the reading thread and one worker.
 #pragma once
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -44,29 +45,53 @@ struct FrameBatch {
   }
 };
 
-// One producer, one consumer; at most kDepth batches in flight, so memory stays bounded and
-// a slow worker slows the reader (a live source then drops in the kernel, where it is
-// counted) instead of growing a queue.
-class BatchQueue {
+// Batches between the reading thread and the worker threads. Each shard has its own queue
+// of batches, worked through in order by one thread at a time; a thread takes whichever shard
+// is ready next, so with more shards than threads the load evens out between the threads: a
+// shard that is busy for a while (a large file transfer) keeps one thread, the others share
+// the remaining shards. With one fixed queue per thread, the reader stopped at the busy
+// worker's full queue while the other worker ran dry (a tenth of the worker threads' time on
+// the benchmark capture). A fixed number of batches exists, so memory stays bounded: the
+// reader waits for a free batch when all are filled or in flight, and a slow consumer slows
+// the reader (a live source then drops in the kernel, where it is counted).
+class BatchScheduler {
  public:
-  static constexpr size_t kDepth = 8;
-  // A cleared batch to fill (recycled once the worker is done with it); blocks while every
-  // batch is queued or in use.
+  BatchScheduler(size_t shards, size_t batches)
+      : shards_(shards), max_batches_(batches), refill_(std::max<size_t>(1, batches / 8)) {}
+  // A cleared batch to fill; blocks while every batch is in use.
   std::unique_ptr<FrameBatch> take_empty();
-  void push(std::unique_ptr<FrameBatch> b);
-  std::unique_ptr<FrameBatch> pop();  // blocks until a batch arrives
-  void recycle(std::unique_ptr<FrameBatch> b);
+  // The reader hands a shard its next batch (the shard's last one has `last` set).
+  void push(size_t shard, std::unique_ptr<FrameBatch> b);
+  // Worker thread `thread` of `threads`: the oldest batch of a ready shard no other thread is
+  // working on (its own shards, shard % threads == thread, first), the shard in `shard`;
+  // blocks until there is one; null once every shard's last batch is done.
+  std::unique_ptr<FrameBatch> next(size_t thread, size_t threads, size_t& shard);
+  // A worker thread is done with a batch next() gave it.
+  void done(size_t shard, std::unique_ptr<FrameBatch> b);
   size_t allocated() {
     std::lock_guard lock(mu_);
     return allocated_;
   }
 
  private:
+  struct Shard {
+    std::deque<std::unique_ptr<FrameBatch>> pending;
+    bool busy = false;    // a thread is working on one of its batches
+    bool queued = false;  // in ready_
+  };
+  void make_ready(size_t shard);  // mu_ held
+
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<FrameBatch>> full_;
-  std::vector<std::unique_ptr<FrameBatch>> empty_;
+  std::condition_variable work_cv_;  // a shard became ready, or everything ended
+  std::condition_variable free_cv_;  // a batch was freed
+  std::vector<Shard> shards_;
+  std::deque<size_t> ready_;  // shards with pending batches and no thread on them, FIFO
+  std::vector<std::unique_ptr<FrameBatch>> free_;
   size_t allocated_ = 0;
+  const size_t max_batches_;
+  const size_t refill_;  // free batches that wake a waiting reader
+  bool reader_waiting_ = false;
+  size_t ended_ = 0;  // shards whose last batch is done
 };
 
 }  // namespace komainu

@@ -6,7 +6,8 @@
 namespace komainu {
 
 Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStageFactory& stage) {
-  unsigned n = cfg.workers ? cfg.workers : 1;
+  unsigned threads = cfg.workers ? cfg.workers : 1;
+  unsigned n = threads == 1 ? 1 : threads * std::max(1u, cfg.shards_per_worker);
   // Memory limits are the whole process's: each shard gets its part.
   PipelineConfig shard = cfg;
   shard.flow.memcap /= n;
@@ -18,11 +19,14 @@ Pipeline::Pipeline(const PipelineConfig& cfg, EventSink* sink, const WorkerStage
   runners_.resize(n);
   for (unsigned i = 0; i < n; ++i) runners_[i].worker = workers_[i].get();
   if (n == 1) return;
+  // One batch being filled per shard, kInFlight per thread queued or being worked on.
+  scheduler_ = std::make_unique<BatchScheduler>(n, n + kInFlight * threads);
   for (unsigned i = 0; i < n; ++i) {
     lanes_.push_back(std::make_unique<Lane>());
-    lanes_[i]->filling = lanes_[i]->queue.take_empty();
+    lanes_[i]->filling = scheduler_->take_empty();
   }
-  for (unsigned i = 0; i < n; ++i) lanes_[i]->thread = std::thread([this, i] { work(i); });
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this, i, threads] { work(i, threads); });
 }
 
 Pipeline::~Pipeline() {
@@ -32,10 +36,8 @@ Pipeline::~Pipeline() {
 void Pipeline::stop_lanes() {
   if (finished_) return;
   finished_ = true;
-  for (size_t i = 0; i < lanes_.size(); ++i) {
-    hand_over(i, true);
-    lanes_[i]->thread.join();
-  }
+  for (size_t i = 0; i < lanes_.size(); ++i) hand_over(i, true);
+  for (auto& t : threads_) t.join();
 }
 
 void Pipeline::Runner::advance(TimeNs now) {
@@ -84,8 +86,8 @@ void Pipeline::hand_over(size_t shard, bool last) {
   Lane& lane = *lanes_[shard];
   lane.filling->now = clock_.now();
   lane.filling->last = last;
-  lane.queue.push(std::move(lane.filling));
-  if (!last) lane.filling = lane.queue.take_empty();
+  scheduler_->push(shard, std::move(lane.filling));
+  if (!last) lane.filling = scheduler_->take_empty();
 }
 
 void Pipeline::idle() {
@@ -93,20 +95,17 @@ void Pipeline::idle() {
     if (!lanes_[i]->filling->items.empty()) hand_over(i, false);
 }
 
-void Pipeline::work(size_t shard) {
-  Lane& lane = *lanes_[shard];
-  Runner& runner = runners_[shard];
-  for (;;) {
-    std::unique_ptr<FrameBatch> b = lane.queue.pop();
+void Pipeline::work(size_t thread, size_t threads) {
+  size_t shard = 0;
+  while (std::unique_ptr<FrameBatch> b = scheduler_->next(thread, threads, shard)) {
+    Runner& runner = runners_[shard];
     for (auto& it : b->items) {
       it.frame.data = b->bytes.data() + it.offset;
       runner.run(it.frame, it.now);
     }
     runner.advance(b->now);
-    lane.done.store(runner.clock.now(), std::memory_order_release);
-    bool last = b->last;
-    lane.queue.recycle(std::move(b));
-    if (last) return;
+    lanes_[shard]->done.store(runner.clock.now(), std::memory_order_release);
+    scheduler_->done(shard, std::move(b));
   }
 }
 
@@ -170,8 +169,8 @@ void Pipeline::write_stats(JsonWriter& w) const {
   for (size_t k = 0; k < weirds.names().size(); ++k) w.kv(weirds.names()[k], weirds.counts()[k]);
   w.end_object();
   counters("flow", flow);
-  // Each worker's share: how evenly the shards split the traffic.
-  w.key("workers").begin_array();
+  // Each shard's share: how evenly the address pairs split the traffic.
+  w.key("shards").begin_array();
   for (size_t i = 0; i < runners_.size(); ++i)
     w.begin_object()
         .kv("frames", runners_[i].frames)

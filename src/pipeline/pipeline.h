@@ -23,6 +23,9 @@ struct PipelineConfig {
   // processes every frame itself and output order is fully deterministic. The flow,
   // reassembly and fragment memcaps are shared out between the workers.
   unsigned workers = 1;
+  // Shards per worker thread when there are several (see BatchScheduler): more even out the
+  // threads' load; each shard has its own flow table and a part of the memcaps.
+  unsigned shards_per_worker = 4;
   // Digests of every file (files::Digest bits, config `files.hashes`).
   uint8_t file_digests = 7;
 };
@@ -91,12 +94,10 @@ class Pipeline {
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
-  // The thread and queue of one worker when there are several.
+  // One shard's batch being filled and its progress, when there are worker threads.
   struct Lane {
-    BatchQueue queue;
     std::unique_ptr<FrameBatch> filling;
-    std::thread thread;
-    std::atomic<TimeNs> done{0};  // data time the worker has processed up to
+    std::atomic<TimeNs> done{0};  // data time the shard has been processed up to
   };
   static constexpr size_t kMaxInvalidSamples = 20;
   struct Invalid {
@@ -104,26 +105,32 @@ class Pipeline {
     uint64_t number;
     std::string why;
   };
-  // What one worker does with one frame, on whichever thread runs it.
+  // What one shard does with one frame, on whichever thread runs it.
   struct Runner {
     Worker* worker = nullptr;
     DataClock clock;
     TimeNs next_housekeeping = 0;
     std::vector<Invalid> invalid;
-    uint64_t frames = 0, bytes = 0;  // this worker's share (stats.json "workers")
+    uint64_t frames = 0, bytes = 0;  // this shard's share (stats.json "shards")
     void run(const RawFrame& f, TimeNs now);
     void advance(TimeNs now);
   };
   void hand_over(size_t shard, bool last);
-  void stop_lanes();  // hands every worker its last batch and joins it (once)
-  void work(size_t shard);
+  void stop_lanes();  // hands every shard its last batch and joins the threads (once)
+  void work(size_t thread, size_t threads);  // a worker thread
 
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // one per shard
   std::vector<Runner> runners_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // empty with one worker
-  bool finished_ = false;                     // the worker threads are joined
+  std::unique_ptr<BatchScheduler> scheduler_;
+  std::vector<std::thread> threads_;
+  bool finished_ = false;  // the worker threads are joined
   DataClock clock_;
-  static constexpr TimeNs kHandOverEvery = kNsPerSec / 10;  // the detectors' advance step
+  // Every shard is handed its batch at least this often in data time. At a tenth of a second
+  // (the detectors' advance step) most batches of the benchmark capture held ~60 frames and
+  // the hand-overs cost 28k context switches, a tenth of the CPU time of two workers.
+  static constexpr TimeNs kHandOverEvery = kNsPerSec;
+  static constexpr size_t kInFlight = 8;  // batches per worker thread queued or worked on
   TimeNs next_hand_over_ = 0;
   TimeNs first_ts_ = 0;
   uint64_t frames_ = 0;

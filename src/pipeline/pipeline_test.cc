@@ -222,47 +222,59 @@ TEST(PipelineWorkers, SameRecordsAsOneWorker) {
   for (unsigned n : {2u, 3u}) {
     RunResult many = run(n, frames);
     EXPECT_EQ(one.lines, many.lines) << n << " workers";
-    // Everything but the per-worker shares, which add up to the same frames.
+    // Everything but the per-shard shares, which add up to the same frames.
     auto cut = [](const std::string& s) {
-      size_t a = s.find(",\"workers\":["), b = s.find(']', a);
+      size_t a = s.find(",\"shards\":["), b = s.find(']', a);
       return a == std::string::npos ? s : s.substr(0, a) + s.substr(b + 1);
     };
     EXPECT_EQ(cut(one.stats), cut(many.stats)) << n << " workers";
     uint64_t sum = 0;
-    size_t workers = 0;
-    for (size_t at = many.stats.find("{\"frames\":", many.stats.find("\"workers\":["));
-         at != std::string::npos; at = many.stats.find("{\"frames\":", at + 1), ++workers)
+    size_t shards = 0;
+    for (size_t at = many.stats.find("{\"frames\":", many.stats.find("\"shards\":["));
+         at != std::string::npos; at = many.stats.find("{\"frames\":", at + 1), ++shards)
       sum += std::stoull(many.stats.substr(at + 10));
-    EXPECT_EQ(workers, n);
+    EXPECT_EQ(shards, n * PipelineConfig{}.shards_per_worker);
     EXPECT_EQ(sum, frames.size());
   }
 }
 
-// The queue hands batches over in order and recycles them: never more than its depth (plus
-// the one being filled and the one being worked on) exist.
-TEST(BatchQueue, OrderedAndBounded) {
-  BatchQueue q;
-  std::vector<TimeNs> seen;
-  std::thread consumer([&] {
-    for (;;) {
-      auto b = q.pop();
-      seen.push_back(b->now);
-      bool last = b->last;
-      q.recycle(std::move(b));
-      if (last) return;
+// Each shard's batches come out in the order they went in, never to two threads at once,
+// every shard's last batch ends the threads, and no more batches than the bound ever exist.
+TEST(BatchScheduler, OrderedPerShardOneThreadAtATimeAndBounded) {
+  constexpr size_t kShards = 6, kBatches = 10, kPerShard = 300;
+  BatchScheduler q(kShards, kBatches);
+  std::vector<std::vector<TimeNs>> seen(kShards);
+  std::vector<std::atomic<int>> on(kShards);
+  std::atomic<bool> overlap{false};
+  auto consumer = [&](size_t thread) {
+    size_t shard = 0;
+    while (auto b = q.next(thread, 3, shard)) {
+      if (on[shard].fetch_add(1) != 0) overlap = true;
+      seen[shard].push_back(b->now);  // only this thread is on the shard
+      std::this_thread::yield();
+      on[shard].fetch_sub(1);
+      q.done(shard, std::move(b));
     }
-  });
-  for (int i = 1; i <= 200; ++i) {
-    auto b = q.take_empty();
-    EXPECT_TRUE(b->items.empty());
-    b->now = i;
-    b->last = i == 200;
-    q.push(std::move(b));
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < 3; ++i) threads.emplace_back(consumer, i);
+  // Shard 0 gets a third of the batches: the others keep flowing meanwhile.
+  for (size_t i = 1; i <= kPerShard; ++i)
+    for (size_t s = 0; s < kShards; ++s)
+      for (size_t k = 0; k < (s == 0 ? 3u : 1u); ++k) {
+        auto b = q.take_empty();
+        EXPECT_TRUE(b->items.empty());
+        b->now = TimeNs(i * 10 + k);
+        b->last = i == kPerShard && k == (s == 0 ? 2u : 0u);
+        q.push(s, std::move(b));
+      }
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(overlap);
+  for (size_t s = 0; s < kShards; ++s) {
+    ASSERT_EQ(seen[s].size(), kPerShard * (s == 0 ? 3 : 1)) << s;
+    EXPECT_TRUE(std::is_sorted(seen[s].begin(), seen[s].end())) << s;
   }
-  consumer.join();
-  ASSERT_EQ(seen.size(), 200u);
-  for (int i = 0; i < 200; ++i) EXPECT_EQ(seen[i], i + 1);
-  EXPECT_LE(q.allocated(), BatchQueue::kDepth + 2);
+  EXPECT_LE(q.allocated(), kBatches);
 }
 
 std::string write_temp(const std::string& text) {

@@ -7,8 +7,10 @@ output. What may differ, and is normalised away:
   - x509.log, which Zeek also de-duplicates per worker (X509LogCache);
   - behavioural alerts' timestamps, messages and evidence: the cross-flow detectors see the
     shards' records interleaved by thread timing, so the record that crosses a threshold can
-    differ (a scan alert may name port 3389 instead of 445). Which alerts fire (signature
-    id, source, destination) must not.
+    differ (a scan alert may name port 3389 instead of 445, a mass-file-access alert may
+    fire after the source touched a second server and so name no single destination).
+    Which alerts fire (signature id, source, destination) must not, an alert without a
+    destination standing for any destination of the same signature and source.
 Everything else, stats.json's packet accounting included, must be identical.
   run.py KOMAINU SAMPLE_PCAP [SHARED_DIR]
 """
@@ -45,6 +47,25 @@ def norm_line(line):
     line = re.sub(r'"flow_id":[0-9]+,', "", line)
     return UID.sub(r"\1U", line)
 
+class Alerts:
+    """(sid, src) -> destinations; None (no single destination) matches any destination."""
+    def __init__(self, alerts):
+        self.by = {}
+        for sid, src, dst in alerts:
+            self.by.setdefault((sid, src), set()).add(dst)
+    def __eq__(self, other):
+        if not isinstance(other, Alerts) or set(self.by) != set(other.by):
+            return False
+        for k, a in self.by.items():
+            b = other.by[k]
+            if not all(d in b or None in b for d in a - {None}):
+                return False
+            if not all(d in a or None in a for d in b - {None}):
+                return False
+        return True
+    def __len__(self):
+        return sum(len(v) for v in self.by.values())
+
 def outputs(d):
     res = {}
     for name in sorted(os.listdir(d)):
@@ -63,7 +84,7 @@ def outputs(d):
             lines.append(norm_line(line))
         res[name] = sorted(lines)
         if alerts:
-            res[name + " (behavioural alerts)"] = sorted(set(alerts))
+            res[name + " (behavioural alerts)"] = Alerts(alerts)
     stats = json.load(open(os.path.join(d, "stats.json")))
     res["stats.json packets"] = {k: v for k, v in stats["packets"].items()}
     res["stats.json flow"] = stats.get("flow")
