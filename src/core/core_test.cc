@@ -1,9 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "core/addr.h"
 #include "core/cursor.h"
 #include "core/digest.h"
 #include "core/json.h"
+#include "core/spin_mutex.h"
 #include "core/time.h"
 
 using namespace komainu;
@@ -137,4 +142,30 @@ TEST(Digest, KnownVectorsAsLowercaseHex) {
   const unsigned char b[] = {0x00, 0x0f, 0xf0, 0xff};
   digest::append_hex(out, b, sizeof b);
   EXPECT_EQ(out, "x000ff0ff");
+}
+
+// Mutual exclusion on both paths: short sections (taken while spinning) and sections held
+// long enough that waiters go to sleep and must be woken by unlock().
+TEST(SpinMutex, ExcludesWhetherWaitersSpinOrSleep) {
+  komainu::SpinMutex mu;
+  long counter = 0;
+  int inside = 0;
+  bool overlap = false;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        std::lock_guard lock(mu);
+        if (++inside != 1) overlap = true;
+        ++counter;
+        if (t == 0 && i % 200 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        --inside;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(overlap);
+  EXPECT_EQ(counter, 8000);
+  EXPECT_TRUE(mu.try_lock());
+  EXPECT_FALSE(mu.try_lock());
+  mu.unlock();
 }
