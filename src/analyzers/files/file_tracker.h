@@ -75,6 +75,8 @@ class FileTracker {
   const char* sniffed_mime() const;
   // The data does not start at the file's beginning: its MIME type is not guessed.
   void no_sniff() { sniff_ = false; }
+  // The file cannot be complete (the protocol says so): its digests are not computed.
+  void no_digests() { hash_broken_ = true; }
   uint64_t seen() const { return rec_.seen_bytes; }
 
   // Closes the file, fills the digests, and returns the record to publish. `complete` says

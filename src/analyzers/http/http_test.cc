@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -507,6 +508,51 @@ TEST(Http, RangeResponsesJoinOneFileAcrossConnections) {
   auto http = sink.of("http");
   ASSERT_EQ(http.size(), 2u);
   for (auto* r : http) EXPECT_EQ(r->get("resp_fuids"), rows[0]->get("fuid"));
+}
+
+// Pieces shorter than the file are not hashed on their own (they can never be complete);
+// the joined file is, when its pieces arrive in order, and so is a 206 carrying the whole file.
+TEST(Http, RangePiecesAreHashedOnlyAsTheJoinedFile) {
+  HttpWorkerState worker;
+  CaptureSink sink;
+  FlowContext f[3];
+  std::vector<std::unique_ptr<HttpSession>> s;
+  const char* ranges[3] = {"0-4/10", "5-9/10", "0-9/10"};
+  const char* bodies[3] = {"abcde", "fghij", "abcdefghij"};
+  for (int i = 0; i < 3; ++i) {
+    f[i].uid = "CTest" + std::to_string(i);
+    f[i].tuple.src = *IpAddr::parse(i == 2 ? "10.0.0.3" : "10.0.0.1");
+    f[i].tuple.dst = *IpAddr::parse("10.0.0.2");
+    f[i].tuple.sport = uint16_t(40000 + i);
+    f[i].tuple.dport = 80;
+    f[i].tuple.proto = 6;
+    s.push_back(std::make_unique<HttpSession>(SessionContext{&sink, &f[i], nullptr, &worker}));
+    s[i]->on_data(Direction::kToServer,
+                  bytes("GET /f.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=" +
+                        std::string(ranges[i]).substr(0, 3) + "\r\n\r\n"),
+                  1 + i);
+    s[i]->on_data(
+        Direction::kToClient,
+        bytes(std::string("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ") + ranges[i] +
+              "\r\nContent-Length: " + std::to_string(strlen(bodies[i])) + "\r\n\r\n" + bodies[i]),
+        1 + i);
+  }
+  auto eve = sink.of("fileinfo");
+  ASSERT_EQ(eve.size(), 3u);
+  EXPECT_EQ(eve[0]->eve.find("\"md5\""), std::string::npos) << eve[0]->eve;
+  EXPECT_EQ(eve[1]->eve.find("\"md5\""), std::string::npos) << eve[1]->eve;
+  // md5("abcdefghij")
+  EXPECT_NE(eve[2]->eve.find("\"md5\":\"a925576942e94b2ef57a066101b48876\""), std::string::npos)
+      << eve[2]->eve;
+  for (auto& sess : s) sess->on_close(9);
+  bool joined = false;
+  for (auto* r : sink.of("files"))
+    if (r->get("uid") == "CTest0") {
+      joined = true;
+      EXPECT_EQ(r->get("md5"), "a925576942e94b2ef57a066101b48876");
+      EXPECT_EQ(r->get("seen_bytes"), "10");
+    }
+  EXPECT_TRUE(joined);
 }
 
 // A full table of joined range files evicts the stalest (logged, timed out) and counts it
