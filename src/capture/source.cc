@@ -1,5 +1,6 @@
 #include "capture/source.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,6 +182,14 @@ bool LiveSource::open(const Options& opt) {
     pcap_freecode(&prog);
   }
   linktype_ = pcap_datalink(handle_);
+  // Non-blocking reads and our own poll(2) with a timeout: with TPACKET_V3 a blocking read
+  // waits in poll without a timeout while the interface is quiet (the kernel's block timeout
+  // only retires blocks that hold packets), so the loop never heard that nothing came: no
+  // partial batch handed to the workers, no output flushed, until the next packet.
+  if (pcap_setnonblock(handle_, 1, errbuf) != 0 || (fd_ = pcap_get_selectable_fd(handle_)) < 0) {
+    error_ = opt.interface + ": cannot poll the capture: " + errbuf;
+    return false;
+  }
   return true;
 }
 
@@ -189,7 +198,15 @@ SourceStatus LiveSource::next(RawFrame& frame) {
   const struct pcap_pkthdr* hdr;
   const u_char* data;
   int rc = pcap_next_ex(handle_, const_cast<struct pcap_pkthdr**>(&hdr), &data);
-  if (rc == 0) return SourceStatus::kIdle;
+  if (rc == 0) {
+    // Nothing buffered: wait up to kIdleMs for the kernel to hand a block over.
+    struct pollfd p {
+      fd_, POLLIN, 0
+    };
+    if (poll(&p, 1, kIdleMs) <= 0 || stop_) return stop_ ? SourceStatus::kEnd : SourceStatus::kIdle;
+    rc = pcap_next_ex(handle_, const_cast<struct pcap_pkthdr**>(&hdr), &data);
+    if (rc == 0) return SourceStatus::kIdle;
+  }
   if (rc == PCAP_ERROR_BREAK) return SourceStatus::kEnd;
   if (rc < 0) {
     if (stop_) return SourceStatus::kEnd;

@@ -28,6 +28,8 @@ class PacketSource {
   uint64_t frames() const { return frames_; }
   // Frames the capture layer lost (kernel drops on a live interface).
   virtual uint64_t dropped() const { return 0; }
+  // Frames arrive as they happen (an interface), not as fast as they can be read (files).
+  virtual bool live() const { return false; }
   uint64_t bytes() const { return bytes_; }
 
  protected:
@@ -93,10 +95,13 @@ class LiveSource : public PacketSource {
   SourceStatus next(RawFrame& frame) override;
   void stop() override;
   uint64_t dropped() const override;
+  bool live() const override { return true; }
   ~LiveSource() override;
 
  private:
+  static constexpr int kIdleMs = 100;  // a quiet interface reports kIdle this often
   pcap_t* handle_ = nullptr;
+  int fd_ = -1;
   int linktype_ = 1;
   std::atomic<bool> stop_{false};
 };

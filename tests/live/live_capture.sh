@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Live capture end to end: a veth pair inside a network namespace this test creates,
 # tcpreplay of a corpus capture into one end, `komainu capture` on the other, then SIGTERM:
-# outputs must be flushed and every packet accounted for. Exit 77 = skipped (CTest).
+# the HTTP transactions must reach eve.json while it still captures (outputs are flushed
+# every second on a live interface), outputs must be flushed at the end and every packet
+# accounted for. Exit 77 = skipped (CTest).
 #   live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]
 set -uo pipefail
 komainu=${1:?usage: live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]}
 shared=${2:-$(cd "$(dirname "$0")/../.." && pwd)/../shared}
 workers=${3:-1}
-pcap="$shared/corpus/zeek/traces/http/concurrent-range-requests.pcap"
+# HTTP transactions that complete within the capture: they are logged mid-stream.
+pcap=${LIVE_PCAP:-"$shared/corpus/zeek/traces/http/http-filename.pcap"}
 
 if [ -z "$pcap" ] || [ ! -f "$pcap" ]; then echo "SKIPPED: corpus capture not present under $shared"; exit 77; fi
 command -v tcpreplay >/dev/null || { echo "SKIPPED: tcpreplay not installed"; exit 77; }
@@ -24,7 +27,13 @@ pid=$!
 sleep 1.5
 expected=$(tcpdump -nr "$pcap" 2>/dev/null | wc -l)
 ip netns exec "$ns" tcpreplay -q -i kmnA --mbps 50 "$pcap" >/dev/null 2>&1 || { echo "FAIL: tcpreplay failed"; kill $pid; exit 1; }
-sleep 1
+# Written while still capturing: nothing more arrives, so only the periodic flush can put
+# the transactions in the file before SIGTERM.
+live_http=0
+for _ in $(seq 40); do
+  if grep -q '"event_type":"http"' "$out/eve.json" 2>/dev/null; then live_http=1; break; fi
+  sleep 0.1
+done
 kill -TERM $pid
 wait $pid
 rc=$?
@@ -39,6 +48,7 @@ echo "replayed $expected packets; komainu ($workers workers) read $read_pkts, pr
 [ "$read_pkts" -ge "$expected" ] || { echo "FAIL: fewer packets read than replayed"; fail=1; }
 [ "$read_pkts" = "$processed" ] || { echo "FAIL: read != processed + invalid + dropped"; fail=1; }
 [ "$flows" -ge 1 ] || { echo "FAIL: no flow records flushed"; fail=1; }
+[ $live_http = 1 ] || { echo "FAIL: no http event in eve.json within 4 s while capturing"; fail=1; }
 [ "$sig" = 15 ] || { echo "FAIL: stats.json does not record SIGTERM"; fail=1; }
 grep -q '^#close' "$out/conn.log" 2>/dev/null || { echo "FAIL: conn.log not closed"; fail=1; }
 exit $fail
