@@ -255,7 +255,17 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
       continue;
     }
     if (st == SourceStatus::kIdle) {
-      pipeline.idle();
+      // Live packets are stamped with the system clock; a second's margin covers those
+      // still in the kernel's buffer (its blocks are handed over within 100 ms).
+      TimeNs wall = 0;
+      if (live) {
+        wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() -
+               kNsPerSec;
+      }
+      pipeline.idle(wall);
+      detectors.advance(pipeline.watermark());
       flush_if_due();
       if (show_progress) print_progress(src, pipeline, seconds_since(t0));
       continue;

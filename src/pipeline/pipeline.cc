@@ -90,9 +90,14 @@ void Pipeline::hand_over(size_t shard, bool last) {
   if (!last) lane.filling = scheduler_->take_empty();
 }
 
-void Pipeline::idle() {
+void Pipeline::idle(TimeNs now) {
+  bool moved = frames_ > 0 && clock_.advance(now);
+  if (lanes_.empty()) {
+    if (moved) runners_[0].advance(clock_.now());
+    return;
+  }
   for (size_t i = 0; i < lanes_.size(); ++i)
-    if (!lanes_[i]->filling->items.empty()) hand_over(i, false);
+    if (moved || !lanes_[i]->filling->items.empty()) hand_over(i, false);
 }
 
 void Pipeline::work(size_t thread, size_t threads) {

@@ -75,8 +75,11 @@ class Pipeline {
 
   void process(const RawFrame& f);
   // The source has nothing for now (live capture): hand partly filled batches over so their
-  // frames are not held back.
-  void idle();
+  // frames are not held back. A live source passes `now`, the time a packet arriving now
+  // would carry (less a margin for packets still in the kernel's buffer): the data clock
+  // moves on to it, so flows on a quiet network time out when they would had packets kept
+  // coming, as Zeek advances network time while a live source is idle. 0: the clock stays.
+  void idle(TimeNs now = 0);
   // End of input: every open flow is logged.
   void finish();
   // Data time every worker has processed up to: records published from now on are not older

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "analyzers/files/file_tracker.h"
@@ -137,7 +139,7 @@ class LinesSink : public EventSink {
   void publish(const Record& r) override {
     std::string line;
     EveWriter::render(r, line);
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(mu);
     lines.push_back(line);
   }
   std::vector<std::string> sorted() {
@@ -145,9 +147,7 @@ class LinesSink : public EventSink {
     return lines;
   }
   std::vector<std::string> lines;
-
- private:
-  std::mutex mu_;
+  std::mutex mu;
 };
 
 struct RunResult {
@@ -324,6 +324,41 @@ TEST(PipelineConfig, BadValuesNameFileLineAndKey) {
   path = write_temp("threading:\n  threads: 2\n");
   EXPECT_FALSE(load_pipeline_config(path, cfg, &err));
   EXPECT_EQ(err, path + ":2: unknown setting 'threading.threads'");
+}
+
+// A live source that goes quiet moves the data clock on through idle(now): the flow times
+// out then, not only at the next packet or at the end; idle(0) leaves the clock alone.
+TEST(PipelineWorkers, IdleMovesTheClockOnForLiveSources) {
+  FrameMaker m;
+  TimeNs t = 1'700'000'000 * kNsPerSec;
+  RawFrame f = m.frame(m.ipv4(0x0a000001, 0x0a000002, 17, FrameMaker::udp(1000, 53, 8)), t);
+  for (unsigned workers : {1u, 2u}) {
+    PipelineConfig cfg;
+    cfg.workers = workers;
+    cfg.flow.analyzers = false;
+    LinesSink sink;
+    Pipeline p(cfg, &sink);
+    p.process(f);
+    auto flows = [&] {
+      for (int i = 0; i < 200; ++i) {  // the workers run on their own threads
+        {
+          std::lock_guard lock(sink.mu);
+          for (const auto& l : sink.lines)
+            if (l.find("\"event_type\":\"flow\"") != std::string::npos) return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return 0;
+    };
+    p.idle(0);
+    EXPECT_EQ(p.now(), t);
+    p.idle(t + 30 * kNsPerSec);  // within the UDP timeout (60 s)
+    EXPECT_EQ(flows(), 0) << workers;
+    p.idle(t + 120 * kNsPerSec);
+    EXPECT_EQ(p.now(), t + 120 * kNsPerSec);
+    EXPECT_EQ(flows(), 1) << workers;
+    p.finish();
+  }
 }
 
 // Each worker's flow table gets its part of the flow memcap: past it, flows are evicted and

@@ -2,8 +2,9 @@
 # Live capture end to end: a veth pair inside a network namespace this test creates,
 # tcpreplay of a corpus capture into one end, `komainu capture` on the other, then SIGTERM:
 # the HTTP transactions must reach eve.json while it still captures (outputs are flushed
-# every second on a live interface), outputs must be flushed at the end and every packet
-# accounted for. Exit 77 = skipped (CTest).
+# every second on a live interface), so must the closed connections' flow records (data
+# time moves on while the interface is quiet), outputs must be flushed at the end and every
+# packet accounted for. Exit 77 = skipped (CTest).
 #   live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]
 set -uo pipefail
 komainu=${1:?usage: live_capture.sh KOMAINU [SHARED_DIR [WORKERS]]}
@@ -34,6 +35,13 @@ for _ in $(seq 40); do
   if grep -q '"event_type":"http"' "$out/eve.json" 2>/dev/null; then live_http=1; break; fi
   sleep 0.1
 done
+# Flows that ended (FIN) are logged once their close delay passes in data time, which moves
+# on with the clock while the interface is quiet: before SIGTERM too.
+live_flow=0
+for _ in $(seq 100); do
+  if grep -q '"event_type":"flow"' "$out/eve.json" 2>/dev/null; then live_flow=1; break; fi
+  sleep 0.1
+done
 kill -TERM $pid
 wait $pid
 rc=$?
@@ -49,6 +57,7 @@ echo "replayed $expected packets; komainu ($workers workers) read $read_pkts, pr
 [ "$read_pkts" = "$processed" ] || { echo "FAIL: read != processed + invalid + dropped"; fail=1; }
 [ "$flows" -ge 1 ] || { echo "FAIL: no flow records flushed"; fail=1; }
 [ $live_http = 1 ] || { echo "FAIL: no http event in eve.json within 4 s while capturing"; fail=1; }
+[ $live_flow = 1 ] || { echo "FAIL: no flow logged within 10 s of a quiet interface"; fail=1; }
 [ "$sig" = 15 ] || { echo "FAIL: stats.json does not record SIGTERM"; fail=1; }
 grep -q '^#close' "$out/conn.log" 2>/dev/null || { echo "FAIL: conn.log not closed"; fail=1; }
 exit $fail
