@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -223,6 +224,11 @@ SourceStatus LiveSource::next(RawFrame& frame) {
   frame.data = data;
   frame.input = 0;
   return SourceStatus::kFrame;
+}
+
+TimeNs LiveSource::idle_time() const {
+  auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count() - kNsPerSec;
 }
 
 void LiveSource::stop() {

@@ -30,6 +30,9 @@ class PacketSource {
   virtual uint64_t dropped() const { return 0; }
   // Frames arrive as they happen (an interface), not as fast as they can be read (files).
   virtual bool live() const { return false; }
+  // After kIdle: the time a frame arriving now would carry, at least (the data clock may
+  // move on to it); 0 when the source cannot say (files).
+  virtual TimeNs idle_time() const { return 0; }
   uint64_t bytes() const { return bytes_; }
 
  protected:
@@ -96,6 +99,9 @@ class LiveSource : public PacketSource {
   void stop() override;
   uint64_t dropped() const override;
   bool live() const override { return true; }
+  // The system clock, which stamps live frames, less a second for frames still in the
+  // kernel's buffer (its blocks are handed over within 100 ms).
+  TimeNs idle_time() const override;
   ~LiveSource() override;
 
  private:

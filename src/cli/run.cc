@@ -243,7 +243,7 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
     SourceStatus st = src.next(frame);
     if (st == SourceStatus::kFrame) {
       pipeline.process(frame);
-      detectors.advance(pipeline.watermark());
+      if (detectors.due(pipeline.now())) detectors.advance(pipeline.watermark());
       if (live) flush_if_due();
       if (show_progress && (pipeline.frames() & 0x3fff) == 0) {
         double el = seconds_since(t0);
@@ -255,16 +255,7 @@ int run_packets(PacketSource& src, const PipelineConfig& config, const RunOption
       continue;
     }
     if (st == SourceStatus::kIdle) {
-      // Live packets are stamped with the system clock; a second's margin covers those
-      // still in the kernel's buffer (its blocks are handed over within 100 ms).
-      TimeNs wall = 0;
-      if (live) {
-        wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count() -
-               kNsPerSec;
-      }
-      pipeline.idle(wall);
+      pipeline.idle(src.idle_time());
       detectors.advance(pipeline.watermark());
       flush_if_due();
       if (show_progress) print_progress(src, pipeline, seconds_since(t0));

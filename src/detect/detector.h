@@ -222,6 +222,9 @@ class DetectorSet : public EventSink {
       detectors_[i].second->publish(r);
     }
   }
+  // Whether advance(now) would do anything: the caller can skip working out `now` (the
+  // pipeline's watermark) for most packets.
+  bool due(TimeNs now) const { return now >= next_advance_; }
   // From one thread (the reading thread).
   void advance(TimeNs now) {
     if (now < next_advance_) return;

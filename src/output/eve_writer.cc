@@ -148,13 +148,12 @@ void EveWriter::publish(const Record& r) {
   if (concurrent_) {
     ThreadBuffers::Slot& s = threads_.mine();
     std::lock_guard lock(s.mu);
-    void* unused;
-    std::string* buf = s.find(this, &unused);
-    if (!buf) buf = &s.add(this, nullptr);
-    render(r, *buf);
-    buf->push_back('\n');
+    ThreadBuffers::Stream* st = s.find(this);
+    if (!st) st = &s.add(this, nullptr);
+    render(r, st->buf);
+    st->buf.push_back('\n');
     ++s.lines;
-    if (buf->size() >= AsyncFileWriter::kChunk) hand_over(*buf);
+    if (st->buf.size() >= AsyncFileWriter::kChunk) hand_over(st->buf);
     return;
   }
   render(r, buf_);

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/spin_mutex.h"
@@ -21,26 +20,27 @@ class ThreadBuffers {
   // Threads beyond this share slots (still correct: the slot lock serialises them).
   static constexpr size_t kSlots = 16;
 
+  // One thread's lines for one output stream (the EVE file; each Zeek log).
+  struct Stream {
+    const void* key;  // what the writer looks the stream up by (itself, a schema)
+    void* value;      // the writer's own data for it (a Log*)
+    std::string buf;
+  };
+
   struct alignas(64) Slot {
     SpinMutex mu;
-    // One buffer per stream (the EVE file; each Zeek log), found through `keys` without the
-    // writer's lock: keys[i] is what the writer looked up for bufs[i] (a schema, a Log*).
-    std::vector<std::pair<const void*, void*>> keys;
-    std::vector<std::string> bufs;
+    std::vector<Stream> streams;  // found without the writer's lock
     uint64_t lines = 0;
 
-    // The buffer for `key`, or nullptr when this thread has not written to it yet.
-    std::string* find(const void* key, void** value) {
-      for (size_t i = 0; i < keys.size(); ++i)
-        if (keys[i].first == key) {
-          *value = keys[i].second;
-          return &bufs[i];
-        }
+    // This thread's stream for `key`, or nullptr when it has not written to it yet.
+    Stream* find(const void* key) {
+      for (Stream& st : streams)
+        if (st.key == key) return &st;
       return nullptr;
     }
-    std::string& add(const void* key, void* value) {
-      keys.emplace_back(key, value);
-      return bufs.emplace_back();
+    Stream& add(const void* key, void* value) {
+      streams.push_back({key, value, {}});
+      return streams.back();
     }
   };
 
@@ -52,8 +52,8 @@ class ThreadBuffers {
   void drain(F&& f) {
     for (Slot& s : slots_) {
       std::lock_guard lock(s.mu);
-      for (size_t i = 0; i < s.bufs.size(); ++i)
-        if (!s.bufs[i].empty()) f(s.keys[i].second, s.bufs[i]);
+      for (Stream& st : s.streams)
+        if (!st.buf.empty()) f(st.value, st.buf);
     }
   }
 

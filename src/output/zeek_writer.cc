@@ -179,22 +179,21 @@ void ZeekLogWriter::publish(const Record& r) {
     thread_local ZeekRow row;
     ThreadBuffers::Slot& s = threads_.mine();
     std::lock_guard lock(s.mu);
-    void* found = nullptr;
-    std::string* buf = s.find(schema, &found);
-    Log* log = static_cast<Log*>(found);
-    if (!buf) {
+    ThreadBuffers::Stream* st = s.find(schema);
+    if (!st) {
       std::lock_guard writer(mu_);
-      log = log_for(*schema, r.ts);
+      Log* opened = log_for(*schema, r.ts);
       // The header goes out before any thread's rows can.
-      if (log->fd >= 0) out_.write(log->fd, log->buf);
-      buf = &s.add(schema, log);
+      if (opened->fd >= 0) out_.write(opened->fd, opened->buf);
+      st = &s.add(schema, opened);
     }
+    const Log* log = static_cast<const Log*>(st->value);
     if (log->fd < 0) return;
-    render_line(r, schema, row, *buf);
+    render_line(r, schema, row, st->buf);
     ++s.lines;
-    if (buf->size() >= AsyncFileWriter::kChunk) {
+    if (st->buf.size() >= AsyncFileWriter::kChunk) {
       std::lock_guard writer(mu_);
-      out_.write(log->fd, *buf);
+      out_.write(log->fd, st->buf);
     }
     return;
   }
