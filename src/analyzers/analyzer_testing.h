@@ -402,9 +402,38 @@ struct ParityResult {
   std::vector<std::string> diffs;
 };
 
+// How some columns compare: sets whose order Zeek leaves to its hash table, and ids that
+// are random in the baselines (file ids), of which only the number can match.
+struct RowCompare {
+  std::vector<std::string> unordered;  // comma-separated sets, compared as sorted lists
+  std::vector<std::string> counted;    // comma-separated ids: the same number of items
+};
+
+inline std::string compare_key(const std::string& v, const std::string& field,
+                               const RowCompare& how) {
+  auto has = [&](const std::vector<std::string>& l) {
+    return std::find(l.begin(), l.end(), field) != l.end();
+  };
+  if (!has(how.unordered) && !has(how.counted)) return v;
+  if (v == "-" || v == "(empty)") return v;
+  std::vector<std::string> items;
+  size_t b = 0;
+  for (;;) {
+    size_t e = v.find(',', b);
+    items.push_back(v.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  if (has(how.counted)) return "#" + std::to_string(items.size());
+  std::sort(items.begin(), items.end());
+  std::string out;
+  for (const auto& i : items) out += i + "\n";
+  return out;
+}
+
 // Compares rows on the fields both sides have, except ts and uid (masked/random in Zeek's).
 inline ParityResult compare_rows(const ZeekBaseline& base, const ZeekSchema& schema,
-                                 const std::vector<std::string>& ours) {
+                                 const std::vector<std::string>& ours, const RowCompare& how = {}) {
   ParityResult r;
   std::vector<std::pair<size_t, size_t>> cols;  // (baseline idx, ours idx)
   for (size_t i = 0; i < base.fields.size(); ++i)
@@ -422,7 +451,10 @@ inline ParityResult compare_rows(const ZeekBaseline& base, const ZeekSchema& sch
     for (size_t j = 0; j < rows.size() && !found; ++j) {
       if (used[j]) continue;
       bool eq = true;
-      for (auto [bi, oi] : cols) eq &= bi < b.size() && oi < rows[j].size() && b[bi] == rows[j][oi];
+      for (auto [bi, oi] : cols)
+        eq &= bi < b.size() && oi < rows[j].size() &&
+              compare_key(b[bi], base.fields[bi], how) ==
+                  compare_key(rows[j][oi], base.fields[bi], how);
       if (eq) used[j] = found = true;
     }
     if (found) {

@@ -37,6 +37,8 @@ const char* zeek_type_name(ZeekType t) {
       return "vector[interval]";
     case ZeekType::kVectorCount:
       return "vector[count]";
+    case ZeekType::kVectorAddr:
+      return "vector[addr]";
   }
   return "string";
 }

@@ -53,7 +53,8 @@ enum class ZeekType : uint8_t {
   kVectorString,
   kSetEnum,
   kVectorInterval,
-  kVectorCount
+  kVectorCount,
+  kVectorAddr
 };
 const char* zeek_type_name(ZeekType t);
 

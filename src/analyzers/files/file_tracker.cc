@@ -71,7 +71,7 @@ void FileRecord::write_zeek(ZeekRow& row) const {
   } else {
     row.unset().unset().unset().unset().unset();
   }
-  row.str(source).count(0).strings({});
+  row.str(source).count(depth).strings({});
   mime_type.empty() ? row.unset() : row.str(mime_type);
   filename.empty() ? row.unset() : row.str(filename);
   // local_orig: whether the host that sent the file is local (Zeek: private address space

@@ -27,7 +27,8 @@ class FileRecord : public Record {
   void write_zeek(ZeekRow& row) const override;
 
   std::string fuid;
-  std::string source;        // "HTTP", "SMB"
+  std::string source;        // "HTTP", "SMB", "SMTP"
+  uint32_t depth = 0;        // Zeek's depth: the MIME entity count of an SMTP file
   std::string filename;      // Zeek's filename (e.g. from Content-Disposition)
   std::string eve_filename;  // EVE fileinfo.filename when it differs (HTTP: the URI path)
   std::string mime_type;     // "" when unknown

@@ -126,11 +126,11 @@ TEST(RuleVars, YamlOverridesDefaults) {
 TEST(RuleParser, ProtocolsWithoutAnalyzerAreNamedUnsupported) {
   RuleLoader loader;
   loader.load_text(
-      "alert smtp any any -> any any (msg:\"hdr\"; sid:1;)\n"
+      "alert sip any any -> any any (msg:\"hdr\"; sid:1;)\n"
       "alert tcp any any -> any any (msg:\"aproto\"; app-layer-protocol:pgsql; sid:2;)\n"
       "alert tcp any any -> any any (msg:\"neg\"; app-layer-protocol:!pgsql; sid:3;)\n"
       "alert ip any any -> any any (msg:\"ev\"; app-layer-event:mqtt.missing_connect; sid:4;)\n"
-      "alert tcp any any -> any any (msg:\"buf\"; smtp.helo; content:\"x\"; sid:5;)\n"
+      "alert tcp any any -> any any (msg:\"buf\"; sip.method; content:\"x\"; sid:5;)\n"
       "alert http any any -> any any (msg:\"ok\"; http.uri; content:\"/a\"; sid:6;)\n"
       "alert tcp any any -> any any (msg:\"ok\"; app-layer-protocol:failed; sid:7;)\n"
       "alert ip any any -> any any (msg:\"ok\"; app-layer-event:dns.z_flag_set; sid:8;)\n"
@@ -139,13 +139,13 @@ TEST(RuleParser, ProtocolsWithoutAnalyzerAreNamedUnsupported) {
   const auto& r = loader.report();
   EXPECT_EQ(r.loaded, 4u);  // 3, 6, 7, 8
   EXPECT_EQ(r.skipped, 5u);
-  EXPECT_EQ(r.skipped_by_keyword.at("app-layer protocol 'smtp' (no analyzer)"), 2u);
+  EXPECT_EQ(r.skipped_by_keyword.at("app-layer protocol 'sip' (no analyzer)"), 2u);
   EXPECT_EQ(r.skipped_by_keyword.at("app-layer protocol 'pgsql' (no analyzer)"), 1u);
   EXPECT_EQ(r.skipped_by_keyword.at("app-layer protocol 'mqtt' (no analyzer)"), 1u);
   EXPECT_EQ(r.skipped_by_keyword.at("app-layer protocol 'dnp3' (no analyzer)"), 1u);
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_EQ(r.warnings[0].message,
-            "unsupported app-layer protocol 'smtp' (no analyzer): rule skipped");
+            "unsupported app-layer protocol 'sip' (no analyzer): rule skipped");
   EXPECT_TRUE(r.errors.empty());
 }
 
