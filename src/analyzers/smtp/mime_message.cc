@@ -88,12 +88,14 @@ int hex_value(char c) {
 }  // namespace
 
 MimeMessage::MimeMessage(MimeHandler& h, const MimeLimits& limits) : h_(h), limits_(limits) {
-  begin(Encoding::kNone, false);
+  begin(false);
 }
 
-void MimeMessage::begin(Encoding inherited, bool parent_multipart) {
+// Every entity starts as 7bit (RFC 2045 6.1). Zeek lets a part inherit its parent's
+// Content-Transfer-Encoding; a base64 container would then mis-decode a plain part and hide
+// its content from file inspection (suricata-verify mime__smtp-mime-encap-8649).
+void MimeMessage::begin(bool parent_multipart) {
   Entity e;
-  e.encoding = inherited;
   e.parent_multipart = parent_multipart;
   stack_.push_back(std::move(e));
   b64_error_reported_ = false;
@@ -146,7 +148,7 @@ void MimeMessage::deliver(size_t i, std::string_view l) {
         h_.anomaly("exceeded_mime_max_depth", std::to_string(i + 1));
         return;
       }
-      begin(e.encoding, true);
+      begin(true);
       return;
     }
     if (i + 1 < stack_.size()) deliver(i + 1, l);  // preamble / epilogue: dropped
@@ -282,7 +284,7 @@ void MimeMessage::end_headers(size_t i) {
       e.kind = Kind::kLeaf;
       return;
     }
-    begin(e.encoding, false);
+    begin(false);
   }
 }
 

@@ -54,7 +54,7 @@ class MimeMessage {
     int b64_n = 0, b64_pad = 0;
     bool b64_done = false;  // a padded group ended the data
   };
-  void begin(Encoding inherited, bool parent_multipart);
+  void begin(bool parent_multipart);
   void end_from(size_t i);  // ends entities i.. (innermost first)
   void deliver(size_t i, std::string_view l);
   void header_line(Entity& e, std::string_view l);

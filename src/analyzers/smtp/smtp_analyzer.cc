@@ -166,6 +166,7 @@ void SmtpSession::message(TimeNs ts) {
     r.flow = ctx_.flow;
     r.info = &info_;
     r.tx_id = tx_id_++;
+    r.done = ts;
     ctx_.sink->publish(r);
   }
   new_info(ts);

@@ -77,6 +77,7 @@ class SmtpRecord : public Record {
 
   const Info* info = nullptr;
   uint64_t tx_id = 0;
+  TimeNs done = 0;  // data time the transaction ended (ts is when it began, as Zeek's)
 };
 
 // The outcome of an AUTH exchange (no EVE event, no log row): for the detectors.

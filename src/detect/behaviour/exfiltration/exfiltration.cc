@@ -1,5 +1,6 @@
 #include "detect/behaviour/exfiltration/exfiltration.h"
 
+#include "analyzers/smtp/smtp_analyzer.h"
 #include "analyzers/tls/tls_analyzer.h"
 #include "flow/flow.h"
 
@@ -13,9 +14,12 @@ void ExfiltrationDetector::publish(const Record& r) {
       sni_by_flow_.remember(t->flow->flow_id, t->state->ch.sni);
     return;
   }
+  if (type == "smtp_auth") return smtp_auth(r);
+  if (type == "smtp") return smtp_mail(r);
   const auto* c = type == "flow" ? dynamic_cast<const ConnRecord*>(&r) : nullptr;
   if (!c || !c->f) return;
   const Flow& f = *c->f;
+  if (!smtp_logins_.empty()) smtp_logins_.erase(f.ctx.flow_id);
   std::string sni = sni_by_flow_.take(f.ctx.flow_id);
   on_conn(f.start, f.last, f.ctx.tuple.src, f.ctx.tuple.dst, f.ctx.tuple.dport, c->orig_bytes,
           c->resp_bytes, sni);
@@ -100,12 +104,71 @@ void ExfiltrationDetector::on_conn(TimeNs start, TimeNs end, const IpAddr& src, 
   ++alerts_sent_;
 }
 
+void ExfiltrationDetector::smtp_auth(const Record& r) {
+  const auto* a = dynamic_cast<const smtp::SmtpAuthRecord*>(&r);
+  if (!cfg_.smtp_cleartext_auth || !a || !a->flow || !a->succeeded() || a->tls) return;
+  const FlowTuple& t = a->flow->tuple;
+  if (!is_internal(zones_, t.src) || is_internal(zones_, t.dst)) return;
+  if (smtp_logins_.size() >= cfg_.max_smtp_sessions) {
+    smtp_logins_.clear();  // sessions whose flow never ended (bounded, counted)
+    ++smtp_login_resets_;
+  }
+  SmtpLogin& l = smtp_logins_[a->flow->flow_id];
+  l.ts = a->ts;
+  l.mechanism.assign(a->mechanism);
+  l.helo.assign(a->helo);
+  l.starttls_offered = a->starttls_offered;
+  ++smtp_cleartext_logins_;
+}
+
+void ExfiltrationDetector::smtp_mail(const Record& r) {
+  if (smtp_logins_.empty()) return;
+  const auto* m = dynamic_cast<const smtp::SmtpRecord*>(&r);
+  if (!m || !m->flow || !m->info) return;
+  auto it = smtp_logins_.find(m->flow->flow_id);
+  if (it == smtp_logins_.end() || it->second.alerted) return;
+  const smtp::Info& s = *m->info;
+  if (!s.mailfrom && !s.rcptto) return;
+  SmtpLogin& l = it->second;
+  l.alerted = true;  // one alert per session: later mails are the same finding
+  const FlowTuple& t = m->flow->tuple;
+  std::string rcpt = s.rcptto && !s.rcptto->empty() ? (*s.rcptto)[0] : std::string("?");
+  std::string msg =
+      "KOMAINU EXFILTRATION mail sent to an internet server after a cleartext SMTP "
+      "login: " +
+      t.src.str() + " -> " + t.dst.str() + ":" + std::to_string(t.dport) + " (AUTH " +
+      (l.mechanism.empty() ? "?" : l.mechanism) +
+      (l.starttls_offered ? ", STARTTLS offered and not used" : "") + ") to " + rcpt;
+  AlertBuilder a("exfiltration", kSidSmtpCleartext, msg, 2, "TA0010", "T1048.003");
+  a.ip(t.src).ip(t.dst);
+  if (s.mailfrom) a.meta("user", *s.mailfrom);
+  a.ev.kv("kind", "smtp_cleartext_submission")
+      .kv("auth_mechanism", l.mechanism)
+      .kv("starttls_offered", l.starttls_offered)
+      .kv("login_time", format_eve_time(l.ts))
+      .kv("dest_port", unsigned(t.dport));
+  if (!l.helo.empty()) a.ev.kv("helo", l.helo);
+  if (s.mailfrom) a.ev.kv("mail_from", *s.mailfrom);
+  if (s.rcptto) {
+    a.ev.key("rcpt_to").begin_array();
+    for (size_t i = 0; i < s.rcptto->size() && i < 16; ++i) a.ev.value((*s.rcptto)[i]);
+    a.ev.end_array();
+  }
+  if (s.subject) a.ev.kv("subject", s.subject->substr(0, 200));
+  a.ev.kv("files", uint64_t(s.fuids.size()));
+  // The mail is submitted when the server accepts it (the row is written then).
+  a.publish(alerts_, std::max(m->done, l.ts), &t.src, &t.dst);
+  ++alerts_sent_;
+}
+
 void ExfiltrationDetector::write_stats(JsonWriter& w) const {
   w.kv("outbound_connections", conns_)
       .kv("hosts", uint64_t(hosts_.size()))
       .kv("host_evictions", evictions_)
       .kv("destination_pairs", uint64_t(seen_pairs_.size()))
       .kv("destination_pair_resets", pair_resets_)
+      .kv("smtp_cleartext_logins", smtp_cleartext_logins_)
+      .kv("smtp_login_resets", smtp_login_resets_)
       .kv("alerts", alerts_sent_);
 }
 
@@ -114,11 +177,11 @@ namespace {
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   ExfilConfig c;
   double window = 3600, learning = 0;
-  if (!config_check_keys(
-          ctx, "exfiltration",
-          {"window", "floor_bytes", "baseline_factor", "baseline_alpha", "rare_upload_bytes",
-           "rare_upload_ratio", "learning", "max_hosts", "max_destinations"},
-          error) ||
+  if (!config_check_keys(ctx, "exfiltration",
+                         {"window", "floor_bytes", "baseline_factor", "baseline_alpha",
+                          "rare_upload_bytes", "rare_upload_ratio", "learning", "max_hosts",
+                          "max_destinations", "smtp_cleartext_auth", "max_smtp_sessions"},
+                         error) ||
       !config_get(ctx, "window", window, error) || !config_get(ctx, "learning", learning, error) ||
       !config_get(ctx, "floor_bytes", c.floor_bytes, error) ||
       !config_get(ctx, "baseline_factor", c.baseline_factor, error) ||
@@ -126,7 +189,9 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "rare_upload_bytes", c.rare_upload_bytes, error) ||
       !config_get(ctx, "rare_upload_ratio", c.rare_upload_ratio, error) ||
       !config_get(ctx, "max_hosts", c.max_hosts, error) ||
-      !config_get(ctx, "max_destinations", c.max_destinations, error))
+      !config_get(ctx, "max_destinations", c.max_destinations, error) ||
+      !config_get(ctx, "smtp_cleartext_auth", c.smtp_cleartext_auth, error) ||
+      !config_get(ctx, "max_smtp_sessions", c.max_smtp_sessions, error))
     return nullptr;
   if (window <= 0) {
     *error = ctx.config_file + ": detectors.exfiltration.window must be > 0";

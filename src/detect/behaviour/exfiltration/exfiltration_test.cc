@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "analyzers/smtp/smtp_analyzer.h"
 #include "detect/behaviour/test_sink.h"
 
 namespace komainu {
@@ -43,6 +44,50 @@ TEST(Exfiltration, VolumeOverBaseline) {
               ip("198.18.0.9"), 443, 20 << 20, 0, "");
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].alert.signature_id, ExfiltrationDetector::kSidVolume);
+}
+
+TEST(Exfiltration, MailAfterCleartextSmtpLogin) {
+  testing::AlertSink out;
+  ExfiltrationDetector d(ExfilConfig{}, nullptr, &out);
+  FlowContext f;
+  f.flow_id = 7;
+  f.tuple.proto = 6;
+  f.tuple.src = ip("192.168.100.40");
+  f.tuple.dst = ip("43.255.154.57");
+  f.tuple.dport = 587;
+  smtp::SmtpAuthRecord auth;
+  auth.flow = &f;
+  auth.ts = 2 * kNsPerSec;
+  auth.mechanism = "LOGIN";
+  auth.starttls_offered = true;
+  auth.reply_code = 535;  // a failed login sends nothing
+  d.publish(auth);
+  smtp::Info info;
+  info.mailfrom = "shipping@example.in";
+  info.rcptto = std::vector<std::string>{"drop@gmail.com"};
+  info.subject = "PW_admin/USER-PC";
+  smtp::SmtpRecord mail;
+  mail.flow = &f;
+  mail.info = &info;
+  mail.ts = 1 * kNsPerSec;
+  mail.done = 4 * kNsPerSec;
+  d.publish(mail);
+  EXPECT_TRUE(out.alerts.empty());
+  auth.reply_code = 235;
+  d.publish(auth);
+  d.publish(mail);
+  d.publish(mail);  // one alert per session
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].alert.signature_id, ExfiltrationDetector::kSidSmtpCleartext);
+  EXPECT_EQ(out.alerts[0].ts, 4 * kNsPerSec);
+  // Inside the organisation (its own relay), or to an internal server: nothing.
+  FlowContext g = f;
+  g.flow_id = 8;
+  g.tuple.dst = ip("10.0.0.25");
+  auth.flow = mail.flow = &g;
+  d.publish(auth);
+  d.publish(mail);
+  EXPECT_EQ(out.alerts.size(), 1u);
 }
 
 }  // namespace
