@@ -425,7 +425,9 @@ void SmtpSession::start_message(TimeNs ts) {
     mime_->finish();
     mime_.reset();
   }
-  mime_ = std::make_unique<MimeMessage>(static_cast<MimeHandler&>(*this));
+  MimeLimits limits;
+  limits.max_header_bytes = cfg_.max_header_length;
+  mime_ = std::make_unique<MimeMessage>(static_cast<MimeHandler&>(*this), limits);
 }
 
 void SmtpSession::end_message(TimeNs ts, bool complete) {
@@ -467,7 +469,7 @@ void SmtpSession::server_line(std::string_view l, TimeNs ts) {
     first_cmd_.clear();
     if (!pending_.empty()) {
       first_cmd_ = std::move(pending_.front());
-      pending_.pop_front();
+      pending_.erase(pending_.begin());
     }
     if (state_ == State::kAfterGap) state_ = State::kGapRecovery;
     update_state(reply_cmd_, r.code, ts);
@@ -602,7 +604,8 @@ void SmtpSession::open_file() {
     file_.record().depth = mime_depth_;
     file_.record().filename = entity_filename_;
     file_.record().tx_id = tx_id_;
-    if (!info_.tls) info_.fuids.push_back(file_.record().fuid);
+    if (!info_.tls && info_.fuids.size() < cfg_.max_fuids)
+      info_.fuids.push_back(file_.record().fuid);
     if (!entity_filename_.empty() && info_.attachments.size() < cfg_.max_attachments)
       info_.attachments.push_back(entity_filename_);
   }
@@ -787,6 +790,8 @@ std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
       {"max-line-length", &Config::max_line_length, 64},
       {"max-pending-commands", &Config::max_pending_commands, 1},
       {"max-attachments", &Config::max_attachments, 0},
+      {"max-fuids", &Config::max_fuids, 0},
+      {"max-header-length", &Config::max_header_length, 64},
   };
   for (const auto& kv : section) {
     std::string key = kv.first.Scalar();

@@ -6,7 +6,6 @@
 // internal host logging in to an internet mail server in the clear is how infostealers
 // (AgentTesla, Snake) send what they collected.
 #pragma once
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,9 +30,10 @@ struct Config {
   size_t max_cc_addresses = 1000;
   size_t max_path_length = 1000;
   size_t max_line_length = 16384;    // one buffered line
-  size_t max_header_length = 16384;  // one folded header field
+  size_t max_header_length = 16384;  // one folded header field (MIME::max_header_bytes)
   size_t max_pending_commands = 100;
   size_t max_attachments = 100;  // EVE email.attachment names kept per message
+  size_t max_fuids = 1000;       // smtp.log fuids per mail (a mail may have any number of parts)
 };
 
 struct Options : AnalyzerOptions {
@@ -156,9 +156,9 @@ class SmtpSession : public AppSession, private MimeHandler {
   size_t invalid_transactions_ = 0;
   // Commands awaiting their reply (pipelining): the oldest apart, as Zeek keeps it.
   std::string first_cmd_;
-  std::deque<std::string> pending_;
-  std::string reply_cmd_;       // the command the current reply answers
-  uint32_t pending_reply_ = 0;  // code of a multi-line reply in progress
+  std::vector<std::string> pending_;  // a vector: a deque allocates when made
+  std::string reply_cmd_;             // the command the current reply answers
+  uint32_t pending_reply_ = 0;        // code of a multi-line reply in progress
   // Client side
   uint64_t bdat_left_ = 0;  // bytes of the current BDAT chunk still to come
   bool bdat_last_ = false;  // the current chunk is the last
