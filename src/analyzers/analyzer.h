@@ -99,6 +99,17 @@ class AppSession {
   virtual void on_gap(Direction dir, uint64_t len, TimeNs ts) = 0;
   // The flow ends (FIN/RST, timeout, eviction, end of input): flush open transactions.
   virtual void on_close(TimeNs ts) = 0;
+
+  // True once the protocol has handed the connection over to another one (SMTP's and FTP's
+  // STARTTLS/AUTH TLS): after the current delivery the flow stage closes this session and
+  // probes what follows anew, as Zeek adds its SSL analyzer (conn.log service "smtp,ssl").
+  bool handed_off() const { return handed_off_; }
+
+ protected:
+  void hand_off() { handed_off_ = true; }
+
+ private:
+  bool handed_off_ = false;
 };
 
 struct AnalyzerApi {

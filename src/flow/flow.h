@@ -269,6 +269,7 @@ enum FlowCounter : size_t {
   kReassemblyOverflows,
   kSessionsAttached,
   kProbeBufferOverflows,
+  kSessionsHandedOff,
   kFlowCounterCount
 };
 
@@ -356,6 +357,9 @@ class FlowTable : public PacketSink {
   void stream_ack(Flow& f, int side, uint64_t seq, TimeNs ts);
   void stream_gap(Flow& f, int side, uint64_t seq, uint64_t len, TimeNs ts);
   void deliver(Flow& f, int side, const uint8_t* data, size_t len, TimeNs ts);
+  // Hands `data` to the flow's session; a session that handed the connection over is closed
+  // and the flow probed anew from the next bytes.
+  void feed(Flow& f, Direction dir, std::span<const uint8_t> data, TimeNs ts);
   void drain_pending(Flow& f, int side, TimeNs ts);
   void free_pending(Flow& f, int side);
   void release_block(TcpEndpoint& e, const PendingBlock& b);

@@ -32,6 +32,8 @@ const CounterInfo kFlowCounterInfo[] = {
     {"sessions_attached", "app-layer sessions attached by probing"},
     {"probe_buffer_overflows",
      "TCP flows whose first bytes outgrew the probe buffer before a protocol was recognised"},
+    {"sessions_handed_off",
+     "sessions that handed their connection to another protocol (STARTTLS, AUTH TLS)"},
 };
 
 inline int32_t seq_delta(uint32_t a, uint32_t b) {
@@ -645,7 +647,7 @@ void FlowTable::process_udp(Flow& f, const Packet& p, bool is_orig) {
   // Datagrams are probed one by one: each is a whole message. Up to 16 per direction while a
   // probe still says maybe: WebRTC flows carry several STUN exchanges before DTLS starts.
   if (!f.session) probe(f, dir, data, 16);
-  if (f.session) f.session->on_data(dir, data, p.ts);
+  if (f.session) feed(f, dir, data, p.ts);
 }
 
 void FlowTable::process_icmp(Flow& f, const Packet& p, bool is_orig) {
@@ -674,7 +676,11 @@ bool FlowTable::try_probes(Flow& f, Direction dir, std::span<const uint8_t> data
                         analyzer_states_[i].get()};
       f.session = api->create(sc);
       if (!f.session) continue;
-      f.ctx.service.assign(api->name);
+      // After a hand-over the service lists both, as Zeek's ("smtp,ssl").
+      if (f.ctx.service.empty())
+        f.ctx.service.assign(api->name);
+      else
+        f.ctx.service.append(",").append(api->name);
       f.ctx.app_proto.assign(api->eve_name.empty() ? api->name : api->eve_name);
       f.probe_done = true;
       if (f.proto == 17)
@@ -1109,7 +1115,7 @@ void FlowTable::deliver(Flow& f, int side, const uint8_t* data, size_t len, Time
   Direction dir = side == 0 ? Direction::kToServer : Direction::kToClient;
   std::span<const uint8_t> s(data, len);
   if (f.session)
-    f.session->on_data(dir, s, ts);
+    feed(f, dir, s, ts);
   else if (!f.probe_done)
     probe_stream(f, dir, s, ts);
 }
@@ -1125,7 +1131,7 @@ void FlowTable::probe_stream(Flow& f, Direction dir, std::span<const uint8_t> da
     // Common case: the first segment decides, nothing is copied.
     probe(f, dir, data, kMaxRounds);
     if (f.session) {
-      f.session->on_data(dir, data, ts);
+      feed(f, dir, data, ts);
       return;
     }
     if (f.probe_done) return;
@@ -1160,7 +1166,7 @@ void FlowTable::probe_stream(Flow& f, Direction dir, std::span<const uint8_t> da
       maybe |= try_probes(f, dir, data);
       if (f.session) {
         free_probe_buffer(f);  // the preamble is not the recognised protocol's
-        f.session->on_data(dir, data, ts);
+        feed(f, dir, data, ts);
         return;
       }
       end_probe_round(f, d, maybe, kMaxRounds);
@@ -1170,14 +1176,25 @@ void FlowTable::probe_stream(Flow& f, Direction dir, std::span<const uint8_t> da
     size_t off[2] = {0, 0};
     for (const ProbeBuffer::Chunk& c : b->chunks) {
       const uint8_t* base = reinterpret_cast<const uint8_t*>(b->bytes[c.dir].data());
-      f.session->on_data(c.dir == 0 ? Direction::kToServer : Direction::kToClient,
-                         {base + off[c.dir], c.len}, c.ts);
+      feed(f, c.dir == 0 ? Direction::kToServer : Direction::kToClient, {base + off[c.dir], c.len},
+           c.ts);
       off[c.dir] += c.len;
+      if (!f.session) break;  // handed over inside the held bytes: the rest is not probed
     }
     free_probe_buffer(f);
   } else if (f.probe_done) {
     free_probe_buffer(f);
   }
+}
+
+void FlowTable::feed(Flow& f, Direction dir, std::span<const uint8_t> data, TimeNs ts) {
+  f.session->on_data(dir, data, ts);
+  if (!f.session->handed_off()) return;
+  f.session->on_close(ts);
+  f.session.reset();
+  f.probe_done = false;
+  f.probe_rounds[0] = f.probe_rounds[1] = 0;
+  ++counters_[kSessionsHandedOff];
 }
 
 void FlowTable::free_probe_buffer(Flow& f) {

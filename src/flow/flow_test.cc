@@ -22,7 +22,7 @@ struct Conn {
   uint64_t orig_pkts = 0, resp_pkts = 0, orig_ip = 0, resp_ip = 0;
   TimeNs duration = 0;
   int parents = 0;
-  std::string app_proto, uid, community_id;
+  std::string app_proto, service, uid, community_id;
 };
 
 class Collect : public EventSink {
@@ -57,6 +57,7 @@ class Collect : public EventSink {
     out.duration = f.last - f.start;
     out.parents = f.n_parents;
     out.app_proto = f.ctx.app_proto;
+    out.service = f.ctx.service;
     out.uid = f.ctx.uid;
     out.community_id = f.ctx.community_id;
     std::string json;
@@ -589,8 +590,10 @@ Seen* g_seen = nullptr;
 class RecordingSession : public AppSession {
  public:
   void on_data(Direction dir, std::span<const uint8_t> data, TimeNs) override {
-    (dir == Direction::kToServer ? g_seen->to_server : g_seen->to_client)
-        .append(reinterpret_cast<const char*>(data.data()), data.size());
+    std::string_view v(reinterpret_cast<const char*>(data.data()), data.size());
+    (dir == Direction::kToServer ? g_seen->to_server : g_seen->to_client).append(v);
+    // As SMTP's 220 to STARTTLS: what follows is another protocol.
+    if (v.find("SWITCH") != std::string_view::npos) hand_off();
   }
   void on_gap(Direction, uint64_t len, TimeNs) override { g_seen->gaps += len; }
   void on_close(TimeNs) override { g_seen->closed = true; }
@@ -608,6 +611,54 @@ const Registration<AnalyzerApi> kTestAnalyzer{AnalyzerApi{
     .create = [](const SessionContext&) -> std::unique_ptr<AppSession> {
       return std::make_unique<RecordingSession>();
     }}};
+
+// The protocol a session hands the connection to ("U2..." after "SWITCH").
+struct Seen2 {
+  std::string data;
+};
+Seen2* g_seen2 = nullptr;
+class SecondSession : public AppSession {
+ public:
+  void on_data(Direction, std::span<const uint8_t> data, TimeNs) override {
+    g_seen2->data.append(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+  void on_gap(Direction, uint64_t, TimeNs) override {}
+  void on_close(TimeNs) override {}
+};
+const Registration<AnalyzerApi> kTestAnalyzer2{AnalyzerApi{
+    .name = "flowtest2",
+    .tcp = true,
+    .udp = false,
+    .probe =
+        [](std::span<const uint8_t> d, Direction, uint16_t) {
+          return d.size() >= 2 && d[0] == 'U' && d[1] == '2' ? ProbeResult::kYes : ProbeResult::kNo;
+        },
+    .create = [](const SessionContext&) -> std::unique_ptr<AppSession> {
+      return std::make_unique<SecondSession>();
+    }}};
+
+TEST(FlowProbe, HandOverClosesTheSessionAndProbesWhatFollows) {
+  Seen seen;
+  Seen2 seen2;
+  g_seen = &seen;
+  g_seen2 = &seen2;
+  Fixture t;
+  handshake(t.net);
+  t.net.tcp(ms(3), true, kAck | kPsh, 101, 501, "TS STARTTLS");
+  t.net.tcp(ms(4), false, kAck | kPsh, 501, 112, "220 SWITCH");
+  EXPECT_TRUE(seen.closed);  // closed at once: its transactions are written
+  t.net.tcp(ms(5), true, kAck | kPsh, 112, 511, "U2 hello");
+  t.net.tcp(ms(6), false, kAck | kPsh, 511, 120, "U2 hi");
+  t.table.finish(ms(7));
+  EXPECT_EQ(seen.to_server, "TS STARTTLS");
+  EXPECT_EQ(seen.to_client, "220 SWITCH");
+  EXPECT_EQ(seen2.data, "U2 helloU2 hi");
+  EXPECT_EQ(t.only().service, "flowtest,flowtest2");
+  EXPECT_EQ(t.only().app_proto, "flowtest2");
+  EXPECT_EQ(t.table.counters()[kSessionsHandedOff], 1u);
+  g_seen = nullptr;
+  g_seen2 = nullptr;
+}
 
 TEST(FlowReassembly, OutOfOrderOverlapAndGap) {
   Seen seen;

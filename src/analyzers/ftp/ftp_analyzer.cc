@@ -313,6 +313,9 @@ void FtpSession::reply(std::string_view l, TimeNs ts) {
   if (r.cont) return;
 
   const std::string& cmd = cmdarg_->cmd;
+  // AUTH TLS/SSL accepted: the control channel continues in TLS (RFC 4217), which the flow
+  // stage hands to the TLS analyzer after this delivery.
+  if (cmd == "AUTH" && r.code == 234) hand_off();
   if ((cmd == "USER" || cmd == "PASS") && ctx_.sink) {
     FtpLoginRecord lr;
     lr.ts = ts;

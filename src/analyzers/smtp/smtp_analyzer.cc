@@ -519,12 +519,14 @@ void SmtpSession::update_state(const std::string& cmd, uint32_t code, TimeNs ts)
       }
     }
   } else if ((cmd == "STARTTLS" || cmd == "X-ANONYMOUSTLS") && code == 220) {
-    // The rest is TLS: nothing more can be read here.
+    // The rest is TLS: the flow stage hands it to the TLS analyzer (conn service
+    // "smtp,ssl", as Zeek's); this session writes its row when it is closed.
     state_ = State::kInTls;
     set_session(ts);
     info_.tls = true;
     info_.has_client_activity = true;
     stopped_ = true;
+    hand_off();
   } else if (cmd == "(UNKNOWN)" && state_ == State::kGapRecovery && code == 354) {
     start_message(ts);
     state_ = State::kInData;

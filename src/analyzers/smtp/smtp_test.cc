@@ -172,6 +172,7 @@ TEST(SmtpSession, StartTlsEndsTheParseAndTransactionChecks) {
   EXPECT_EQ(sink.anomalies, 1);  // smtp_mail_transaction_invalid
   feed(s, C, "STARTTLS\r\n");
   feed(s, S, "220 go ahead\r\n");
+  EXPECT_TRUE(s.handed_off());  // the flow stage gives the rest to the TLS analyzer
   feed(s, C, "\x16\x03\x01 binary after TLS\r\n");
   s.on_close(2);
   ASSERT_EQ(sink.mails.size(), 1u);
