@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyzers/analyzer_settings.h"
 #include "core/ascii.h"
 
 namespace komainu::ftp {
@@ -529,54 +530,21 @@ void FtpRecord::write_eve(JsonWriter& w) const {
 
 std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
                                                  AnalyzerConfigError& error) {
-  auto opts = std::make_shared<Options>();
-  Config& c = opts->config;
-  auto bad = [&](const YAML::Node& n, std::string what) {
-    error.line = n.Mark().line;
-    error.message = std::move(what);
-    return nullptr;
+  using S = AnalyzerSetting<Config>;
+  static const S kSettings[] = {
+      {"logged-commands", &Config::logged_commands},
+      {"guest-ids", &Config::guest_ids},
+      {"capture-password", &Config::capture_password},
+      {"log-at-least-one-command", &Config::log_at_least_one_command},
+      {"max-pending-commands", S::Size{&Config::max_pending_commands, 1}},
+      {"max-user-length", S::Size{&Config::max_user_length}},
+      {"max-password-length", S::Size{&Config::max_password_length}},
+      {"max-arg-length", S::Size{&Config::max_arg_length}},
+      {"max-reply-msg-length", S::Size{&Config::max_reply_msg_length}},
+      {"max-command-length", S::Size{&Config::max_command_length}},
+      {"max-line-length", S::Size{&Config::max_line_length, 64}},
   };
-  for (const auto& kv : section) {
-    std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
-    auto size = [&](size_t& out, size_t lo) {
-      long long n = v.as<long long>();
-      if (n < (long long)lo || n > (1 << 24)) return false;
-      out = size_t(n);
-      return true;
-    };
-    try {
-      if (key == "logged-commands" || key == "guest-ids") {
-        if (!v.IsSequence()) return bad(v, key + ": expected a list");
-        auto& list = key == "logged-commands" ? c.logged_commands : c.guest_ids;
-        list.clear();
-        for (const auto& e : v) list.push_back(e.as<std::string>());
-      } else if (key == "capture-password") {
-        c.capture_password = v.as<bool>();
-      } else if (key == "log-at-least-one-command") {
-        c.log_at_least_one_command = v.as<bool>();
-      } else if (key == "max-pending-commands") {
-        if (!size(c.max_pending_commands, 1)) return bad(v, key + ": expected 1..16777216");
-      } else if (key == "max-user-length") {
-        if (!size(c.max_user_length, 0)) return bad(v, key + ": expected 0..16777216");
-      } else if (key == "max-password-length") {
-        if (!size(c.max_password_length, 0)) return bad(v, key + ": expected 0..16777216");
-      } else if (key == "max-arg-length") {
-        if (!size(c.max_arg_length, 0)) return bad(v, key + ": expected 0..16777216");
-      } else if (key == "max-reply-msg-length") {
-        if (!size(c.max_reply_msg_length, 0)) return bad(v, key + ": expected 0..16777216");
-      } else if (key == "max-command-length") {
-        if (!size(c.max_command_length, 0)) return bad(v, key + ": expected 0..16777216");
-      } else if (key == "max-line-length") {
-        if (!size(c.max_line_length, 64)) return bad(v, key + ": expected 64..16777216");
-      } else {
-        return bad(kv.first, key + ": unknown setting");
-      }
-    } catch (const YAML::Exception&) {
-      return bad(v, key + ": bad value");
-    }
-  }
-  return opts;
+  return read_analyzer_settings<Options, Config>(section, kSettings, error);
 }
 
 namespace {

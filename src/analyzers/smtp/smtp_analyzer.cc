@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "analyzers/analyzer_settings.h"
 #include "core/ascii.h"
 
 namespace komainu::smtp {
@@ -771,51 +772,21 @@ void SmtpRecord::write_eve(JsonWriter& w) const {
 
 std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
                                                  AnalyzerConfigError& error) {
-  auto opts = std::make_shared<Options>();
-  Config& c = opts->config;
-  auto bad = [&](const YAML::Node& n, std::string what) {
-    error.line = n.Mark().line;
-    error.message = std::move(what);
-    return nullptr;
+  using S = AnalyzerSetting<Config>;
+  static const S kSettings[] = {
+      {"mail-transaction-validation", &Config::mail_transaction_validation},
+      {"max-invalid-mail-transactions", S::Size{&Config::max_invalid_mail_transactions}},
+      {"max-rcptto-addresses", S::Size{&Config::max_rcptto_addresses}},
+      {"max-to-addresses", S::Size{&Config::max_to_addresses}},
+      {"max-cc-addresses", S::Size{&Config::max_cc_addresses}},
+      {"max-path-length", S::Size{&Config::max_path_length}},
+      {"max-line-length", S::Size{&Config::max_line_length, 64}},
+      {"max-header-length", S::Size{&Config::max_header_length, 64}},
+      {"max-pending-commands", S::Size{&Config::max_pending_commands, 1}},
+      {"max-attachments", S::Size{&Config::max_attachments}},
+      {"max-fuids", S::Size{&Config::max_fuids}},
   };
-  struct Size {
-    const char* key;
-    size_t Config::*field;
-    size_t lo;
-  };
-  static const Size kSizes[] = {
-      {"max-invalid-mail-transactions", &Config::max_invalid_mail_transactions, 0},
-      {"max-rcptto-addresses", &Config::max_rcptto_addresses, 0},
-      {"max-to-addresses", &Config::max_to_addresses, 0},
-      {"max-cc-addresses", &Config::max_cc_addresses, 0},
-      {"max-path-length", &Config::max_path_length, 0},
-      {"max-line-length", &Config::max_line_length, 64},
-      {"max-pending-commands", &Config::max_pending_commands, 1},
-      {"max-attachments", &Config::max_attachments, 0},
-      {"max-fuids", &Config::max_fuids, 0},
-      {"max-header-length", &Config::max_header_length, 64},
-  };
-  for (const auto& kv : section) {
-    std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
-    try {
-      if (key == "mail-transaction-validation") {
-        c.mail_transaction_validation = v.as<bool>();
-        continue;
-      }
-      const Size* s = nullptr;
-      for (const auto& e : kSizes)
-        if (key == e.key) s = &e;
-      if (!s) return bad(kv.first, key + ": unknown setting");
-      long long n = v.as<long long>();
-      if (n < (long long)s->lo || n > (1 << 24))
-        return bad(v, key + ": expected " + std::to_string(s->lo) + "..16777216");
-      c.*(s->field) = size_t(n);
-    } catch (const YAML::Exception&) {
-      return bad(v, key + ": bad value");
-    }
-  }
-  return opts;
+  return read_analyzer_settings<Options, Config>(section, kSettings, error);
 }
 
 namespace {

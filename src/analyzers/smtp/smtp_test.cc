@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "analyzers/analyzer_testing.h"
 #include "analyzers/smtp/smtp_analyzer.h"
@@ -190,6 +191,28 @@ TEST(SmtpProbe, ClientAndServerFirstBytes) {
   EXPECT_EQ(p("220 mx ESMTP Postfix\r\n", Direction::kToClient), ProbeResult::kYes);
   EXPECT_EQ(p("220 ProFTPD ready\r\n", Direction::kToClient), ProbeResult::kMaybe);
   EXPECT_EQ(p("SSH-2.0-x\r\n", Direction::kToClient), ProbeResult::kNo);
+}
+
+}  // namespace
+}  // namespace komainu::smtp
+
+namespace komainu::smtp {
+namespace {
+
+TEST(SmtpConfig, SettingsAndErrorsWithTheirLine) {
+  AnalyzerConfigError e;
+  auto o = configure(YAML::Load("max-fuids: 5\nmail-transaction-validation: false\n"), e);
+  ASSERT_NE(o, nullptr);
+  const Config& c = dynamic_cast<const Options&>(*o).config;
+  EXPECT_EQ(c.max_fuids, 5u);
+  EXPECT_FALSE(c.mail_transaction_validation);
+  EXPECT_EQ(configure(YAML::Load("max-fuids: 1\nbogus: 1\n"), e), nullptr);
+  EXPECT_EQ(e.line, 1);
+  EXPECT_EQ(e.message, "bogus: unknown setting");
+  EXPECT_EQ(configure(YAML::Load("max-line-length: 10\n"), e), nullptr);
+  EXPECT_EQ(e.message, "max-line-length: expected 64..16777216");
+  EXPECT_EQ(configure(YAML::Load("mail-transaction-validation: maybe\n"), e), nullptr);
+  EXPECT_EQ(e.message, "mail-transaction-validation: bad value");
 }
 
 }  // namespace
