@@ -22,8 +22,10 @@ struct AnalyzerSetting {
     size_t lo = 0;
     size_t hi = size_t(1) << 24;
   };
+  // Anything else: reads `v` into the config, or returns false with what was expected.
+  using Custom = bool (*)(const YAML::Node& v, Config& c, std::string& expected);
   const char* key;
-  std::variant<bool Config::*, Size, std::vector<std::string> Config::*> target;
+  std::variant<bool Config::*, Size, std::vector<std::string> Config::*, Custom> target;
 };
 
 // Fills `Options::config` from `section`; nullptr with `error` set on the first bad entry.
@@ -58,6 +60,9 @@ std::shared_ptr<const AnalyzerOptions> read_analyzer_settings(
         std::vector<std::string>& list = c.*(*l);
         list.clear();
         for (const auto& e : v) list.push_back(e.as<std::string>());
+      } else if (auto* f = std::get_if<typename AnalyzerSetting<Config>::Custom>(&s->target)) {
+        std::string expected;
+        if (!(*f)(v, c, expected)) return bad(v, key + ": expected " + expected);
       }
     } catch (const YAML::Exception&) {
       return bad(v, key + ": bad value");

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "analyzers/analyzer_settings.h"
 #include "core/ascii.h"
 
 namespace komainu::dns {
@@ -235,37 +236,25 @@ void DnsSession::on_close(TimeNs) {
 
 std::shared_ptr<const AnalyzerOptions> configure(const YAML::Node& section,
                                                  AnalyzerConfigError& error) {
-  auto opts = std::make_shared<Options>();
-  Config& c = opts->config;
-  auto bad = [&](const YAML::Node& n, std::string what) {
-    error.line = n.Mark().line;
-    error.message = std::move(what);
-    return nullptr;
+  using S = AnalyzerSetting<Config>;
+  static const S kSettings[] = {
+      {"eve-version", S::Custom{[](const YAML::Node& v, Config& c, std::string& expected) {
+         int n = v.as<int>();
+         expected = "2 or 3";
+         if (n != 2 && n != 3) return false;
+         c.eve_version = n;
+         return true;
+       }}},
+      {"transaction-timeout", S::Custom{[](const YAML::Node& v, Config& c, std::string& expected) {
+         double sec = v.as<double>();
+         expected = "seconds in (0, 1e6)";
+         if (!(sec > 0 && sec < 1e6)) return false;
+         c.txn_timeout = TimeNs(sec * double(kNsPerSec));
+         return true;
+       }}},
+      {"max-pending-transactions", S::Size{&Config::max_pending, 1, 65536}},
   };
-  for (const auto& kv : section) {
-    std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
-    try {
-      if (key == "eve-version") {
-        int n = v.as<int>();
-        if (n != 2 && n != 3) return bad(v, key + ": expected 2 or 3");
-        c.eve_version = n;
-      } else if (key == "transaction-timeout") {
-        double sec = v.as<double>();
-        if (!(sec > 0 && sec < 1e6)) return bad(v, key + ": expected seconds in (0, 1e6)");
-        c.txn_timeout = TimeNs(sec * double(kNsPerSec));
-      } else if (key == "max-pending-transactions") {
-        int n = v.as<int>();
-        if (n < 1 || n > 65536) return bad(v, key + ": expected a number in [1, 65536]");
-        c.max_pending = size_t(n);
-      } else {
-        return bad(kv.first, key + ": unknown setting");
-      }
-    } catch (const YAML::Exception&) {
-      return bad(v, key + ": bad value");
-    }
-  }
-  return opts;
+  return read_analyzer_settings<Options, Config>(section, kSettings, error);
 }
 
 std::unique_ptr<AnalyzerWorkerState> make_worker_state(const AnalyzerOptions*) {
