@@ -659,6 +659,7 @@ void HttpParser::on_headers_done(Side& s, Direction dir, TimeNs ts) {
       // The connection now carries another protocol: stop parsing both directions. The
       // response's end may publish and free the transaction, so it comes last.
       tunnel_ = true;
+      connect_tunnel_ = tx.connect && tx.status != 101;
       if (sides_[0].tx == &tx) end_message(sides_[0], Direction::kToServer, ts, false);
       tx.request_done = true;
       end_message(s, dir, ts, true);

@@ -139,6 +139,8 @@ class HttpParser {
   const std::deque<HttpTransaction>& pending() const { return txs_; }
   uint64_t transactions() const { return next_tx_id_; }
   bool tunnel() const { return tunnel_; }
+  // The tunnel is a CONNECT's (another protocol from the next byte on), not a 101 upgrade.
+  bool connect_tunnel() const { return connect_tunnel_; }
 
  private:
   enum class State : uint8_t {
@@ -243,6 +245,7 @@ class HttpParser {
   uint64_t next_tx_id_ = 0;
   uint64_t file_count_ = 0;
   bool tunnel_ = false;
+  bool connect_tunnel_ = false;
   bool stopped_ = false;  // protocol violation after a valid exchange
   // Inflate output: only the bytes zlib produced are read (not zeroed: every HTTP flow makes
   // a parser, and clearing 16 KiB each time showed in the profile).

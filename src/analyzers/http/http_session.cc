@@ -12,6 +12,9 @@ HttpSession::HttpSession(const SessionContext& ctx, HttpLimits limits, HttpLogOp
 
 void HttpSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs ts) {
   parser_.data(dir, data, ts);
+  // Through a proxy's CONNECT tunnel the client speaks TLS (or SMTP ...) to the far end:
+  // the flow stage probes it anew, as Zeek's conn.log service "http,smtp".
+  if (parser_.connect_tunnel()) hand_off();
 }
 
 void HttpSession::on_gap(Direction dir, uint64_t len, TimeNs ts) {

@@ -372,6 +372,7 @@ TEST(Http, ConnectStopsParsingAfter2xx) {
   EXPECT_EQ(http[0]->get("uri"), "example.com:443");
   EXPECT_EQ(http[0]->get("status_code"), "200");
   EXPECT_TRUE(h.session->parser().tunnel());
+  EXPECT_TRUE(h.session->handed_off());  // the flow stage probes the tunnelled protocol
   EXPECT_EQ(h.session->anomalies().total(), 0u);
 }
 

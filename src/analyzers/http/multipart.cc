@@ -1,6 +1,5 @@
 #include "analyzers/http/multipart.h"
 
-
 #include "core/ascii.h"
 
 namespace komainu::http {
