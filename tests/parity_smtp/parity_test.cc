@@ -34,28 +34,5 @@ TEST(ZeekParity, Smtp) {
   EXPECT_EQ(other["weird"].produced, other["weird"].baseline);
 }
 
-// SMTP STARTTLS handed to the TLS analyzer: a session recorded on loopback (openssl s_client
-// -starttls smtp against a Python server with a self-signed certificate, data/README.md).
-TEST(SmtpStartTls, TheTlsAfterStartTlsIsAnalysed) {
-  testing::CollectingSink sink;
-  {
-    PipelineConfig cfg;
-    Pipeline pipe(cfg, &sink);
-    FileSource src;
-    ASSERT_TRUE(
-        src.open({std::string(KOMAINU_SOURCE_DIR) + "/tests/parity_smtp/data/smtp-starttls.pcap"}));
-    RawFrame f;
-    while (src.next(f) == SourceStatus::kFrame) pipe.process(f);
-    pipe.finish();
-  }
-  ASSERT_EQ(sink.zeek["conn"].size(), 1u);
-  EXPECT_NE(sink.zeek["conn"][0].find("\tsmtp,ssl\t"), std::string::npos) << sink.zeek["conn"][0];
-  ASSERT_EQ(sink.zeek["smtp"].size(), 1u);
-  auto smtp = testing::split_tabs(sink.zeek["smtp"][0]);
-  EXPECT_EQ(smtp[smtp.size() - 2], "T");  // tls
-  ASSERT_EQ(sink.zeek["ssl"].size(), 1u);
-  EXPECT_NE(sink.zeek["ssl"][0].find("\tmail.example.test\t"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace komainu
