@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Passing tests recorded in docs/parity.md; the test fails below it (a regression).
-constexpr size_t kPassFloor = 150;  // 153 measured 2026-11-27 (with the SMTP analyzer)
+constexpr size_t kPassFloor = 150;  // 154 measured 2026-11-27 (with the SMTP analyzer)
 
 struct Outcome {
   std::string test;

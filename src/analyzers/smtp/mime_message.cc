@@ -352,13 +352,13 @@ void MimeMessage::base64(Entity& e, std::string_view l) {
     }
     e.b64_bits = (e.b64_bits << 6) | uint32_t(v);
     if (++e.b64_n < 4) continue;
-    if (e.b64_done) {
-      b64_error("extra base64 groups after '=' padding are ignored");
-    } else {
-      int n = 3 - std::min(e.b64_pad, 3);
-      for (int k = 0; k < n; ++k) out_.push_back(char((e.b64_bits >> (16 - 8 * k)) & 0xff));
-      if (e.b64_pad > 0) e.b64_done = true;
-    }
+    // Zeek drops the groups after a padded one; Suricata decodes them (suricata-verify
+    // bug-6207: "NA=", "=Mg", "==" is "42"), and so does komainu: content that follows a
+    // stray '=' must not be hidden from file inspection.
+    if (e.b64_done) b64_error("extra base64 groups after '=' padding decoded");
+    int n = 3 - std::min(e.b64_pad, 3);
+    for (int k = 0; k < n; ++k) out_.push_back(char((e.b64_bits >> (16 - 8 * k)) & 0xff));
+    if (e.b64_pad > 0) e.b64_done = true;
     e.b64_bits = 0;
     e.b64_n = 0;
     e.b64_pad = 0;
@@ -370,13 +370,11 @@ void MimeMessage::base64_end(Entity& e) {
   h_.anomaly("base64_illegal_encoding", "incomplete base64 group, padding with " +
                                             std::to_string((4 - e.b64_n) * 6) + " bits of 0");
   out_.clear();
-  if (!e.b64_done) {
-    const int n = e.b64_n;
-    uint32_t bits = e.b64_bits << (6 * (4 - n));
-    int pad = e.b64_pad + (4 - n);
-    int bytes = 3 - std::min(pad, 3);
-    for (int k = 0; k < bytes; ++k) out_.push_back(char((bits >> (16 - 8 * k)) & 0xff));
-  }
+  const int n = e.b64_n;
+  uint32_t bits = e.b64_bits << (6 * (4 - n));
+  int pad = e.b64_pad + (4 - n);
+  int bytes = 3 - std::min(pad, 3);
+  for (int k = 0; k < bytes; ++k) out_.push_back(char((bits >> (16 - 8 * k)) & 0xff));
   e.b64_n = 0;
   flush();
 }

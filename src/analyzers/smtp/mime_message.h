@@ -52,7 +52,7 @@ class MimeMessage {
     std::string boundary;
     uint32_t b64_bits = 0;  // base64 group being assembled
     int b64_n = 0, b64_pad = 0;
-    bool b64_done = false;  // a padded group ended the data
+    bool b64_done = false;  // a padded group was seen (later groups are a weird)
   };
   void begin(bool parent_multipart);
   void end_from(size_t i);  // ends entities i.. (innermost first)

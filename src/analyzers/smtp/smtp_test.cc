@@ -79,6 +79,16 @@ TEST(MimeMessage, MultipartBase64QuotedPrintableAndFolding) {
             "<CONTENT-TRANSFER-ENCODING=quoted-printable;[a=b][c\r\n]>>");
 }
 
+TEST(MimeMessage, Base64GroupsAfterPaddingAreDecoded) {
+  Recorder r;
+  MimeMessage m(r);
+  for (const char* l : {"Content-Transfer-Encoding: base64", "", "NA=", "=Mg", "=="}) m.line(l);
+  m.finish();
+  EXPECT_NE(r.log.find("[4]"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("[2]"), std::string::npos) << r.log;
+  EXPECT_NE(r.log.find("extra base64 groups after '=' padding decoded"), std::string::npos);
+}
+
 TEST(MimeMessage, Base64ErrorsAndPlainLines) {
   Recorder r;
   MimeMessage m(r);
