@@ -90,5 +90,45 @@ TEST(Exfiltration, MailAfterCleartextSmtpLogin) {
   EXPECT_EQ(out.alerts.size(), 1u);
 }
 
+TEST(Exfiltration, CleartextSmtpSessionsAreCappedAndEndWithTheirFlow) {
+  testing::AlertSink out;
+  ExfilConfig cfg;
+  cfg.max_smtp_sessions = 1;
+  ExfiltrationDetector d(cfg, nullptr, &out);
+  FlowContext a, b;
+  for (FlowContext* f : {&a, &b}) {
+    f->tuple.proto = 6;
+    f->tuple.src = ip("10.30.21.77");
+    f->tuple.dst = ip("203.0.113.25");
+    f->tuple.dport = 587;
+  }
+  a.flow_id = 1;
+  b.flow_id = 2;
+  smtp::SmtpAuthRecord auth;
+  auth.reply_code = 235;
+  auth.mechanism = "PLAIN";
+  auth.flow = &a;
+  d.publish(auth);
+  auth.flow = &b;  // over the cap: the table starts again (counted), a's login is forgotten
+  d.publish(auth);
+  smtp::Info info;
+  info.mailfrom = "x@example.net";
+  smtp::SmtpRecord mail;
+  mail.info = &info;
+  mail.flow = &a;
+  d.publish(mail);
+  EXPECT_TRUE(out.alerts.empty());
+  mail.flow = &b;
+  d.publish(mail);
+  EXPECT_EQ(out.alerts.size(), 1u);
+  std::string stats;
+  JsonWriter w(stats);
+  w.begin_object();
+  d.write_stats(w);
+  w.end_object();
+  EXPECT_NE(stats.find("\"smtp_login_resets\":1"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"smtp_cleartext_logins\":2"), std::string::npos) << stats;
+}
+
 }  // namespace
 }  // namespace komainu
