@@ -3,11 +3,32 @@
 #include <algorithm>
 
 #include "analyzers/ftp/ftp_analyzer.h"
+#include "analyzers/smtp/smtp_analyzer.h"
 #include "analyzers/ssh/ssh_analyzer.h"
 
 namespace komainu {
 
+BruteForceDetector::BruteForceDetector(const BruteForceConfig& cfg, EventSink* alerts)
+    : cfg_(cfg),
+      alerts_(alerts),
+      ftp_{"FTP", "ftp", kSidFtpGuessing, kSidFtpSuccess, cfg.ftp_window, cfg.ftp_failed_logins,
+           {}},
+      smtp_{"SMTP",
+            "smtp",
+            kSidSmtpGuessing,
+            kSidSmtpSuccess,
+            cfg.smtp_window,
+            cfg.smtp_failed_logins,
+            {}} {}
+
 void BruteForceDetector::publish(const Record& r) {
+  if (r.event_type() == "smtp_auth") {
+    const auto* a = dynamic_cast<const smtp::SmtpAuthRecord*>(&r);
+    if (!a || !a->flow) return;
+    const FlowTuple& t = a->flow->tuple;
+    on_smtp_auth(r.ts, t.src, t.dst, t.dport, a->reply_code);
+    return;
+  }
   if (r.event_type() == "ftp_login") {
     const auto* l = dynamic_cast<const ftp::FtpLoginRecord*>(&r);
     if (!l || !l->flow) return;
@@ -76,22 +97,34 @@ void BruteForceDetector::on_ssh(TimeNs ts, const IpAddr& src, const IpAddr& dst,
 
 void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr& dst,
                                       uint16_t dport, uint32_t reply_code) {
-  if (reply_code == 230) {
-    ++ftp_succeeded_;
-    auto it = ftp_sources_.find(src);
-    if (it == ftp_sources_.end() || ts - it->second.start > cfg_.ftp_window) return;
-    FtpSource& s = it->second;
+  on_login(ftp_, ts, src, dst, dport, reply_code == 230, reply_code / 100 == 5);
+}
+
+void BruteForceDetector::on_smtp_auth(TimeNs ts, const IpAddr& src, const IpAddr& dst,
+                                      uint16_t dport, uint32_t reply_code) {
+  // 535: credentials invalid (RFC 4954). Other refusals (a malformed exchange, a mechanism
+  // not offered, a temporary failure) say nothing about a guessed password.
+  on_login(smtp_, ts, src, dst, dport, reply_code == 235, reply_code == 535);
+}
+
+void BruteForceDetector::on_login(LoginService& svc, TimeNs ts, const IpAddr& src,
+                                  const IpAddr& dst, uint16_t dport, bool success, bool failed) {
+  if (success) {
+    ++svc.succeeded;
+    auto it = svc.sources.find(src);
+    if (it == svc.sources.end() || ts - it->second.start > svc.window) return;
+    LoginSource& s = it->second;
     bool failed_here = std::find(s.servers.begin(), s.servers.end(), dst) != s.servers.end();
     if (s.alerted && failed_here && !s.success_alerted) {
       s.success_alerted = true;
-      alert_ftp_success(src, dst, dport, s, ts);
+      alert_login_success(svc, src, dst, dport, s, ts);
     }
     return;
   }
-  if (reply_code / 100 != 5) return;
-  ++ftp_failed_;
-  FtpSource& s = windowed_entry(ftp_sources_, src, ts, cfg_.ftp_window, cfg_.max_sources,
-                                ftp_source_evictions_);
+  if (!failed) return;
+  ++svc.failed;
+  LoginSource& s =
+      windowed_entry(svc.sources, src, ts, svc.window, cfg_.max_sources, svc.evictions);
   s.port = dport;
   ++s.failed;
   if (std::find(s.servers.begin(), s.servers.end(), dst) == s.servers.end()) {
@@ -101,9 +134,8 @@ void BruteForceDetector::on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr
       ++s.servers_over_cap;
   }
   bool update = false;
-  if (doubling_alert(s.failed, cfg_.ftp_failed_logins, s.alerted, s.updates, cfg_.max_updates,
-                     &update))
-    alert_ftp_guessing(src, s, update, ts);
+  if (doubling_alert(s.failed, svc.threshold, s.alerted, s.updates, cfg_.max_updates, &update))
+    alert_login_guessing(svc, src, s, update, ts);
 }
 
 namespace {
@@ -114,24 +146,25 @@ std::string mins_secs(TimeNs d) {
 }
 }  // namespace
 
-void BruteForceDetector::alert_ftp_guessing(const IpAddr& src, FtpSource& s, bool update,
-                                            TimeNs ts) {
+void BruteForceDetector::alert_login_guessing(const LoginService& svc, const IpAddr& src,
+                                              LoginSource& s, bool update, TimeNs ts) {
   uint64_t n = s.servers.size() + s.servers_over_cap;
   // Zeek's FTP::Bruteforcing notice text, after komainu's prefix.
-  std::string msg = "KOMAINU BRUTE_FORCE FTP password guessing: " + src.str() + " had " +
-                    std::to_string(s.failed) + " failed logins on " + std::to_string(n) +
-                    " FTP server" + (n > 1 ? "s" : "") + " in " + mins_secs(s.last - s.first);
+  std::string msg = std::string("KOMAINU BRUTE_FORCE ") + svc.name +
+                    " password guessing: " + src.str() + " had " + std::to_string(s.failed) +
+                    " failed logins on " + std::to_string(n) + " " + svc.name + " server" +
+                    (n > 1 ? "s" : "") + " in " + mins_secs(s.last - s.first);
   if (update) msg += " (update)";
-  AlertBuilder a("brute_force", kSidFtpGuessing, msg, 2, "TA0006",
+  AlertBuilder a("brute_force", svc.sid_guessing, msg, 2, "TA0006",
                  n > 1 ? "T1110.003" : "T1110.001");
   a.ip(src);
   for (size_t i = 0; i < s.servers.size() && i < 10; ++i) a.ip(s.servers[i]);
-  a.ev.kv("kind", "ftp_guessing")
-      .kv("service", "ftp")
+  a.ev.kv("kind", std::string(svc.kind) + "_guessing")
+      .kv("service", svc.kind)
       .kv("port", unsigned(s.port))
       .kv("failed_logins", s.failed)
       .kv("servers", n)
-      .kv("threshold", cfg_.ftp_failed_logins)
+      .kv("threshold", svc.threshold)
       .kv("first_seen", format_eve_time(s.first))
       .kv("last_seen", format_eve_time(s.last))
       .kv("update", update)
@@ -143,16 +176,17 @@ void BruteForceDetector::alert_ftp_guessing(const IpAddr& src, FtpSource& s, boo
   ++alerts_sent_;
 }
 
-void BruteForceDetector::alert_ftp_success(const IpAddr& src, const IpAddr& dst, uint16_t dport,
-                                           const FtpSource& s, TimeNs ts) {
-  std::string msg =
-      "KOMAINU BRUTE_FORCE FTP login succeeded after password guessing: " + src.str() + " -> " +
-      dst.str() + ":" + std::to_string(dport) + " after " + std::to_string(s.failed) +
-      " failed logins";
-  AlertBuilder a("brute_force", kSidFtpSuccess, msg, 1, "TA0006", "T1110.001");
+void BruteForceDetector::alert_login_success(const LoginService& svc, const IpAddr& src,
+                                             const IpAddr& dst, uint16_t dport,
+                                             const LoginSource& s, TimeNs ts) {
+  std::string msg = std::string("KOMAINU BRUTE_FORCE ") + svc.name +
+                    " login succeeded after password guessing: " + src.str() + " -> " + dst.str() +
+                    ":" + std::to_string(dport) + " after " + std::to_string(s.failed) +
+                    " failed logins";
+  AlertBuilder a("brute_force", svc.sid_success, msg, 1, "TA0006", "T1110.001");
   a.ip(src).ip(dst);
-  a.ev.kv("kind", "ftp_success_after_guessing")
-      .kv("service", "ftp")
+  a.ev.kv("kind", std::string(svc.kind) + "_success_after_guessing")
+      .kv("service", svc.kind)
       .kv("port", unsigned(dport))
       .kv("failed_logins", s.failed)
       .kv("first_seen", format_eve_time(s.first));
@@ -233,10 +267,14 @@ void BruteForceDetector::write_stats(JsonWriter& w) const {
       .kv("pair_evictions", pair_evictions_)
       .kv("sources", uint64_t(sources_.size()))
       .kv("source_evictions", source_evictions_)
-      .kv("ftp_failed_logins", ftp_failed_)
-      .kv("ftp_succeeded_logins", ftp_succeeded_)
-      .kv("ftp_sources", uint64_t(ftp_sources_.size()))
-      .kv("ftp_source_evictions", ftp_source_evictions_)
+      .kv("ftp_failed_logins", ftp_.failed)
+      .kv("ftp_succeeded_logins", ftp_.succeeded)
+      .kv("ftp_sources", uint64_t(ftp_.sources.size()))
+      .kv("ftp_source_evictions", ftp_.evictions)
+      .kv("smtp_failed_logins", smtp_.failed)
+      .kv("smtp_succeeded_logins", smtp_.succeeded)
+      .kv("smtp_sources", uint64_t(smtp_.sources.size()))
+      .kv("smtp_source_evictions", smtp_.evictions)
       .kv("alerts", alerts_sent_);
 }
 
@@ -244,14 +282,16 @@ namespace {
 
 std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error) {
   BruteForceConfig c;
-  double window = 1800, ftp_window = 900;
-  if (!config_check_keys(
-          ctx, "brute_force",
-          {"window", "failed_connections", "spray_servers", "count_undetermined", "max_updates",
-           "max_pairs", "max_sources", "ftp_window", "ftp_failed_logins"},
-          error) ||
+  double window = 1800, ftp_window = 900, smtp_window = 900;
+  if (!config_check_keys(ctx, "brute_force",
+                         {"window", "failed_connections", "spray_servers", "count_undetermined",
+                          "max_updates", "max_pairs", "max_sources", "ftp_window",
+                          "ftp_failed_logins", "smtp_window", "smtp_failed_logins"},
+                         error) ||
       !config_get(ctx, "ftp_window", ftp_window, error) ||
       !config_get(ctx, "ftp_failed_logins", c.ftp_failed_logins, error) ||
+      !config_get(ctx, "smtp_window", smtp_window, error) ||
+      !config_get(ctx, "smtp_failed_logins", c.smtp_failed_logins, error) ||
       !config_get(ctx, "window", window, error) ||
       !config_get(ctx, "failed_connections", c.failed_connections, error) ||
       !config_get(ctx, "spray_servers", c.spray_servers, error) ||
@@ -261,14 +301,17 @@ std::unique_ptr<Detector> create(const DetectorContext& ctx, std::string* error)
       !config_get(ctx, "max_sources", c.max_sources, error))
     return nullptr;
   if (window <= 0 || c.failed_connections == 0 || c.spray_servers < 2 || c.max_pairs == 0 ||
-      c.max_sources == 0 || ftp_window <= 0 || c.ftp_failed_logins == 0) {
+      c.max_sources == 0 || ftp_window <= 0 || c.ftp_failed_logins == 0 || smtp_window <= 0 ||
+      c.smtp_failed_logins == 0) {
     *error = ctx.config_file +
              ": detectors.brute_force: window, failed_connections, max_pairs, max_sources, "
-             "ftp_window and ftp_failed_logins must be > 0, spray_servers >= 2";
+             "ftp_window, ftp_failed_logins, smtp_window and smtp_failed_logins must be > 0, "
+             "spray_servers >= 2";
     return nullptr;
   }
   c.window = TimeNs(window * kNsPerSec);
   c.ftp_window = TimeNs(ftp_window * kNsPerSec);
+  c.smtp_window = TimeNs(smtp_window * kNsPerSec);
   return std::make_unique<BruteForceDetector>(c, ctx.alerts);
 }
 

@@ -12,6 +12,8 @@
 //    number of servers, in `ftp_window` (Zeek's ftp/detect-bruteforcing: FTP::Bruteforcing,
 //    20 in 15 min); a 230 login from that source afterwards on a server it failed on raises
 //    a severity-1 alert.
+//  - SMTP guessing: the same over SMTP AUTH exchanges seen in the clear (535 "credentials
+//    invalid" counts, 235 is a login), `smtp_failed_logins` in `smtp_window`.
 // One alert per key and window, then an update each time the count doubles (`max_updates`).
 #pragma once
 #include <cstdint>
@@ -29,9 +31,11 @@ struct BruteForceConfig {
   bool count_undetermined = false;   // connections without an authentication verdict
   uint64_t max_updates = 4;
   uint64_t max_pairs = 20000;
-  uint64_t max_sources = 10000;         // also caps the FTP sources
-  TimeNs ftp_window = 900 * kNsPerSec;  // Zeek's FTP::bruteforce_measurement_interval
-  uint64_t ftp_failed_logins = 20;      // Zeek's FTP::bruteforce_threshold
+  uint64_t max_sources = 10000;          // also caps the FTP sources
+  TimeNs ftp_window = 900 * kNsPerSec;   // Zeek's FTP::bruteforce_measurement_interval
+  uint64_t ftp_failed_logins = 20;       // Zeek's FTP::bruteforce_threshold
+  TimeNs smtp_window = 900 * kNsPerSec;  // as FTP's (Zeek has no SMTP guessing script)
+  uint64_t smtp_failed_logins = 20;
 };
 
 class BruteForceDetector : public Detector {
@@ -41,10 +45,14 @@ class BruteForceDetector : public Detector {
   static constexpr uint32_t kSidSuccess = 9100903;
   static constexpr uint32_t kSidFtpGuessing = 9100904;
   static constexpr uint32_t kSidFtpSuccess = 9100905;
+  static constexpr uint32_t kSidSmtpGuessing = 9100906;
+  static constexpr uint32_t kSidSmtpSuccess = 9100907;
 
-  BruteForceDetector(const BruteForceConfig& cfg, EventSink* alerts) : cfg_(cfg), alerts_(alerts) {}
+  BruteForceDetector(const BruteForceConfig& cfg, EventSink* alerts);
   void publish(const Record& r) override;
-  bool wants(std::string_view type) const override { return type == "ssh" || type == "ftp_login"; }
+  bool wants(std::string_view type) const override {
+    return type == "ssh" || type == "ftp_login" || type == "smtp_auth";
+  }
   void write_stats(JsonWriter& w) const override;
   // For tests: one SSH connection from src to dst ended at `ts` with this verdict
   // (attempts = 0: no verdict).
@@ -52,6 +60,9 @@ class BruteForceDetector : public Detector {
               uint64_t attempts);
   // For tests: an FTP server answered a client's USER or PASS with `reply_code`.
   void on_ftp_login(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport,
+                    uint32_t reply_code);
+  // For tests: an SMTP server answered a client's AUTH exchange with `reply_code`.
+  void on_smtp_auth(TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport,
                     uint32_t reply_code);
 
  private:
@@ -77,8 +88,9 @@ class BruteForceDetector : public Detector {
     uint64_t servers_over_cap = 0;
   };
   static constexpr size_t kMaxServersPerSource = 256;
-  // Zeek counts FTP failures per client address across servers (SumStats key $host).
-  struct FtpSource {
+  // Zeek counts FTP failures per client address across servers (SumStats key $host); SMTP
+  // AUTH is counted the same way.
+  struct LoginSource {
     TimeNs start = 0, first = 0, last = 0;
     uint64_t failed = 0, alerted = 0, updates = 0;
     std::vector<IpAddr> servers;
@@ -86,20 +98,32 @@ class BruteForceDetector : public Detector {
     uint16_t port = 0;
     bool success_alerted = false;
   };
+  // A cleartext login protocol whose server answers each attempt: its failures per client.
+  struct LoginService {
+    const char* name;  // "FTP", "SMTP"
+    const char* kind;  // "ftp", "smtp": evidence and stats prefix
+    uint32_t sid_guessing, sid_success;
+    TimeNs window;
+    uint64_t threshold;
+    std::unordered_map<IpAddr, LoginSource, IpAddrHash> sources;
+    uint64_t failed = 0, succeeded = 0, evictions = 0;
+  };
 
   void alert_guessing(const PairKey& k, Pair& p, bool update, TimeNs ts);
   void alert_spray(const IpAddr& src, Source& s, bool update, TimeNs ts);
   void alert_success(const PairKey& k, const Pair* p, const Source* s, uint16_t dport, TimeNs ts);
-  void alert_ftp_guessing(const IpAddr& src, FtpSource& s, bool update, TimeNs ts);
-  void alert_ftp_success(const IpAddr& src, const IpAddr& dst, uint16_t dport, const FtpSource& s,
-                         TimeNs ts);
+  void on_login(LoginService& svc, TimeNs ts, const IpAddr& src, const IpAddr& dst, uint16_t dport,
+                bool success, bool failed);
+  void alert_login_guessing(const LoginService& svc, const IpAddr& src, LoginSource& s, bool update,
+                            TimeNs ts);
+  void alert_login_success(const LoginService& svc, const IpAddr& src, const IpAddr& dst,
+                           uint16_t dport, const LoginSource& s, TimeNs ts);
 
   BruteForceConfig cfg_;
   EventSink* alerts_;
   std::unordered_map<PairKey, Pair, PairKeyHash> pairs_;
   std::unordered_map<IpAddr, Source, IpAddrHash> sources_;
-  std::unordered_map<IpAddr, FtpSource, IpAddrHash> ftp_sources_;
-  uint64_t ftp_failed_ = 0, ftp_succeeded_ = 0, ftp_source_evictions_ = 0;
+  LoginService ftp_, smtp_;
   uint64_t connections_ = 0, failed_ = 0, undetermined_ = 0, successes_ = 0;
   uint64_t pair_evictions_ = 0, source_evictions_ = 0, alerts_sent_ = 0;
 };

@@ -251,6 +251,30 @@ TEST(BruteForce, FtpSourcesAreBoundedWithCountedEvictions) {
   EXPECT_NE(out.alerts[0].alert.signature.find("10.9.9.9"), std::string::npos);
 }
 
+TEST(BruteForce, SmtpAuthGuessingThenSuccess) {
+  testing::AlertSink out;
+  BruteForceDetector d(BruteForceConfig{}, &out);
+  // A malformed exchange (501) or a temporary failure (454) is no guess.
+  d.on_smtp_auth(0, ip("198.51.100.7"), ip("10.30.0.25"), 25, 501);
+  d.on_smtp_auth(0, ip("198.51.100.7"), ip("10.30.0.25"), 25, 454);
+  for (int i = 1; i <= 19; ++i)
+    d.on_smtp_auth(i * kNsPerSec, ip("198.51.100.7"), ip("10.30.0.25"), 587, 535);
+  EXPECT_TRUE(out.alerts.empty());
+  d.on_smtp_auth(20 * kNsPerSec, ip("198.51.100.7"), ip("10.30.0.25"), 587, 535);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].alert.signature_id, BruteForceDetector::kSidSmtpGuessing);
+  EXPECT_EQ(out.alerts[0].alert.signature,
+            "KOMAINU BRUTE_FORCE SMTP password guessing: 198.51.100.7 had 20 failed logins on 1 "
+            "SMTP server in 0m19s");
+  d.on_smtp_auth(25 * kNsPerSec, ip("198.51.100.7"), ip("10.30.0.25"), 587, 235);
+  ASSERT_EQ(out.alerts.size(), 2u);
+  EXPECT_EQ(out.alerts[1].alert.signature_id, BruteForceDetector::kSidSmtpSuccess);
+  EXPECT_EQ(out.alerts[1].alert.severity, 1);
+  // FTP and SMTP are counted apart.
+  EXPECT_EQ(stat(d, "smtp_failed_logins"), 20u);
+  EXPECT_EQ(stat(d, "ftp_failed_logins"), 0u);
+}
+
 TEST(BruteForce, ConfigErrorsNameTheFile) {
   const DetectorApi* api = Registry<DetectorApi>::find("brute_force");
   ASSERT_NE(api, nullptr);
