@@ -88,13 +88,6 @@ std::string disposition_filename(std::string_view v) {
   }
 }
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string base64_decode(std::string_view in) {
   std::string out;
   uint32_t acc = 0;
@@ -132,20 +125,7 @@ constexpr std::string_view kProxyHeaders[] = {
 }  // namespace
 
 std::string unescape_uri(std::string_view uri) {
-  std::string out;
-  out.reserve(uri.size());
-  for (size_t i = 0; i < uri.size(); ++i) {
-    if (uri[i] == '%' && i + 2 < uri.size()) {
-      int hi = hexval(uri[i + 1]), lo = hexval(uri[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi << 4 | lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(uri[i]);
-  }
-  return out;
+  return percent_decode(uri);
 }
 
 std::string normalize_uri(std::string_view uri) {
@@ -301,7 +281,7 @@ void HttpParser::feed(Direction dir, const uint8_t* p, size_t n, TimeNs ts) {
         uint64_t size = 0;
         bool ok = !v.empty() && v.size() <= 15;
         for (char c : v) {
-          int h = hexval(c);
+          int h = ascii_hex_value(c);
           if (h < 0) {
             ok = false;
             break;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/ascii.h"
+
 namespace komainu::smtp {
 
 namespace {
@@ -37,15 +39,8 @@ bool token_char(char c) {
 }
 std::string upper(std::string_view s) {
   std::string o(s);
-  for (char& c : o)
-    if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+  for (char& c : o) c = ascii_upper(c);
   return o;
-}
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
 }
 // Skips blanks and (comments), as RFC 822 allows between tokens.
 void skip_lws(std::string_view s, size_t& i) {
@@ -76,12 +71,6 @@ int b64_value(char c) {
   if (c >= '0' && c <= '9') return c - '0' + 52;
   if (c == '+') return 62;
   if (c == '/') return 63;
-  return -1;
-}
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
 
@@ -214,9 +203,9 @@ void MimeMessage::flush_header(Entity& e) {
       skip_lws(value, p);
       std::string_view sub = token(value, p);
       if (!sub.empty()) {
-        std::string t = upper(type);
-        if (t == "MULTIPART" || t == "MESSAGE") {
-          e.kind = t == "MULTIPART" ? Kind::kMultipart : Kind::kMessage;
+        const bool multipart = ascii_iequals(type, "multipart");
+        if (multipart || ascii_iequals(type, "message")) {
+          e.kind = multipart ? Kind::kMultipart : Kind::kMessage;
           // Parameters: ; attr = value ...
           for (;;) {
             skip_lws(value, p);
@@ -244,7 +233,7 @@ void MimeMessage::flush_header(Entity& e) {
                 }
               }
               if (!closed) break;
-            } else if (iequals(attr, "boundary")) {
+            } else if (ascii_iequals(attr, "boundary")) {
               while (p < value.size()) {
                 unsigned char u = static_cast<unsigned char>(value[p]);
                 if (u < 33 || u > 126 || value[p] == '"') break;
@@ -253,7 +242,7 @@ void MimeMessage::flush_header(Entity& e) {
             } else {
               v.assign(token(value, p));
             }
-            if (iequals(attr, "boundary")) e.boundary = std::move(v);
+            if (ascii_iequals(attr, "boundary")) e.boundary = std::move(v);
           }
         } else {
           e.kind = Kind::kLeaf;
@@ -264,9 +253,9 @@ void MimeMessage::flush_header(Entity& e) {
     size_t p = 0;
     skip_lws(value, p);
     std::string_view enc = token(value, p);
-    if (iequals(enc, "base64"))
+    if (ascii_iequals(enc, "base64"))
       e.encoding = Encoding::kBase64;
-    else if (iequals(enc, "quoted-printable"))
+    else if (ascii_iequals(enc, "quoted-printable"))
       e.encoding = Encoding::kQuotedPrintable;
     else if (!enc.empty())
       e.encoding = Encoding::kNone;
@@ -306,8 +295,9 @@ void MimeMessage::leaf_line(Entity& e, std::string_view l) {
             break;
           }
           // The two digits are looked for in the line before its trailing blanks went.
-          if (k + 2 < l.size() && hex_value(l[k + 1]) >= 0 && hex_value(l[k + 2]) >= 0) {
-            out_.push_back(char(hex_value(l[k + 1]) * 16 + hex_value(l[k + 2])));
+          if (k + 2 < l.size() && ascii_hex_value(l[k + 1]) >= 0 &&
+              ascii_hex_value(l[k + 2]) >= 0) {
+            out_.push_back(char(ascii_hex_value(l[k + 1]) * 16 + ascii_hex_value(l[k + 2])));
             k += 2;
             continue;
           }

@@ -71,7 +71,6 @@ class MimeMessage {
   std::vector<Entity> stack_;
   std::string header_;  // the field being folded
   bool have_header_ = false;
-  bool header_limited_ = false;
   bool finished_ = false;
   bool b64_error_reported_ = false;  // only a decoder's first error is a weird
   std::string out_;                  // decoded bytes of the current line

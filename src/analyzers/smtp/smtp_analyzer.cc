@@ -64,29 +64,7 @@ std::string extract_filename(std::string_view v) {
       s = s.substr(last + 1);
     }
   }
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto hex = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(char(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-bool contains_ci(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i)
-    if (ascii_iequals(hay.substr(i, needle.size()), needle)) return true;
-  return false;
+  return percent_decode(s);
 }
 
 // /[fF][iI][lL][eE][nN][aA][mM][eE][[:blank:]]*\*?=/ and /[nN][aA][mM][eE][[:blank:]]*=/
@@ -116,7 +94,7 @@ ProbeResult probe(std::span<const uint8_t> d, Direction dir, uint16_t) {
     if (s.substr(0, 3) != "220" || (s[3] != ' ' && s[3] != '-')) return ProbeResult::kNo;
     size_t eol = s.find('\n');
     std::string_view first = s.substr(0, eol);
-    if (contains_ci(first, "SMTP")) return ProbeResult::kYes;
+    if (ascii_ifind(first, "SMTP") != std::string_view::npos) return ProbeResult::kYes;
     return ProbeResult::kMaybe;
   }
   static const char* const kFirst[] = {"EHLO", "HELO"};
@@ -148,6 +126,7 @@ void SmtpSession::weird(const char* name, TimeNs ts, std::string addl) {
 
 void SmtpSession::new_info(TimeNs ts) {
   info_ = Info{};
+  for (auto& s : seen_) s.clear();
   have_info_ = true;
   info_.ts = ts;
   info_.trans_depth = messages_transferred_ + 1;
@@ -183,14 +162,16 @@ void SmtpSession::invalid_transaction(const char* addl, TimeNs ts) {
   }
 }
 
-void SmtpSession::add_unique(std::optional<std::vector<std::string>>& set, std::string v,
-                             size_t max, const char* weird_name, TimeNs ts) {
+void SmtpSession::add_unique(std::optional<std::vector<std::string>>& set,
+                             std::unordered_set<std::string>& seen, std::string v, size_t max,
+                             const char* weird_name, TimeNs ts) {
   if (!set) set.emplace();
-  if (std::find(set->begin(), set->end(), v) != set->end()) return;
+  if (seen.count(v)) return;
   if (max > 0 && set->size() >= max) {
     weird(weird_name, ts);
     return;
   }
+  seen.insert(v);
   set->push_back(std::move(v));
 }
 
@@ -240,13 +221,13 @@ void SmtpSession::on_data(Direction dir, std::span<const uint8_t> data, TimeNs t
       weird("NUL_in_line", ts);
       b.erase(b.find('\0'), 1);
     }
-    std::string line = std::move(b);
-    b.clear();
+    // The line is handled in place: the buffer keeps its capacity for the next one.
     overlong_[d] = false;
     if (d == 0)
-      client_line(line, ts);
+      client_line(b, ts);
     else
-      server_line(line, ts);
+      server_line(b, ts);
+    b.clear();
   }
 }
 
@@ -301,7 +282,7 @@ void SmtpSession::command(std::string_view l, TimeNs ts) {
     helo_ = std::string(arg);
     info_.helo = helo_;
   } else if (v == "RCPT" && arg.size() >= 3 && ascii_istarts_with(arg, "to:")) {
-    if (!info_.rcptto) info_.rcptto.emplace();
+    if (!info_.rcptto) info_.rcptto.emplace();  // RCPT TO without an address: an empty set
     for (std::string a : extract_email_addrs(arg)) {
       if (cfg_.max_rcptto_addresses > 0 && info_.rcptto->size() >= cfg_.max_rcptto_addresses) {
         weird("smtp_too_many_rcptto_addresses", ts);
@@ -310,8 +291,7 @@ void SmtpSession::command(std::string_view l, TimeNs ts) {
       // gsub(/ORCPT=rfc822;?/, "")
       for (size_t at; (at = a.find("ORCPT=rfc822")) != std::string::npos;)
         a.erase(at, 12 + (at + 12 < a.size() && a[at + 12] == ';'));
-      if (std::find(info_.rcptto->begin(), info_.rcptto->end(), a) == info_.rcptto->end())
-        info_.rcptto->push_back(std::move(a));
+      add_unique(info_.rcptto, seen_[kRcptTo], std::move(a), 0, nullptr, ts);
     }
     std::string_view raw = arg.substr(3);
     while (!raw.empty() && blank(raw.front())) raw.remove_prefix(1);
@@ -340,7 +320,7 @@ void SmtpSession::command(std::string_view l, TimeNs ts) {
     }
   } else if (v == "AUTH") {
     auth_mechanism_.assign(arg.substr(0, std::min(arg.find(' '), arg.size())));
-    for (char& ch : auth_mechanism_) ch = char(toupper(static_cast<unsigned char>(ch)));
+    for (char& ch : auth_mechanism_) ch = ascii_upper(ch);
     if (auth_mechanism_.size() > 32) auth_mechanism_.resize(32);
   }
   if (disabled_) return;
@@ -569,7 +549,7 @@ void SmtpSession::header(std::string_view name, std::string_view value) {
   } else if (name == "TO" || name == "CC") {
     bool to = name == "TO";
     for (std::string& a : split_mime_email_addresses(value))
-      add_unique(to ? info_.to : info_.cc, std::move(a),
+      add_unique(to ? info_.to : info_.cc, seen_[to ? kTo : kCc], std::move(a),
                  to ? cfg_.max_to_addresses : cfg_.max_cc_addresses,
                  to ? "smtp_too_many_to_addresses" : "smtp_too_many_cc_addresses", ts);
   } else if (name == "X-ORIGINATING-IP") {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "analyzers/analyzer.h"
@@ -141,13 +142,19 @@ class SmtpSession : public AppSession, private MimeHandler {
   void new_info(TimeNs ts);
   void set_session(TimeNs ts);
   void invalid_transaction(const char* addl, TimeNs ts);
-  void add_unique(std::optional<std::vector<std::string>>& set, std::string v, size_t max,
-                  const char* weird, TimeNs ts);
+  // Adds `v` to one of the transaction's sets (Zeek's set[string], kept in first-seen order)
+  // unless present; beyond `max` (0: none) it is dropped with the weird `weird_name`.
+  void add_unique(std::optional<std::vector<std::string>>& set,
+                  std::unordered_set<std::string>& seen, std::string v, size_t max,
+                  const char* weird_name, TimeNs ts);
   void weird(const char* name, TimeNs ts, std::string addl = {});
 
   SessionContext ctx_;
   Config cfg_;
   Info info_;
+  // Members of info_'s rcptto/to/cc, so a mail with thousands of addresses stays linear.
+  enum SetField { kRcptTo, kTo, kCc };
+  std::unordered_set<std::string> seen_[3];
   bool have_info_ = false;
   State state_ = State::kInitiated;
   uint32_t messages_transferred_ = 0;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/ascii.h"
+
 namespace komainu::logs {
 
 std::string_view trim(std::string_view s) {
@@ -59,10 +61,7 @@ bool starts_with_ci(std::string_view s, std::string_view p) {
 }
 
 size_t find_ci(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return 0;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i)
-    if (starts_with_ci(hay.substr(i), needle)) return i;
-  return std::string_view::npos;
+  return ascii_ifind(hay, needle);
 }
 
 int month_from_abbrev(std::string_view s) {
